@@ -1,0 +1,43 @@
+"""Every domain error, in one place.
+
+The core raises these; the command tree's ``on_error`` turns each into one friendly
+message, so the wording users see is decided in a single spot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.models import Problem, Suggestion
+
+
+class GlossaryError(Exception):
+    """Base class: anything here is an expected outcome, not a bug."""
+
+
+class TermNotFound(GlossaryError):
+    def __init__(self, query: str, suggestions: Sequence[Suggestion] = ()) -> None:
+        super().__init__(f"no term matches {query!r}")
+        self.query = query
+        self.suggestions = tuple(suggestions)
+
+
+class InvalidContent(GlossaryError):
+    """A reload found problems; the old glossary keeps serving."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        errors = [p for p in problems if not p.is_warning]
+        super().__init__(f"{len(errors)} problem(s) in the term files")
+        self.problems = tuple(problems)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_warning)
+
+
+class ConfigError(GlossaryError):
+    """The configuration is missing or wrong; the message says how to fix it."""
+
+
+class MissingToken(ConfigError):
+    pass

@@ -1,0 +1,134 @@
+"""Domain objects shared by every layer.
+
+They are frozen so a glossary snapshot handed to a reader can never be changed under it
+by a concurrent reload.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def name_key(text: str) -> str:
+    """Fold a name so "Back-End", "back end" and "BACKEND" compare equal.
+
+    Case, accents, punctuation and spaces are all noise when a student types a term, so
+    lookups and collision checks both go through this one function.
+    """
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return _NOT_ALNUM.sub("", without_accents)
+
+
+def slugify(text: str) -> str:
+    """Turn a title into the file-name slug authors would write by hand."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """One glossary page: every section of the course website's glossary entry."""
+
+    slug: str
+    title: str
+    definition: str
+    why_it_matters: str = ""
+    course_example: str = ""
+    real_world_example: str = ""
+    common_mistakes: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    category: str | None = None
+
+    def names(self) -> tuple[str, ...]:
+        """Every spelling a student may use to reach this term."""
+        return (self.slug, self.title, *self.aliases)
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A problem found in a term file, reported as ``path:line: field: message``."""
+
+    path: str
+    line: int
+    field: str
+    message: str
+    is_warning: bool = False
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        label = "warning: " if self.is_warning else ""
+        return f"{where}: {label}{self.field}: {self.message}"
+
+
+@dataclass(frozen=True, slots=True)
+class Suggestion:
+    """An autocomplete or "did you mean" entry."""
+
+    slug: str
+    title: str
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One full-text search result with a snippet that shows why it matched."""
+
+    slug: str
+    title: str
+    snippet: str
+    rank: float
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadDiff:
+    """What a reload changed; empty tuples mean the content was already up to date."""
+
+    added: tuple[str, ...] = ()
+    changed: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    term_count: int = 0
+    warnings: tuple[Problem, ...] = field(default=())
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.added or self.changed or self.removed)
+
+
+@dataclass(frozen=True, slots=True)
+class Card:
+    """A term with what its card needs from other terms: related titles that exist now."""
+
+    term: Term
+    related_titles: dict[str, str]
+
+    def related_exists(self, slug: str) -> bool:
+        return slug in self.related_titles
+
+
+@dataclass(frozen=True, slots=True)
+class SearchPage:
+    hits: tuple[SearchHit, ...]
+    total: int
+    offset: int
+
+
+@dataclass(frozen=True, slots=True)
+class CountedName:
+    name: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class GlossaryStats:
+    term_count: int
+    last_reload_at: float | None
+    top_terms: tuple[CountedName, ...]
+    top_misses: tuple[CountedName, ...]

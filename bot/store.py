@@ -1,0 +1,418 @@
+"""The SQLite store: the loaded glossary, its indexes and the bot's own records.
+
+All SQL lives here. Two aiosqlite connections share one WAL database: reloads write on
+one while lookups read on the other, so a reader sees the old glossary or the new one
+(each lookup is a single statement, hence a single snapshot), never a mix, and a long
+reload never queues lookups behind it. Each lookup is one ``execute_fetchall``: every
+aiosqlite await is a thread hop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+import aiosqlite
+
+from bot.content import ContentCache, LoadResult, load_directory, term_fingerprint
+from bot.errors import InvalidContent, TermNotFound
+from bot.models import (
+    Card,
+    CountedName,
+    GlossaryStats,
+    ReloadDiff,
+    SearchHit,
+    SearchPage,
+    Suggestion,
+    Term,
+    name_key,
+)
+from bot.search import fts_query, prefix_upper_bound, rank_fuzzy, trigram_query
+
+log = logging.getLogger(__name__)
+
+AUTOCOMPLETE_LIMIT = 25
+SUGGESTION_LIMIT = 5
+
+# Numbered migrations: index i brings the schema from user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the glossary, its name index, full-text and trigram indexes, usage records.
+    """
+    CREATE TABLE terms (
+        slug TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        data TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE TABLE names (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL REFERENCES terms(slug) ON DELETE CASCADE,
+        name TEXT NOT NULL
+    );
+    CREATE INDEX names_slug ON names(slug);
+    CREATE VIRTUAL TABLE terms_fts USING fts5(
+        slug UNINDEXED, title, aliases, body,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE names_trigram USING fts5(
+        key, content = 'names', content_rowid = 'id', tokenize = 'trigram'
+    );
+    CREATE TRIGGER names_ai AFTER INSERT ON names BEGIN
+        INSERT INTO names_trigram(rowid, key) VALUES (new.id, new.key);
+    END;
+    CREATE TRIGGER names_ad AFTER DELETE ON names BEGIN
+        INSERT INTO names_trigram(names_trigram, rowid, key) VALUES ('delete', old.id, old.key);
+    END;
+    CREATE TABLE lookups (
+        slug TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL
+    );
+    CREATE TABLE misses (
+        key TEXT PRIMARY KEY,
+        query TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+)
+
+_PRAGMAS = """
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 5000;
+"""
+
+_CARD_SQL = """
+SELECT t.data,
+       (SELECT json_group_object(r.slug, r.title) FROM terms r
+         WHERE r.slug IN (SELECT value FROM json_each(t.data, '$.related')))
+FROM names n JOIN terms t ON t.slug = n.slug
+WHERE n.key = ?
+"""
+
+_PREFIX_SQL = """
+SELECT n.slug, t.title, n.key FROM names n JOIN terms t ON t.slug = n.slug
+WHERE n.key >= ? AND n.key < ? ORDER BY n.key LIMIT ?
+"""
+
+_TRIGRAM_SQL = """
+SELECT n.slug, t.title, n.key
+FROM (SELECT rowid FROM names_trigram WHERE names_trigram MATCH ? ORDER BY rank LIMIT ?) m
+JOIN names n ON n.id = m.rowid JOIN terms t ON t.slug = n.slug
+"""
+
+_SEARCH_SQL = """
+WITH hits AS MATERIALIZED (
+    SELECT slug, title, snippet(terms_fts, 3, '**', '**', '…', 14) AS snip,
+           bm25(terms_fts, 0.0, 10.0, 6.0, 1.0) AS score
+    FROM terms_fts WHERE terms_fts MATCH ?
+)
+SELECT slug, title, snip, score, (SELECT count(*) FROM hits) FROM hits
+ORDER BY score LIMIT ? OFFSET ?
+"""
+
+
+def _term_from_json(data: str) -> Term:
+    raw = json.loads(data)
+    for name in ("common_mistakes", "related", "aliases"):
+        raw[name] = tuple(raw[name])
+    return Term(**raw)
+
+
+def _term_rows(terms: Sequence[Term]) -> dict[str, tuple]:
+    """Everything a term writes, computed off the event loop before the transaction."""
+    rows: dict[str, tuple] = {}
+    for term in terms:
+        data = json.dumps(asdict(term), ensure_ascii=False)
+        body = "\n".join(
+            [term.definition, term.why_it_matters, term.course_example,
+             term.real_world_example, *term.common_mistakes]
+        )
+        names = {name_key(n): n for n in reversed(term.names())}
+        rows[term.slug] = (
+            (term.slug, term.title, data, term_fingerprint(term)),
+            [(key, term.slug, name) for key, name in names.items()],
+            (term.slug, term.title, " ".join(term.aliases), body),
+        )
+    return rows
+
+
+class Store:
+    """The one gateway to the database; open with ``await Store.open(path)``."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self._writer = writer
+        self._reader = reader
+        self._reload_lock = asyncio.Lock()
+        self._content_cache = ContentCache()
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Store:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await writer.executescript(_PRAGMAS)
+            await _migrate(writer)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            await writer.close()
+            raise
+        try:
+            await reader.executescript(_PRAGMAS + "PRAGMA query_only = ON;")
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        """Close both connections: aiosqlite threads are not daemons and would keep the
+        process alive."""
+        await self._reader.close()
+        await self._writer.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    # ----- reading the glossary -------------------------------------------------
+
+    async def card(self, query: str) -> Card:
+        """The card for a slug, title or alias, in any case, accents or punctuation."""
+        key = name_key(query)
+        rows = await self._reader.execute_fetchall(_CARD_SQL, (key,)) if key else []
+        if not rows:
+            raise TermNotFound(query, await self.suggest(query))
+        data, related = rows[0]
+        return Card(_term_from_json(data), json.loads(related) if related else {})
+
+    async def term(self, query: str) -> Term:
+        return (await self.card(query)).term
+
+    async def autocomplete(self, text: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
+        """Prefix matches in name order, then fuzzy matches for typos, one round trip."""
+        key = name_key(text)
+        if not key:
+            rows = await self._reader.execute_fetchall(
+                "SELECT slug, title FROM terms ORDER BY title LIMIT ?", (limit,)
+            )
+            return [Suggestion(slug, title, 100.0) for slug, title in rows]
+        return await self._ranked(key, limit, include_prefix=True)
+
+    async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
+        """'Did you mean' for a miss: the closest names, best first."""
+        key = name_key(text)
+        if not key:
+            return []
+        return await self._ranked(key, limit, include_prefix=True)
+
+    async def _ranked(self, key: str, limit: int, include_prefix: bool) -> list[Suggestion]:
+        trigrams = trigram_query(key)
+        params: list[object] = []
+        parts: list[str] = []
+        if include_prefix:
+            parts.append(f"SELECT 0, * FROM ({_PREFIX_SQL})")
+            params += [key, prefix_upper_bound(key), limit * 3]
+        if trigrams:
+            parts.append(f"SELECT 1, * FROM ({_TRIGRAM_SQL})")
+            params += [trigrams, 300]
+        rows = await self._reader.execute_fetchall(" UNION ALL ".join(parts), params)
+        prefix: list[Suggestion] = []
+        seen: set[str] = set()
+        for tier, slug, title, _name_key in rows:
+            if tier == 0 and slug not in seen and len(prefix) < limit:
+                seen.add(slug)
+                prefix.append(Suggestion(slug, title, 100.0))
+        if len(prefix) >= limit:
+            return prefix
+        fuzzy_rows = [(slug, title, k) for tier, slug, title, k in rows if tier == 1]
+        return prefix + rank_fuzzy(key, fuzzy_rows, limit - len(prefix), exclude=seen)
+
+    async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
+        """Ranked full-text search over every section (bm25), with snippets."""
+        match = fts_query(text)
+        if match is None:
+            return SearchPage((), 0, offset)
+        rows = await self._reader.execute_fetchall(_SEARCH_SQL, (match, limit, offset))
+        hits = tuple(
+            SearchHit(slug, title, " ".join(snip.split()), score)
+            for slug, title, snip, score, _ in rows
+        )
+        total = rows[0][4] if rows else 0
+        return SearchPage(hits, total, offset)
+
+    async def titles(self, slugs: Sequence[str]) -> dict[str, str]:
+        """Titles of the given slugs that exist, to label buttons in one round trip."""
+        if not slugs:
+            return {}
+        rows = await self._reader.execute_fetchall(
+            "SELECT slug, title FROM terms WHERE slug IN (SELECT value FROM json_each(?))",
+            (json.dumps(list(slugs)),),
+        )
+        return dict(rows)
+
+    async def all_terms(self) -> list[Term]:
+        rows = await self._reader.execute_fetchall("SELECT data FROM terms ORDER BY slug")
+        return [_term_from_json(data) for (data,) in rows]
+
+    async def term_count(self) -> int:
+        rows = await self._reader.execute_fetchall("SELECT count(*) FROM terms")
+        return rows[0][0]
+
+    # ----- reloading --------------------------------------------------------------
+
+    async def reload(self, directory: Path | str) -> ReloadDiff:
+        """Replace the glossary with the directory's content, all or nothing.
+
+        Files are parsed in a worker thread (unchanged files are not parsed again). If any
+        file has an error nothing is written and ``InvalidContent`` carries every problem.
+        """
+        async with self._reload_lock:
+            result: LoadResult = await asyncio.to_thread(
+                load_directory, Path(directory), self._content_cache
+            )
+            if result.errors:
+                raise InvalidContent(result.problems)
+            rows = await asyncio.to_thread(_term_rows, result.terms)
+            current = dict(
+                await self._writer.execute_fetchall("SELECT slug, fingerprint FROM terms")
+            )
+            new = {slug: row[0][3] for slug, row in rows.items()}
+            added = sorted(new.keys() - current.keys())
+            removed = sorted(current.keys() - new.keys())
+            changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
+            diff = ReloadDiff(
+                tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
+            )
+            await self._write(rows, added + changed, changed + removed)
+            return diff
+
+    async def _write(self, rows: dict[str, tuple], upserts: list[str], deletes: list[str]) -> None:
+        db = self._writer
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            if deletes:
+                doomed = [(slug,) for slug in deletes]
+                await db.executemany("DELETE FROM names WHERE slug = ?", doomed)
+                await db.executemany("DELETE FROM terms_fts WHERE slug = ?", doomed)
+                await db.executemany("DELETE FROM terms WHERE slug = ?", doomed)
+            if upserts:
+                await db.executemany(
+                    "INSERT INTO terms(slug, title, data, fingerprint) VALUES (?, ?, ?, ?)",
+                    [rows[s][0] for s in upserts],
+                )
+                await db.executemany(
+                    "INSERT INTO names(key, slug, name) VALUES (?, ?, ?)",
+                    [name for s in upserts for name in rows[s][1]],
+                )
+                await db.executemany(
+                    "INSERT INTO terms_fts(slug, title, aliases, body) VALUES (?, ?, ?, ?)",
+                    [rows[s][2] for s in upserts],
+                )
+            await db.execute(
+                "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_reload_at', ?)",
+                (str(time.time()),),
+            )
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+    # ----- usage records ------------------------------------------------------------
+
+    async def record_lookup(self, slug: str) -> None:
+        await self._writer.execute(
+            "INSERT INTO lookups(slug, count, last_at) VALUES (?, 1, ?) "
+            "ON CONFLICT(slug) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+            (slug, time.time()),
+        )
+
+    async def record_miss(self, query: str) -> None:
+        """Remember a term students asked for that does not exist: the content gaps."""
+        key = name_key(query)[:100]
+        if not key:
+            return
+        await self._writer.execute(
+            "INSERT INTO misses(key, query, count, last_at) VALUES (?, ?, 1, ?) "
+            "ON CONFLICT(key) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
+            (key, query.strip()[:100], time.time()),
+        )
+
+    async def stats(self, limit: int = 10) -> GlossaryStats:
+        rows = await self._reader.execute_fetchall(
+            """
+            SELECT 0, (SELECT count(*) FROM terms), (SELECT value FROM meta
+                       WHERE key = 'last_reload_at')
+            UNION ALL SELECT * FROM (SELECT 1, coalesce(t.title, l.slug), l.count
+                       FROM lookups l LEFT JOIN terms t ON t.slug = l.slug
+                       ORDER BY l.count DESC, l.last_at DESC LIMIT ?)
+            UNION ALL SELECT * FROM (SELECT 2, m.query, m.count FROM misses m
+                       WHERE NOT EXISTS (SELECT 1 FROM names n WHERE n.key = m.key)
+                       ORDER BY m.count DESC, m.last_at DESC LIMIT ?)
+            """,
+            (limit, limit),
+        )
+        head = rows[0]
+        return GlossaryStats(
+            term_count=head[1],
+            last_reload_at=float(head[2]) if head[2] is not None else None,
+            top_terms=tuple(CountedName(name, count) for tier, name, count in rows if tier == 1),
+            top_misses=tuple(CountedName(name, count) for tier, name, count in rows if tier == 2),
+        )
+
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        await self._writer.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value)
+        )
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    (version,) = (await db.execute_fetchall("PRAGMA user_version"))[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this bot ({len(MIGRATIONS)}); "
+            "upgrade the bot or point it at another database"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        log.info("Migrating database to schema version %d", number + 1)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split_sql(MIGRATIONS[number]):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number + 1}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit mid-way)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if buffer.strip() and sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
