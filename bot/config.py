@@ -42,6 +42,10 @@ class Config:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     log_level: str = "INFO"
+    # Where discord.py connects: left empty for Discord itself; the sandbox and the smoke
+    # test point these at a local stand-in.
+    discord_api_url: str | None = None
+    discord_gateway_url: str | None = None
 
     def require_token(self) -> str:
         if not self.token.strip():

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import yaml
 
-from bot.models import SLUG_PATTERN, Problem, Term, name_key
+from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key
 
 try:  # libyaml's parser is about 12x faster; the pure-Python one is only a fallback.
     _Loader: type = yaml.CSafeLoader
@@ -28,6 +28,7 @@ TERM_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 256 * 1024
 MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 100
+MAX_RELATED = 20  # a card has room for 20 related-term buttons
 
 TEXT_FIELDS = ("title", "definition", "why_it_matters", "course_example", "real_world_example")
 LIST_FIELDS = ("common_mistakes", "related", "aliases")
@@ -126,7 +127,10 @@ class _FileReader:
         return tuple(item for item in items if item is not None)
 
     def read(self, text: str) -> Term | None:
-        if not SLUG_PATTERN.match(self.slug):
+        if len(self.slug) > MAX_SLUG_LENGTH:
+            self.problem(1, "file name", f"is {len(self.slug)} characters; the limit is "
+                         f"{MAX_SLUG_LENGTH} (buttons carry the slug)")
+        elif not SLUG_PATTERN.match(self.slug):
             self.problem(
                 1, "file name", f"{self.slug!r} is not a slug: use lowercase letters, digits "
                 "and single hyphens, like api-routes.yaml"
@@ -179,9 +183,12 @@ class _FileReader:
         related = values.get("related")
         if not isinstance(related, tuple):
             return
+        if len(related) > MAX_RELATED:
+            self.problem(self.lines["related"], "related",
+                         f"has {len(related)} terms; a card shows at most {MAX_RELATED}")
         seen: set[str] = set()
         for slug, line in zip(related, self.item_lines["related"], strict=True):
-            if not SLUG_PATTERN.match(slug):
+            if not SLUG_PATTERN.match(slug) or len(slug) > MAX_SLUG_LENGTH:
                 self.problem(line, "related", f"{slug!r} is not a slug (like api-routes)")
             elif slug == self.slug:
                 self.problem(line, "related", f"{slug!r} points to the term itself")

@@ -41,3 +41,13 @@ class ConfigError(GlossaryError):
 
 class MissingToken(ConfigError):
     pass
+
+
+class PageFormatError(GlossaryError):
+    """A page export that cannot become a term; says where, so the author can fix it."""
+
+    def __init__(self, path: str, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message

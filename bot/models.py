@@ -11,6 +11,8 @@ import unicodedata
 from dataclasses import dataclass, field
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+# Buttons carry two slugs in a 100-character custom_id, so slugs stay short.
+MAX_SLUG_LENGTH = 45
 _NOT_ALNUM = re.compile(r"[\W_]+", re.UNICODE)
 
 

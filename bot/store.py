@@ -39,6 +39,7 @@ log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
+FUZZY_CANDIDATES = 300
 
 # Numbered migrations: index i brings the schema from user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -211,25 +212,25 @@ class Store:
                 "SELECT slug, title FROM terms ORDER BY title LIMIT ?", (limit,)
             )
             return [Suggestion(slug, title, 100.0) for slug, title in rows]
-        return await self._ranked(key, limit, include_prefix=True)
+        return await self._ranked(key, limit)
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
         """'Did you mean' for a miss: the closest names, best first."""
         key = name_key(text)
         if not key:
             return []
-        return await self._ranked(key, limit, include_prefix=True)
+        return await self._ranked(key, limit)
 
-    async def _ranked(self, key: str, limit: int, include_prefix: bool) -> list[Suggestion]:
+    async def _ranked(self, key: str, limit: int) -> list[Suggestion]:
         trigrams = trigram_query(key)
-        params: list[object] = []
-        parts: list[str] = []
-        if include_prefix:
-            parts.append(f"SELECT 0, * FROM ({_PREFIX_SQL})")
-            params += [key, prefix_upper_bound(key), limit * 3]
+        parts = [f"SELECT 0, * FROM ({_PREFIX_SQL})"]
+        params: list[object] = [key, prefix_upper_bound(key), limit * 3]
         if trigrams:
             parts.append(f"SELECT 1, * FROM ({_TRIGRAM_SQL})")
-            params += [trigrams, 300]
+            params += [trigrams, FUZZY_CANDIDATES]
+        # Names sharing the first letter catch short typos ("trm") that share no trigram.
+        parts.append(f"SELECT 1, * FROM ({_PREFIX_SQL})")
+        params += [key[0], prefix_upper_bound(key[0]), FUZZY_CANDIDATES]
         rows = await self._reader.execute_fetchall(" UNION ALL ".join(parts), params)
         prefix: list[Suggestion] = []
         seen: set[str] = set()

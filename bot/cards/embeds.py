@@ -1,0 +1,190 @@
+"""Embeds for cards, search results, reload reports and stats, always within Discord's limits.
+
+Content is written by people, not sized for Discord, so every part is cut at a word
+boundary to its own limit and the whole embed is then fitted under the 6,000-character
+total; Discord would otherwise reject the message and the student would see nothing.
+"""
+
+from __future__ import annotations
+
+import datetime
+import time
+from collections.abc import Sequence
+
+import discord
+from discord.utils import escape_markdown, escape_mentions
+
+from bot.models import Card, GlossaryStats, Problem, ReloadDiff, SearchPage, Suggestion
+from bot.text import (
+    COMMON_MISTAKES,
+    REAL_WORLD_EXAMPLE,
+    WHY_IT_MATTERS,
+    bullet_list,
+    course_example_heading,
+    shorten,
+)
+
+TITLE_LIMIT = 256
+DESCRIPTION_LIMIT = 4096
+FIELD_NAME_LIMIT = 256
+FIELD_VALUE_LIMIT = 1024
+FOOTER_LIMIT = 2048
+EMBED_TOTAL_LIMIT = 6000
+MAX_FIELDS = 25
+
+ERROR_COLOUR = 0xED4245
+SUCCESS_COLOUR = 0x57F287
+WARNING_COLOUR = 0xFEE75C
+
+
+def echo(user_text: str, limit: int = 100) -> str:
+    """Show text a user typed without letting it format, mention or overflow anything."""
+    flat = " ".join(user_text.split())
+    return escape_mentions(escape_markdown(shorten(flat, limit)))
+
+
+def _fit(embed: discord.Embed) -> discord.Embed:
+    """Shrink the longest parts until the embed is within the 6,000-character total."""
+    while len(embed) > EMBED_TOTAL_LIMIT:
+        excess = len(embed) - EMBED_TOTAL_LIMIT
+        parts = [("description", -1, len(embed.description or ""))]
+        parts += [("field", i, len(f.value or "")) for i, f in enumerate(embed.fields)]
+        kind, index, length = max(parts, key=lambda part: part[2])
+        target = max(length - excess, 1)
+        if kind == "description":
+            embed.description = shorten(embed.description or "", target)
+        else:
+            field = embed.fields[index]
+            embed.set_field_at(
+                index, name=field.name, value=shorten(field.value or "", target),
+                inline=field.inline,
+            )
+    return embed
+
+
+def _add_field(embed: discord.Embed, name: str, value: str, inline: bool = False) -> None:
+    if value and len(embed.fields) < MAX_FIELDS:
+        embed.add_field(
+            name=shorten(name, FIELD_NAME_LIMIT), value=shorten(value, FIELD_VALUE_LIMIT),
+            inline=inline,
+        )
+
+
+def card_embed(
+    card: Card, course_name: str, colour: int, *, note: str | None = None
+) -> discord.Embed:
+    """The glossary card: every section of the course's glossary page, in page order."""
+    term = card.term
+    embed = discord.Embed(
+        title=shorten(term.title, TITLE_LIMIT),
+        description=shorten(term.definition, DESCRIPTION_LIMIT),
+        colour=colour,
+    )
+    _add_field(embed, f"💡 {WHY_IT_MATTERS}", term.why_it_matters)
+    _add_field(embed, f"🎓 {course_example_heading(course_name)}", term.course_example)
+    _add_field(embed, f"🌍 {REAL_WORLD_EXAMPLE}", term.real_world_example)
+    _add_field(embed, f"⚠️ {COMMON_MISTAKES}", bullet_list(term.common_mistakes))
+    if note:
+        _add_field(embed, "📝 Note", note)
+    footer = ["📖 Glossary"]
+    if term.category:
+        footer.append(term.category)
+    if term.aliases:
+        footer.append("also called " + ", ".join(term.aliases))
+    embed.set_footer(text=shorten(" · ".join(footer), FOOTER_LIMIT))
+    return _fit(embed)
+
+
+def not_found_embed(query: str, suggestions: Sequence[Suggestion]) -> discord.Embed:
+    lines = [f"There is no glossary entry for **{echo(query)}** yet."]
+    if suggestions:
+        lines.append("Did you mean one of these?")
+    else:
+        lines.append("Try `/search` with a word from the explanation you remember.")
+    lines.append("The moderators can see which missing terms are asked for most.")
+    return discord.Embed(title="Term not found", description="\n".join(lines),
+                         colour=WARNING_COLOUR)
+
+
+def error_embed(title: str, message: str) -> discord.Embed:
+    return discord.Embed(
+        title=shorten(title, TITLE_LIMIT), description=shorten(message, DESCRIPTION_LIMIT),
+        colour=ERROR_COLOUR,
+    )
+
+
+def search_embed(query: str, page: SearchPage, colour: int) -> discord.Embed:
+    shown_query = echo(query)
+    if not page.hits:
+        return discord.Embed(
+            title="No results",
+            description=f"Nothing in the glossary mentions **{shown_query}**. "
+            "Try fewer or different words.",
+            colour=WARNING_COLOUR,
+        )
+    embed = discord.Embed(title=shorten(f"Search: {' '.join(query.split())}", TITLE_LIMIT),
+                          colour=colour)
+    for number, hit in enumerate(page.hits, start=page.offset + 1):
+        _add_field(embed, f"{number}. {hit.title}", hit.snippet or "…")
+    last = page.offset + len(page.hits)
+    embed.set_footer(text=f"Results {page.offset + 1}–{last} of {page.total}")
+    return _fit(embed)
+
+
+def _problem_lines(problems: Sequence[Problem], limit: int) -> str:
+    lines = [str(problem) for problem in problems]
+    text = "\n".join(lines)
+    if len(text) + 8 <= limit:
+        return f"```\n{text}\n```"
+    kept: list[str] = []
+    for line in lines:
+        if sum(len(k) + 1 for k in kept) + len(line) + 60 > limit:
+            break
+        kept.append(shorten(line, 300))
+    more = len(lines) - len(kept)
+    return "```\n" + "\n".join(kept) + f"\n```…and {more} more (run `glossary-bot check`)."
+
+
+def reload_embed(diff: ReloadDiff) -> discord.Embed:
+    if diff.is_empty:
+        summary = f"Nothing changed: all {diff.term_count} terms were already up to date."
+    else:
+        summary = f"The glossary now has {diff.term_count} terms."
+    embed = discord.Embed(title="Glossary reloaded", description=summary, colour=SUCCESS_COLOUR)
+    for label, slugs in (("Added", diff.added), ("Changed", diff.changed),
+                         ("Removed", diff.removed)):
+        if slugs:
+            _add_field(embed, f"{label} ({len(slugs)})", ", ".join(slugs))
+    if diff.warnings:
+        _add_field(embed, f"Warnings ({len(diff.warnings)})",
+                   _problem_lines(diff.warnings, FIELD_VALUE_LIMIT))
+    return _fit(embed)
+
+
+def reload_failed_embed(problems: Sequence[Problem]) -> discord.Embed:
+    errors = [p for p in problems if not p.is_warning]
+    text = (
+        f"Found {len(errors)} problem(s); nothing was changed and the previous glossary is "
+        "still being served. Fix these and reload again:\n"
+    )
+    body = _problem_lines(errors, DESCRIPTION_LIMIT - len(text))
+    return error_embed("Reload refused", text + body)
+
+
+def stats_embed(stats: GlossaryStats, colour: int) -> discord.Embed:
+    if stats.last_reload_at:
+        moment = datetime.datetime.fromtimestamp(stats.last_reload_at, datetime.UTC)
+        reloaded = discord.utils.format_dt(moment, "R")
+    else:
+        reloaded = "never"
+    embed = discord.Embed(
+        title="Glossary stats",
+        description=f"**{stats.term_count}** terms · last reload {reloaded}",
+        colour=colour,
+    )
+    top = "\n".join(f"{c.count} × {escape_markdown(c.name)}" for c in stats.top_terms)
+    misses = "\n".join(f"{c.count} × {echo(c.name)}" for c in stats.top_misses)
+    _add_field(embed, "Most looked up", top or "No lookups yet.", inline=True)
+    _add_field(embed, "Asked for but missing", misses or "No misses yet.", inline=True)
+    embed.set_footer(text=f"As of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+    return _fit(embed)

@@ -1,0 +1,287 @@
+"""The Discord bot: start-up, command syncing, permissions and the one error handler.
+
+Dependencies (config, store) are passed in, so tests build the same bot against a fake
+Discord and a temporary database. Cogs stay thin: they call the store and the card
+renderer; everything that can go wrong ends in ``GlossaryTree.on_error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+import discord
+import yarl
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
+from bot.config import Config
+from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS: tuple[str, ...] = (
+    "cogs.define",
+    "cogs.search",
+    "cogs.share",
+    "cogs.moderation",
+)
+EXIT_CONFIG = 2
+
+
+class NotModerator(app_commands.CheckFailure):
+    """The member lacks Manage Server and the configured moderator role."""
+
+
+def is_moderator(interaction: discord.Interaction) -> bool:
+    """Checked in code, not only through Discord's default permissions, which a server
+    admin can loosen by mistake in the Integrations settings."""
+    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if interaction.permissions.manage_guild or interaction.permissions.administrator:
+        return True
+    role_name = interaction.client.config.moderator_role  # type: ignore[attr-defined]
+    return bool(role_name) and any(role.name == role_name for role in interaction.user.roles)
+
+
+def moderator_only():  # noqa: ANN201 - a discord.py check decorator
+    async def predicate(interaction: discord.Interaction) -> bool:
+        if not is_moderator(interaction):
+            raise NotModerator("moderators only")
+        return True
+
+    return app_commands.check(predicate)
+
+
+def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown | None:
+    """Per-user cooldown from config, so one student cannot flood a channel with cards."""
+    config: Config = interaction.client.config  # type: ignore[attr-defined]
+    if config.cooldown_uses <= 0:
+        return None
+    return app_commands.Cooldown(config.cooldown_uses, config.cooldown_seconds)
+
+
+class GlossaryTree(app_commands.CommandTree):
+    """The one place where errors become messages users can act on."""
+
+    async def on_error(  # type: ignore[override]
+        self, interaction: discord.Interaction, error: Exception, /
+    ) -> None:
+        original = getattr(error, "original", error)
+        embed, view = self._describe(interaction, original)
+        with contextlib.suppress(discord.HTTPException):
+            await self._reply(interaction, embed, view)
+        if isinstance(original, TermNotFound) and interaction.command is not None:
+            await interaction.client.store.record_miss(original.query)  # type: ignore[attr-defined]
+
+    def _describe(
+        self, interaction: discord.Interaction, error: BaseException
+    ) -> tuple[discord.Embed, discord.ui.View | None]:
+        if isinstance(error, TermNotFound):
+            if interaction.type is discord.InteractionType.component:
+                return error_embed(
+                    "No longer in the glossary",
+                    "That term was removed or renamed since this card was posted. "
+                    "Try `/define` or `/search` to find what it became.",
+                ), None
+            return not_found_embed(error.query, error.suggestions), (
+                suggestions_view(error.suggestions) if error.suggestions else None
+            )
+        if isinstance(error, InvalidContent):
+            return reload_failed_embed(error.problems), None
+        if isinstance(error, NotModerator | app_commands.MissingPermissions):
+            return error_embed(
+                "Moderators only",
+                "This command needs the Manage Server permission"
+                + self._role_hint(interaction) + ".",
+            ), None
+        if isinstance(error, app_commands.NoPrivateMessage):
+            return error_embed("Servers only", "This command works inside a server."), None
+        if isinstance(error, app_commands.CommandOnCooldown):
+            return error_embed(
+                "Slow down a little",
+                f"You can use this again in {error.retry_after:.0f} s.",
+            ), None
+        if isinstance(error, GlossaryError):
+            return error_embed("That did not work", str(error)), None
+        command = interaction.command.qualified_name if interaction.command else None
+        custom_id = interaction.data.get("custom_id") if interaction.data else None
+        log.error(
+            "Unexpected error in command=%s custom_id=%s user=%s guild=%s",
+            command, custom_id, interaction.user.id, interaction.guild_id,
+            exc_info=error,
+        )
+        return error_embed(
+            "Something went wrong",
+            "Sorry, that failed on our side. It has been logged for the moderators; "
+            "please try again in a moment.",
+        ), None
+
+    @staticmethod
+    def _role_hint(interaction: discord.Interaction) -> str:
+        role = interaction.client.config.moderator_role  # type: ignore[attr-defined]
+        return f" or the **{discord.utils.escape_markdown(role)}** role" if role else ""
+
+    @staticmethod
+    async def _reply(
+        interaction: discord.Interaction, embed: discord.Embed, view: discord.ui.View | None
+    ) -> None:
+        extra = {"view": view} if view else {}
+        if interaction.response.is_done():
+            await interaction.followup.send(embed=embed, ephemeral=True, **extra)
+        else:
+            await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
+
+
+class GlossaryBot(commands.Bot):
+    """The glossary bot; ``config`` and ``store`` are owned by the caller."""
+
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        *,
+        extensions: Sequence[str] = EXTENSIONS,
+        **options: object,
+    ) -> None:
+        intents = discord.Intents.none()
+        intents.guilds = True
+        options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            help_command=None,
+            intents=intents,
+            tree_cls=GlossaryTree,
+            **options,  # type: ignore[arg-type]
+        )
+        self.config = config
+        self.store = store
+        self.initial_extensions = tuple(extensions)
+
+    async def setup_hook(self) -> None:
+        await self.load_content()
+        for extension in self.initial_extensions:
+            try:
+                await self.load_extension(extension)
+            except Exception:
+                log.exception("Failed to load extension %s", extension)
+        await self.sync_commands_if_changed()
+
+    async def load_content(self) -> None:
+        """Load the term files; with errors, keep serving the last good glossary."""
+        try:
+            diff = await self.store.reload(self.config.content_dir)
+        except InvalidContent as exc:
+            for problem in exc.errors:
+                log.error("%s", problem)
+            log.error(
+                "The term files have %d error(s); serving the %d terms from the last good load",
+                len(exc.errors), await self.store.term_count(),
+            )
+            return
+        for warning in diff.warnings:
+            log.warning("%s", warning)
+        log.info(
+            "Glossary loaded: %d terms (%d added, %d changed, %d removed)",
+            diff.term_count, len(diff.added), len(diff.changed), len(diff.removed),
+        )
+
+    async def sync_commands_if_changed(self) -> bool:
+        """Sync only when the command definitions changed since the last sync.
+
+        Discord rate-limits syncing hard; a hash in the database lets a restart skip it,
+        while a newcomer's first start (or a changed command) still syncs.
+        """
+        guild = discord.Object(self.config.dev_guild_id) if self.config.dev_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        definitions = [command.to_dict(self.tree) for command in self.tree.get_commands(
+            guild=guild)]
+        digest = hashlib.sha256(
+            json.dumps(definitions, sort_keys=True, default=str).encode()
+        ).hexdigest()
+        scope = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
+        if await self.store.get_meta(scope) == digest:
+            log.info("Slash commands unchanged since the last sync; not syncing")
+            return False
+        try:
+            synced = await self.tree.sync(guild=guild)
+        except discord.HTTPException as exc:
+            log.error(
+                "Could not sync slash commands (%s). Was the bot invited with the "
+                "applications.commands scope?", exc,
+            )
+            return False
+        await self.store.set_meta(scope, digest)
+        log.info("Synced %d slash commands %s", len(synced),
+                 f"to guild {guild.id}" if guild else "globally (may take up to an hour)")
+        return True
+
+    async def on_ready(self) -> None:
+        log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
+
+
+class TokenRedactor(logging.Filter):
+    """Belt and braces: no log line may ever carry the token, whatever logged it."""
+
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token and self.token in message:
+            record.msg = message.replace(self.token, "[token hidden]")
+            record.args = ()
+        return True
+
+
+def point_discord_at(api_url: str | None, gateway_url: str | None) -> None:
+    """Connect to a Discord stand-in (the sandbox or a test) instead of Discord itself."""
+    if api_url:
+        discord.http.Route.BASE = api_url.rstrip("/")
+    if gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway_url)
+
+
+def run_bot(config: Config) -> int:
+    try:
+        token = config.require_token()
+    except MissingToken as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_CONFIG
+    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(TokenRedactor(token))
+    point_discord_at(config.discord_api_url, config.discord_gateway_url)
+    return asyncio.run(_serve(config, token))
+
+
+async def _serve(config: Config, token: str) -> int:
+    store = await Store.open(config.database)
+    try:
+        bot = GlossaryBot(config, store)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+        async with bot:
+            try:
+                await bot.start(token)
+            except discord.LoginFailure:
+                log.error("Discord rejected the token. Reset it in the Developer Portal "
+                          "(Bot > Reset Token) and update DISCORD_TOKEN.")
+                return EXIT_CONFIG
+            except discord.PrivilegedIntentsRequired:
+                log.error("Discord refused the requested intents.")
+                return EXIT_CONFIG
+    finally:
+        await store.close()
+    return 0

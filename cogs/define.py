@@ -1,0 +1,68 @@
+"""/define: the card for a term, with autocomplete while the student types."""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cards import RelatedTermButton, card_embed, card_view
+from bot.client import GlossaryBot, lookup_cooldown
+from bot.text import shorten
+
+log = logging.getLogger(__name__)
+CHOICE_LIMIT = 100
+
+
+async def term_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """Suggestions for any term option; a failure here must not break typing."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    try:
+        suggestions = await bot.store.autocomplete(current[:CHOICE_LIMIT])
+    except Exception:
+        log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
+        return []
+    return [
+        app_commands.Choice(name=shorten(s.title, CHOICE_LIMIT), value=s.slug)
+        for s in suggestions[:25]
+    ]
+
+
+class Define(commands.Cog):
+    def __init__(self, bot: GlossaryBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="define", description="Show the glossary card for a term")
+    @app_commands.describe(
+        term="The term to look up (start typing for suggestions)",
+        private="Only you see the card (default: everyone in the channel)",
+    )
+    @app_commands.autocomplete(term=term_autocomplete)
+    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    async def define(
+        self,
+        interaction: discord.Interaction,
+        term: app_commands.Range[str, 1, 100],
+        private: bool = False,
+    ) -> None:
+        card = await self.bot.store.card(term)
+        config = self.bot.config
+        await interaction.response.send_message(
+            embed=card_embed(card, config.course_name, config.embed_colour),
+            view=card_view(card),
+            ephemeral=private,
+        )
+        await self.bot.store.record_lookup(card.term.slug)
+
+
+async def setup(bot: GlossaryBot) -> None:
+    bot.add_dynamic_items(RelatedTermButton)
+    await bot.add_cog(Define(bot))
+
+
+async def teardown(bot: GlossaryBot) -> None:
+    bot.remove_dynamic_items(RelatedTermButton)

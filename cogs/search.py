@@ -1,0 +1,38 @@
+"""/search: find a term from a word the student remembers from its explanation."""
+
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cards import SearchPageButton, search_embed, search_view
+from bot.cards.buttons import SEARCH_PAGE_SIZE
+from bot.client import GlossaryBot, lookup_cooldown
+
+
+class Search(commands.Cog):
+    def __init__(self, bot: GlossaryBot) -> None:
+        self.bot = bot
+
+    @app_commands.command(name="search", description="Search every glossary card for words")
+    @app_commands.describe(query="Words from the definition, examples or mistakes")
+    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    async def search(
+        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]
+    ) -> None:
+        page = await self.bot.store.search(query, SEARCH_PAGE_SIZE)
+        await interaction.response.send_message(
+            embed=search_embed(query, page, self.bot.config.embed_colour),
+            view=search_view(query, page),
+            ephemeral=True,
+        )
+
+
+async def setup(bot: GlossaryBot) -> None:
+    bot.add_dynamic_items(SearchPageButton)
+    await bot.add_cog(Search(bot))
+
+
+async def teardown(bot: GlossaryBot) -> None:
+    bot.remove_dynamic_items(SearchPageButton)

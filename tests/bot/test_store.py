@@ -1,0 +1,201 @@
+"""The SQLite store: lookups, autocomplete, search, reload, against real database files."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+import pytest
+
+from bot.errors import InvalidContent, TermNotFound
+from bot.store import AUTOCOMPLETE_LIMIT, Store
+from tests.conftest import BUNDLED_TERMS
+
+
+@pytest.mark.parametrize("spelling", ["backend", "Back-End", "BACKEND", "back end", "bäckend",
+                                      "  backend  ", "server side"])
+async def test_lookup_ignores_case_accents_and_punctuation(bundled_store, spelling):
+    card = await bundled_store.card(spelling)
+    assert card.term.slug == "backend"
+
+
+async def test_card_carries_titles_of_related_terms_that_exist(store, write_term, terms_dir):
+    write_term("backend", related=("server", "ghost"))
+    write_term("server", title="Web Server")
+    await store.reload(terms_dir)
+    card = await store.card("backend")
+    assert card.related_titles == {"server": "Web Server"}
+    assert not card.related_exists("ghost")
+
+
+async def test_miss_raises_with_did_you_mean(bundled_store):
+    with pytest.raises(TermNotFound) as caught:
+        await bundled_store.card("bakend")
+    assert caught.value.query == "bakend"
+    assert caught.value.suggestions[0].slug == "backend"
+    assert len(caught.value.suggestions) <= 5
+
+
+@pytest.mark.parametrize("query", ["", "   ", "!!!", "@everyone", "x" * 5000])
+async def test_lookup_of_nonsense_is_a_clean_miss(bundled_store, query):
+    with pytest.raises(TermNotFound):
+        await bundled_store.card(query)
+
+
+async def test_autocomplete_prefix_first_then_typos(store, write_term, terms_dir):
+    for slug in ("backend", "background-jobs", "bash", "frontend", "backup"):
+        write_term(slug)
+    await store.reload(terms_dir)
+    prefix = [s.slug for s in await store.autocomplete("back")]
+    assert prefix[:3] == ["backend", "background-jobs", "backup"]
+    assert [s.slug for s in await store.autocomplete("bakend")][0] == "backend"
+    assert "frontend" in [s.slug for s in await store.autocomplete("frntend")]
+
+
+async def test_autocomplete_exact_name_comes_first(store, write_term, terms_dir):
+    write_term("git")
+    write_term("github")
+    write_term("gitignore")
+    await store.reload(terms_dir)
+    assert [s.slug for s in await store.autocomplete("git")] == ["git", "github", "gitignore"]
+
+
+async def test_autocomplete_caps_at_25(store, write_term, terms_dir):
+    for number in range(40):
+        write_term(f"term-{number:02d}")
+    await store.reload(terms_dir)
+    for text in ("term", "", "trm", "t"):
+        suggestions = await store.autocomplete(text)
+        assert len(suggestions) == AUTOCOMPLETE_LIMIT
+        assert len({s.slug for s in suggestions}) == AUTOCOMPLETE_LIMIT
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["api-routes", "c++", '"', "AND", "OR NOT", "*", ":", "", "don't", "NEAR(a b)", "col:umn",
+     "^start", "a\"b", "(", "'", "-", "a AND", "title:backend", "🚀", "\x00", "%_"],
+)
+async def test_search_never_raises_on_user_text(bundled_store, query):
+    page = await bundled_store.search(query)
+    assert page.total >= len(page.hits)
+
+
+async def test_search_ranks_and_snippets(bundled_store):
+    page = await bundled_store.search("database")
+    assert page.total >= 2
+    assert all("**" in hit.snippet for hit in page.hits)
+    ranks = [hit.rank for hit in page.hits]
+    assert ranks == sorted(ranks)
+
+
+async def test_search_pages(bundled_store):
+    first = await bundled_store.search("the", limit=3)
+    second = await bundled_store.search("the", limit=3, offset=3)
+    assert first.total == second.total > 3
+    assert not {h.slug for h in first.hits} & {h.slug for h in second.hits}
+
+
+async def test_reload_reports_a_diff(store, write_term, terms_dir):
+    write_term("alpha")
+    write_term("beta")
+    first = await store.reload(terms_dir)
+    assert (first.added, first.changed, first.removed) == (("alpha", "beta"), (), ())
+    write_term("beta", definition="Beta, rewritten.")
+    write_term("gamma")
+    (terms_dir / "alpha.yaml").unlink()
+    second = await store.reload(terms_dir)
+    assert (second.added, second.changed, second.removed) == (("gamma",), ("beta",), ("alpha",))
+    assert second.term_count == 2
+    assert (await store.reload(terms_dir)).is_empty
+    assert (await store.card("beta")).term.definition == "Beta, rewritten."
+    with pytest.raises(TermNotFound):
+        await store.card("alpha")
+
+
+async def test_renamed_alias_moves_between_terms(store, write_term, terms_dir):
+    write_term("alpha", aliases=("first letter",))
+    write_term("beta")
+    await store.reload(terms_dir)
+    write_term("alpha")
+    write_term("beta", aliases=("first letter",))
+    await store.reload(terms_dir)
+    assert (await store.card("first letter")).term.slug == "beta"
+
+
+async def test_bad_reload_keeps_old_content_fully_served(store, write_term, terms_dir):
+    write_term("alpha", definition="The original.")
+    write_term("beta")
+    await store.reload(terms_dir)
+    write_term("alpha", definition="Changed but the reload fails.")
+    write_term("broken", "title: [oops\n")
+    with pytest.raises(InvalidContent) as caught:
+        await store.reload(terms_dir)
+    assert [p.field for p in caught.value.errors] == ["yaml"]
+    assert caught.value.errors[0].path.endswith("broken.yaml")
+    assert (await store.card("alpha")).term.definition == "The original."
+    assert await store.term_count() == 2
+    assert [s.slug for s in await store.autocomplete("")] == ["alpha", "beta"]
+    assert (await store.search("original")).total == 1
+
+
+async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_dir):
+    for number in range(60):
+        write_term(f"term-{number:02d}", definition="version one")
+    await store.reload(terms_dir)
+    for number in range(60):
+        write_term(f"term-{number:02d}", definition="version two")
+
+    async def lookup(number: int) -> str:
+        card = await store.card(f"term-{number % 60:02d}")
+        return card.term.definition
+
+    reload_task = asyncio.create_task(store.reload(terms_dir))
+    results = await asyncio.gather(*(lookup(n) for n in range(100)))
+    diff = await reload_task
+    assert set(results) <= {"version one", "version two"}
+    assert len(diff.changed) == 60
+    assert {await lookup(n) for n in range(60)} == {"version two"}
+
+
+async def test_concurrent_reloads_are_serialised(store, write_term, terms_dir):
+    write_term("alpha")
+    diffs = await asyncio.gather(*(store.reload(terms_dir) for _ in range(5)))
+    assert sum(len(d.added) for d in diffs) == 1
+
+
+async def test_stats_count_lookups_and_misses(bundled_store):
+    for _ in range(3):
+        await bundled_store.record_lookup("git")
+    await bundled_store.record_lookup("backend")
+    for _ in range(2):
+        await bundled_store.record_miss("Kubernetes")
+    await bundled_store.record_miss("docker")
+    await bundled_store.record_miss("GIT")  # asked for but exists: not a content gap
+    stats = await bundled_store.stats()
+    assert stats.term_count == len(list(BUNDLED_TERMS.glob("*.yaml")))
+    assert stats.last_reload_at is not None
+    assert [(c.name, c.count) for c in stats.top_terms][:2] == [("Git", 3), ("backend", 1)]
+    assert [(c.name, c.count) for c in stats.top_misses] == [("Kubernetes", 2), ("docker", 1)]
+
+
+async def test_database_survives_reopen_with_schema_version(tmp_path, write_term, terms_dir):
+    path = tmp_path / "db.sqlite3"
+    write_term("alpha")
+    async with await Store.open(path) as first:
+        await first.reload(terms_dir)
+        await first.record_lookup("alpha")
+    async with await Store.open(path) as second:
+        assert (await second.card("alpha")).term.slug == "alpha"
+        assert (await second.reload(terms_dir)).is_empty
+        assert (await second.stats()).top_terms[0].count == 1
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("PRAGMA user_version").fetchone()[0] >= 1
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_newer_schema_is_refused(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    with pytest.raises(RuntimeError, match="newer than this bot"):
+        await Store.open(path)
