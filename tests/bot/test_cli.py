@@ -1,0 +1,114 @@
+"""The terminal commands content authors run, through the real entry points."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import main
+from tests.conftest import BUNDLED_TERMS, REPO_ROOT, SHARED
+
+SEED = SHARED / "seeds" / "000_014817aa4429421b.txt"
+
+
+@pytest.fixture
+def config_for(tmp_path: Path):
+    """A config file pointing at a content directory, so runs never touch ./state."""
+
+    def write(content_dir: Path) -> str:
+        path = tmp_path / "config.toml"
+        path.write_text(f'content_dir = "{content_dir}"\ndatabase = "{tmp_path / "db.sqlite3"}"\n'
+                        'course_name = "VCA"\n')
+        return str(path)
+
+    return write
+
+
+def test_check_passes_on_the_bundled_glossary(capsys):
+    assert main(["check", str(BUNDLED_TERMS)]) == 0
+    assert "9 valid term(s), 0 error(s), 0 warning(s)" in capsys.readouterr().out
+
+
+def test_check_lists_every_problem_with_file_and_line(write_term, terms_dir, capsys):
+    write_term("good")
+    write_term("bad", "title: 7\ndefinition: x\n")
+    assert main(["check", str(terms_dir)]) == 1
+    out = capsys.readouterr()
+    lines = out.out.splitlines()
+    assert any(line.endswith("bad.yaml:1: title: expected text, found a number")
+               for line in lines)
+    assert any("bad.yaml:1: why_it_matters: is missing (required)" in line for line in lines)
+    assert "1 valid term(s), 2 error(s)" in out.err
+
+
+def test_show_prints_every_section_of_the_seed_page(config_for, capsys):
+    assert main(["--config", config_for(BUNDLED_TERMS), "show", "Back End"]) == 0
+    out = capsys.readouterr().out
+    for heading in ("Definition", "Why it matters", "Example in VCA",
+                    "Another Real World Example", "Common mistakes", "Related terms"):
+        assert f"\n{heading}\n" in out
+    assert out.startswith("backend\n")
+    assert "- API routes" in out
+
+
+def test_show_unknown_term_suggests(config_for, capsys):
+    assert main(["--config", config_for(BUNDLED_TERMS), "show", "prsima"]) == 1
+    assert "Did you mean: Prisma" in capsys.readouterr().err
+
+
+def test_show_with_broken_content_reports_errors(config_for, write_term, terms_dir, capsys):
+    write_term("bad", "title: [\n")
+    assert main(["--config", config_for(terms_dir), "show", "bad"]) == 1
+    assert "bad.yaml:2: yaml:" in capsys.readouterr().err
+
+
+def test_search_prints_ranked_results(config_for, capsys):
+    assert main(["--config", config_for(BUNDLED_TERMS), "search", "schema changes"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].startswith("1. ")
+    assert "Migrations (migrations)" in out
+
+
+@pytest.mark.skipif(not SEED.exists(), reason=f"seed page not found at {SEED}")
+def test_import_writes_then_refuses_to_overwrite(tmp_path, capsys):
+    out_dir = tmp_path / "terms"
+    assert main(["import", str(SEED), "--out", str(out_dir)]) == 0
+    assert (out_dir / "backend.yaml").is_file()
+    assert main(["import", str(SEED), "--out", str(out_dir)]) == 0
+    assert "exists, skipped" in capsys.readouterr().out
+    assert main(["check", str(out_dir)]) == 0
+
+
+def run_module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    clean_env = {k: v for k, v in os.environ.items() if k not in ("DISCORD_TOKEN",
+                                                                   "GLOSSARY_CONFIG")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=REPO_ROOT, env={**clean_env, **(env or {})},
+        capture_output=True, text=True, timeout=60,
+    )
+
+
+def test_running_without_a_token_explains_how_to_get_one(tmp_path):
+    result = run_module("--config", str(tmp_path / "missing.toml"))
+    assert result.returncode == 2
+    assert "config file not found" in result.stderr
+    config = tmp_path / "config.toml"
+    config.write_text('course_name = "VCA"\n')
+    result = run_module("--config", str(config))
+    assert result.returncode == 2
+    assert "DISCORD_TOKEN" in result.stderr and "developers/applications" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_config_is_a_clean_error(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text("cooldown_uses = [\n")
+    result = run_module("--config", str(config))
+    assert result.returncode == 2
+    assert "not valid TOML" in result.stderr and "Traceback" not in result.stderr
+    config.write_text('colour = "red"\n')
+    assert "unknown key(s): colour" in run_module("--config", str(config)).stderr

@@ -1,0 +1,56 @@
+"""Configuration: TOML file, environment overrides, and the token kept out of sight."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_config
+from bot.errors import ConfigError, MissingToken
+
+
+def test_file_values_and_environment_token(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('token = "from-file"\ncontent_dir = "terms"\ndev_guild_id = 42\n'
+                    'embed_colour = "#00ff00"\nmoderator_role = "Mentors"\n')
+    config = load_config(path, environ={"DISCORD_TOKEN": "from-env"})
+    assert config.token == "from-env"
+    assert config.content_dir == tmp_path / "terms"
+    assert config.dev_guild_id == 42
+    assert config.embed_colour == 0x00FF00
+    assert config.moderator_role == "Mentors"
+    assert "from-env" not in repr(config)
+
+
+def test_config_path_from_environment(tmp_path):
+    path = tmp_path / "elsewhere.toml"
+    path.write_text('course_name = "Night School"\n')
+    config = load_config(environ={"GLOSSARY_CONFIG": str(path)})
+    assert config.course_name == "Night School"
+
+
+def test_no_file_is_fine_unless_asked_for(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert load_config(environ={}).content_dir == Path("data/terms")
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "nope.toml", environ={})
+
+
+def test_missing_token_says_how_to_get_one():
+    with pytest.raises(MissingToken, match="DISCORD_TOKEN"):
+        load_config(environ={"DISCORD_TOKEN": "   "}).require_token()
+
+
+def test_wrong_types_are_config_errors(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('dev_guild_id = "not a number"\n')
+    with pytest.raises(ConfigError):
+        load_config(path, environ={})
+
+
+def test_example_config_is_valid():
+    example = Path(__file__).resolve().parents[2] / "config.example.toml"
+    config = load_config(example, environ={})
+    assert config.course_name == "VCA"
+    assert config.token == ""
