@@ -80,7 +80,7 @@ class GlossaryTree(app_commands.CommandTree):
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
-            await interaction.client.store.record_miss(original.query)  # type: ignore[attr-defined]
+            interaction.client.store.record_miss(original.query)  # type: ignore[attr-defined]
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -244,8 +244,19 @@ class TokenRedactor(logging.Filter):
         return True
 
 
+_LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
 def point_discord_at(api_url: str | None, gateway_url: str | None) -> None:
-    """Connect to a Discord stand-in (the sandbox or a test) instead of Discord itself."""
+    """Connect to a local Discord stand-in (the sandbox or a test) instead of Discord.
+
+    Only loopback addresses are accepted: these settings exist for local work, and a
+    typo must not send the token to some other host.
+    """
+    for url in (api_url, gateway_url):
+        if url and yarl.URL(url).host not in _LOCAL_HOSTS:
+            raise ValueError(f"{url}: discord_api_url and discord_gateway_url must be loopback "
+                             "addresses (127.0.0.1, localhost or ::1)")
     if api_url:
         discord.http.Route.BASE = api_url.rstrip("/")
     if gateway_url:
@@ -258,10 +269,14 @@ def run_bot(config: Config) -> int:
     except MissingToken as exc:
         print(exc, file=sys.stderr)
         return EXIT_CONFIG
+    try:
+        point_discord_at(config.discord_api_url, config.discord_gateway_url)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
     for handler in logging.getLogger().handlers:
         handler.addFilter(TokenRedactor(token))
-    point_discord_at(config.discord_api_url, config.discord_gateway_url)
     return asyncio.run(_serve(config, token))
 
 

@@ -28,6 +28,14 @@ def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
 
+def _quoted_words(text: str) -> list[str]:
+    words = _WORD.findall(text)[:MAX_QUERY_WORDS]
+    quoted = [_quote(word) for word in words]
+    if quoted:
+        quoted[-1] += "*"
+    return quoted
+
+
 def fts_query(text: str) -> str | None:
     """An FTS5 MATCH expression that finds documents containing every word typed.
 
@@ -35,12 +43,18 @@ def fts_query(text: str) -> str | None:
     student are searched for as words instead of raising a syntax error. The last word is
     a prefix, because people search while they are still typing.
     """
-    words = _WORD.findall(text)[:MAX_QUERY_WORDS]
-    if not words:
-        return None
-    quoted = [_quote(word) for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    quoted = _quoted_words(text)
+    return " ".join(quoted) if quoted else None
+
+
+def name_boost_query(text: str) -> str | None:
+    """Matches terms whose title or aliases contain any word typed.
+
+    bm25 alone lets a long page that mentions a word often outrank the page named after
+    it; a student searching "schema migration" expects the Migrations card first.
+    """
+    quoted = _quoted_words(text)
+    return "{title aliases} : (" + " OR ".join(quoted) + ")" if quoted else None
 
 
 def trigram_query(key: str) -> str | None:

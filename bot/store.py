@@ -14,6 +14,7 @@ import json
 import logging
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -33,13 +34,14 @@ from bot.models import (
     Term,
     name_key,
 )
-from bot.search import fts_query, prefix_upper_bound, rank_fuzzy, trigram_query
+from bot.search import fts_query, name_boost_query, prefix_upper_bound, rank_fuzzy, trigram_query
 
 log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
 FUZZY_CANDIDATES = 300
+USAGE_FLUSH_SECONDS = 5.0
 
 # Numbered migrations: index i brings the schema from user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -60,7 +62,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX names_slug ON names(slug);
     CREATE VIRTUAL TABLE terms_fts USING fts5(
         slug UNINDEXED, title, aliases, body,
-        tokenize = 'unicode61 remove_diacritics 2'
+        tokenize = 'porter unicode61 remove_diacritics 2'
     );
     CREATE VIRTUAL TABLE names_trigram USING fts5(
         key, content = 'names', content_rowid = 'id', tokenize = 'trigram'
@@ -114,12 +116,15 @@ JOIN names n ON n.id = m.rowid JOIN terms t ON t.slug = n.slug
 
 _SEARCH_SQL = """
 WITH hits AS MATERIALIZED (
-    SELECT slug, title, snippet(terms_fts, 3, '**', '**', '…', 14) AS snip,
+    SELECT rowid, slug, title, snippet(terms_fts, 3, '**', '**', '…', 14) AS snip,
            bm25(terms_fts, 0.0, 10.0, 6.0, 1.0) AS score
     FROM terms_fts WHERE terms_fts MATCH ?
+), named AS MATERIALIZED (
+    SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?
 )
-SELECT slug, title, snip, score, (SELECT count(*) FROM hits) FROM hits
-ORDER BY score LIMIT ? OFFSET ?
+SELECT slug, title, snip, score - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank,
+       (SELECT count(*) FROM hits)
+FROM hits ORDER BY rank LIMIT ? OFFSET ?
 """
 
 
@@ -157,6 +162,10 @@ class Store:
         self._reader = reader
         self._reload_lock = asyncio.Lock()
         self._content_cache = ContentCache()
+        self._pending_lookups: Counter[str] = Counter()
+        self._pending_misses: dict[str, tuple[str, int]] = {}
+        self._last_flush = time.monotonic()
+        self._flush_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -180,7 +189,10 @@ class Store:
 
     async def close(self) -> None:
         """Close both connections: aiosqlite threads are not daemons and would keep the
-        process alive."""
+        process alive. Buffered usage counts are written first."""
+        if self._flush_task is not None:
+            await asyncio.gather(self._flush_task, return_exceptions=True)
+        await self.flush_usage()
         await self._reader.close()
         await self._writer.close()
 
@@ -245,10 +257,10 @@ class Store:
 
     async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
         """Ranked full-text search over every section (bm25), with snippets."""
-        match = fts_query(text)
-        if match is None:
+        match, boost = fts_query(text), name_boost_query(text)
+        if match is None or boost is None:
             return SearchPage((), 0, offset)
-        rows = await self._reader.execute_fetchall(_SEARCH_SQL, (match, limit, offset))
+        rows = await self._reader.execute_fetchall(_SEARCH_SQL, (match, boost, limit, offset))
         hits = tuple(
             SearchHit(slug, title, " ".join(snip.split()), score)
             for slug, title, snip, score, _ in rows
@@ -335,25 +347,62 @@ class Store:
 
     # ----- usage records ------------------------------------------------------------
 
-    async def record_lookup(self, slug: str) -> None:
-        await self._writer.execute(
-            "INSERT INTO lookups(slug, count, last_at) VALUES (?, 1, ?) "
-            "ON CONFLICT(slug) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
-            (slug, time.time()),
-        )
+    def record_lookup(self, slug: str) -> None:
+        """Count a card shown. Buffered in memory: a lookup must not wait for a disk write
+        (or for a reload holding the writer); flushed every few seconds and on close."""
+        self._pending_lookups[slug] += 1
+        self._flush_soon()
 
-    async def record_miss(self, query: str) -> None:
+    def record_miss(self, query: str) -> None:
         """Remember a term students asked for that does not exist: the content gaps."""
         key = name_key(query)[:100]
         if not key:
             return
-        await self._writer.execute(
-            "INSERT INTO misses(key, query, count, last_at) VALUES (?, ?, 1, ?) "
-            "ON CONFLICT(key) DO UPDATE SET count = count + 1, last_at = excluded.last_at",
-            (key, query.strip()[:100], time.time()),
-        )
+        shown, count = self._pending_misses.get(key, (" ".join(query.split())[:100], 0))
+        self._pending_misses[key] = (shown, count + 1)
+        self._flush_soon()
+
+    def _flush_soon(self) -> None:
+        due = time.monotonic() - self._last_flush >= USAGE_FLUSH_SECONDS
+        if due and (self._flush_task is None or self._flush_task.done()):
+            self._flush_task = asyncio.get_running_loop().create_task(self.flush_usage())
+
+    async def flush_usage(self) -> None:
+        """Write buffered usage counts in one transaction; on failure keep them buffered."""
+        lookups, misses = self._pending_lookups, self._pending_misses
+        self._pending_lookups, self._pending_misses = Counter(), {}
+        self._last_flush = time.monotonic()
+        if not lookups and not misses:
+            return
+        now = time.time()
+        db = self._writer
+        try:
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.executemany(
+                    "INSERT INTO lookups(slug, count, last_at) VALUES (?, ?, ?) ON CONFLICT(slug)"
+                    " DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
+                    [(slug, count, now) for slug, count in lookups.items()],
+                )
+                await db.executemany(
+                    "INSERT INTO misses(key, query, count, last_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET count = count + excluded.count, "
+                    "last_at = excluded.last_at",
+                    [(key, shown, count, now) for key, (shown, count) in misses.items()],
+                )
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+        except Exception:
+            log.exception("Could not save usage counts; keeping them for the next try")
+            self._pending_lookups.update(lookups)
+            for key, (shown, count) in misses.items():
+                pending = self._pending_misses.get(key, (shown, 0))
+                self._pending_misses[key] = (shown, pending[1] + count)
 
     async def stats(self, limit: int = 10) -> GlossaryStats:
+        await self.flush_usage()
         rows = await self._reader.execute_fetchall(
             """
             SELECT 0, (SELECT count(*) FROM terms), (SELECT value FROM meta

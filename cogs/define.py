@@ -56,7 +56,7 @@ class Define(commands.Cog):
             view=card_view(card),
             ephemeral=private,
         )
-        await self.bot.store.record_lookup(card.term.slug)
+        self.bot.store.record_lookup(card.term.slug)
 
 
 async def setup(bot: GlossaryBot) -> None:

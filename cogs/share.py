@@ -48,7 +48,7 @@ class Share(commands.Cog):
                 users=[student] if student is not None else False,
             ),
         )
-        await self.bot.store.record_lookup(card.term.slug)
+        self.bot.store.record_lookup(card.term.slug)
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -1,15 +1,24 @@
-"""Fixtures shared by every test: term files written on the fly and real SQLite stores."""
+"""Fixtures shared by every test: term files written on the fly, real SQLite stores, and
+the real GlossaryBot started against the fake Discord on 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
+import shutil
 from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from bot.client import GlossaryBot
+from bot.config import Config
 from bot.content import dump_term
 from bot.models import Term
 from bot.store import Store
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import BotHarness, running_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BUNDLED_TERMS = REPO_ROOT / "data" / "terms"
@@ -66,3 +75,36 @@ async def bundled_store(store: Store) -> Store:
     """A store loaded with the glossary the project ships."""
     await store.reload(BUNDLED_TERMS)
     return store
+
+
+@pytest.fixture
+def content_dir(tmp_path: Path) -> Path:
+    """A copy of the bundled glossary that a test may edit, as a moderator would."""
+    return Path(shutil.copytree(BUNDLED_TERMS, tmp_path / "terms"))
+
+
+@pytest.fixture
+def config(tmp_path: Path, content_dir: Path) -> Config:
+    return Config(
+        token="fake-token", content_dir=content_dir, database=tmp_path / "bot.sqlite3",
+        course_name="VCA", cooldown_uses=100, cooldown_seconds=60.0,
+    )
+
+
+StartBot = Callable[..., AbstractAsyncContextManager[BotHarness]]
+
+
+@pytest.fixture
+def start_bot(config: Config) -> StartBot:
+    """Start a GlossaryBot on its own Store; call again to simulate a restart."""
+    @contextlib.asynccontextmanager
+    async def start(
+        fake: FakeDiscord | None = None, **overrides: object
+    ) -> AsyncIterator[BotHarness]:
+        bot_config = replace(config, **overrides)
+        async with await Store.open(bot_config.database) as store:
+            bot = GlossaryBot(bot_config, store)
+            async with running_bot(bot, fake) as harness:
+                yield harness
+
+    return start

@@ -100,7 +100,7 @@ class RelatedTermButton(
             await interaction.response.edit_message(embed=embed, view=view)
         else:
             await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
-        await client.store.record_lookup(card.term.slug)
+        client.store.record_lookup(card.term.slug)
 
 
 class SearchPageButton(

@@ -165,12 +165,12 @@ async def test_concurrent_reloads_are_serialised(store, write_term, terms_dir):
 
 async def test_stats_count_lookups_and_misses(bundled_store):
     for _ in range(3):
-        await bundled_store.record_lookup("git")
-    await bundled_store.record_lookup("backend")
+        bundled_store.record_lookup("git")
+    bundled_store.record_lookup("backend")
     for _ in range(2):
-        await bundled_store.record_miss("Kubernetes")
-    await bundled_store.record_miss("docker")
-    await bundled_store.record_miss("GIT")  # asked for but exists: not a content gap
+        bundled_store.record_miss("Kubernetes")
+    bundled_store.record_miss("docker")
+    bundled_store.record_miss("GIT")  # asked for but exists: not a content gap
     stats = await bundled_store.stats()
     assert stats.term_count == len(list(BUNDLED_TERMS.glob("*.yaml")))
     assert stats.last_reload_at is not None
@@ -183,7 +183,7 @@ async def test_database_survives_reopen_with_schema_version(tmp_path, write_term
     write_term("alpha")
     async with await Store.open(path) as first:
         await first.reload(terms_dir)
-        await first.record_lookup("alpha")
+        first.record_lookup("alpha")
     async with await Store.open(path) as second:
         assert (await second.card("alpha")).term.slug == "alpha"
         assert (await second.reload(terms_dir)).is_empty
@@ -199,3 +199,28 @@ async def test_newer_schema_is_refused(tmp_path):
         raw.execute("PRAGMA user_version = 999")
     with pytest.raises(RuntimeError, match="newer than this bot"):
         await Store.open(path)
+
+
+async def test_usage_is_flushed_in_the_background_when_due(tmp_path, write_term, terms_dir,
+                                                           monkeypatch):
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "USAGE_FLUSH_SECONDS", 0.0)
+    path = tmp_path / "usage.sqlite3"
+    write_term("alpha")
+    store = await Store.open(path)
+    try:
+        await store.reload(terms_dir)
+        store.record_lookup("alpha")
+        store.record_miss("nothing here")
+        for _ in range(100):  # bounded wait for the background flush
+            with sqlite3.connect(path) as raw:
+                saved = raw.execute("SELECT count FROM lookups WHERE slug = 'alpha'").fetchall()
+            if saved:
+                break
+            await asyncio.sleep(0.01)
+        assert saved == [(1,)]
+    finally:
+        await store.close()
+    with sqlite3.connect(path) as raw:
+        assert raw.execute("SELECT query, count FROM misses").fetchall() == [("nothing here", 1)]

@@ -1,58 +1,14 @@
-"""The real GlossaryBot, with a temporary copy of the bundled glossary and a real SQLite
-file, running against the fake Discord on 127.0.0.1."""
+"""A running GlossaryBot for each command test (see ``start_bot`` in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import logging
-import shutil
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.client import GlossaryBot
-from bot.config import Config
-from bot.store import Store
-from tests.conftest import BUNDLED_TERMS
-from tests.support.fake_discord import FakeDiscord
-from tests.support.harness import BotHarness, running_bot
-
-
-@pytest.fixture
-def content_dir(tmp_path: Path) -> Path:
-    """A copy of the bundled glossary that a test may edit, as a moderator would."""
-    return Path(shutil.copytree(BUNDLED_TERMS, tmp_path / "terms"))
-
-
-@pytest.fixture
-def config(tmp_path: Path, content_dir: Path) -> Config:
-    return Config(
-        token="fake-token", content_dir=content_dir, database=tmp_path / "bot.sqlite3",
-        course_name="VCA", cooldown_uses=100, cooldown_seconds=60.0,
-    )
-
-
-StartBot = Callable[..., AbstractAsyncContextManager[BotHarness]]
-
-
-@pytest.fixture
-def start_bot(config: Config) -> StartBot:
-    """Start a GlossaryBot on its own Store; call again to simulate a restart."""
-    import contextlib
-
-    @contextlib.asynccontextmanager
-    async def start(
-        fake: FakeDiscord | None = None, **overrides: object
-    ) -> AsyncIterator[BotHarness]:
-        bot_config = replace(config, **overrides)
-        async with await Store.open(bot_config.database) as store:
-            bot = GlossaryBot(bot_config, store)
-            async with running_bot(bot, fake) as harness:
-                yield harness
-
-    return start
+from tests.conftest import StartBot
+from tests.support.harness import BotHarness
 
 
 @pytest.fixture

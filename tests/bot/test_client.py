@@ -1,0 +1,102 @@
+"""Start-up of the real bot: command sync, extensions, content errors, and the process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+
+import pytest
+
+from bot.client import GlossaryBot
+from bot.store import Store
+from tests.conftest import REPO_ROOT
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import running_bot
+
+FAKE_TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GabcDE.fake-token-for-tests-only-xxxxxxxxxxxx"
+
+
+def command_puts(fake: FakeDiscord) -> list[str]:
+    return [r.path for r in fake.requests if r.method == "PUT" and r.path.endswith("/commands")]
+
+
+async def test_commands_sync_once_then_only_when_changed(start_bot):
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        async with start_bot(fake):
+            pass
+        assert len(command_puts(fake)) == 1
+        async with start_bot(fake) as h:
+            assert len(command_puts(fake)) == 1  # unchanged: no second sync
+            assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
+        guild_id = fake.guild.id
+        async with start_bot(fake, dev_guild_id=guild_id):
+            pass
+        assert command_puts(fake)[-1].endswith(f"/guilds/{guild_id}/commands")
+    finally:
+        await fake.stop()
+
+
+async def test_a_broken_extension_is_logged_and_the_rest_still_work(config, caplog):
+    async with await Store.open(config.database) as store:
+        bot = GlossaryBot(config, store, extensions=("cogs.define", "cogs.does_not_exist"))
+        with caplog.at_level(logging.ERROR, logger="bot.client"):
+            async with running_bot(bot) as h:
+                assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
+    assert "Failed to load extension cogs.does_not_exist" in caplog.text
+
+
+async def test_start_with_broken_content_serves_the_last_good_glossary(
+    start_bot, content_dir, caplog
+):
+    async with start_bot():
+        pass
+    (content_dir / "git.yaml").write_text("title: [\n")
+    with caplog.at_level(logging.ERROR, logger="bot.client"):
+        async with start_bot() as h:
+            assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
+    assert "git.yaml:2: yaml:" in caplog.text
+    assert "serving the 9 terms from the last good load" in caplog.text
+
+
+async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_dir):
+    async with FakeDiscord() as fake:
+        config_path = tmp_path / "config.toml"
+        config_path.write_text(
+            f'content_dir = "{content_dir}"\ndatabase = "{tmp_path / "proc.sqlite3"}"\n'
+            f'discord_api_url = "{fake.api_base_url}"\n'
+            f'discord_gateway_url = "{fake.gateway_url}"\nlog_level = "DEBUG"\n'
+        )
+        env = {k: v for k, v in os.environ.items() if k != "GLOSSARY_CONFIG"}
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--config", str(config_path), cwd=REPO_ROOT,
+            env={**env, "DISCORD_TOKEN": FAKE_TOKEN}, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        try:
+            await fake.wait_until(lambda: fake.commands.get(None), 20, "the bot's command sync")
+            await fake.wait_for_session(timeout=10)
+            reply = await fake.slash("define", term="backend")
+            assert reply.embeds[0]["title"] == "backend"
+        finally:
+            if child.returncode is None:
+                child.send_signal(signal.SIGTERM)
+            out, err = await asyncio.wait_for(child.communicate(), 20)
+        log_text = (out + err).decode()
+        assert child.returncode == 0, log_text[-3000:]
+        assert "Glossary loaded: 9 terms" in log_text
+        assert FAKE_TOKEN not in log_text
+        assert FAKE_TOKEN.split(".")[0] not in log_text
+        assert not fake.schema_violations
+
+
+@pytest.mark.parametrize("bad_url", ["http://10.0.0.1/api", "https://example.com/api"])
+def test_discord_urls_must_be_loopback_or_discord(bad_url):
+    from bot.client import point_discord_at
+
+    with pytest.raises(ValueError, match="loopback"):
+        point_discord_at(bad_url, None)

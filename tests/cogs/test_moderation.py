@@ -1,0 +1,87 @@
+"""/glossary reload and /glossary stats: moderators only, checked in code."""
+
+from __future__ import annotations
+
+from bot.content import dump_term
+from tests.cogs.conftest import reload_ok
+from tests.conftest import make_term
+from tests.support.fake_discord import MANAGE_GUILD
+
+
+async def test_reload_reports_added_changed_removed(h, content_dir):
+    (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
+    git = content_dir / "git.yaml"
+    git.write_text(git.read_text().replace("title: Git", "title: Git VCS"))
+    embed = await reload_ok(h)
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields == {"Added (1)": "docker", "Changed (1)": "git"}
+    assert "10 terms" in embed["description"]
+    card = await h.slash("define", term="git vcs")
+    assert card.embeds[0]["title"] == "Git VCS"
+    again = await reload_ok(h)
+    assert again["description"].startswith("Nothing changed")
+
+
+async def test_bad_file_is_reported_and_old_card_keeps_serving(h, content_dir):
+    (content_dir / "git.yaml").write_text("title: Git\ndefinition: [unclosed\n")
+    (content_dir / "extra.yaml").write_text("title: Extra\ndefinition: x\nwhy_it_matters: y\n"
+                                            "colour: red\n")
+    reply = await h.slash("glossary", "reload", member=h.moderator)
+    await reply.wait_followup()
+    (embed,) = reply.embeds
+    assert reply.ephemeral
+    assert embed["title"] == "Reload refused"
+    assert "git.yaml:3: yaml:" in embed["description"]
+    assert "extra.yaml:4: colour: unknown section" in embed["description"]
+    card = await h.slash("define", term="git")
+    assert card.embeds[0]["title"] == "Git"
+    assert card.embeds[0]["description"].startswith("Git is")
+
+
+async def test_students_are_refused_even_when_discord_lets_them_through(h, content_dir):
+    (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
+    for path in (("reload",), ("stats",)):
+        reply = await h.slash("glossary", *path, member=h.student)
+        assert reply.ephemeral
+        assert reply.embeds[0]["title"] == "Moderators only"
+    student_define = await h.slash("define", term="docker")
+    assert student_define.embeds[0]["title"] == "Term not found"  # nothing was reloaded
+
+
+async def test_configured_role_counts_as_moderator(start_bot, content_dir):
+    from tests.support.fake_discord import FakeDiscord
+
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        fake.add_role("Mentors")
+        async with start_bot(fake, moderator_role="Mentors") as h:
+            mentor = h.member(username="mentor", roles=["Mentors"], permissions=0)
+            await h.slash("define", term="nope-nope")
+            reply = await h.slash("glossary", "stats", member=mentor)
+            assert reply.embeds[0]["title"] == "Glossary stats"
+            refused = await h.slash("glossary", "reload", member=h.student)
+            assert "**Mentors** role" in refused.embeds[0]["description"]
+    finally:
+        await fake.stop()
+
+
+async def test_stats_show_top_terms_and_content_gaps(h):
+    for _ in range(3):
+        await h.slash("define", term="git")
+    await h.slash("define", term="backend")
+    await h.slash("define", term="kubernetes")
+    await h.slash("define", term="kubernetes")
+    reply = await h.slash("glossary", "stats", member=h.member(permissions=MANAGE_GUILD))
+    (embed,) = reply.embeds
+    assert reply.ephemeral
+    assert embed["description"].startswith("**9** terms")
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Most looked up"].splitlines()[:2] == ["3 × Git", "1 × backend"]
+    assert fields["Asked for but missing"] == "2 × kubernetes"
+
+
+async def test_commands_declare_manage_server_by_default(h):
+    synced = {c["name"]: c for c in h.fake.synced_commands(None)}
+    assert str(synced["glossary"]["default_member_permissions"]) == str(MANAGE_GUILD)
+    assert synced["define"].get("default_member_permissions") is None
