@@ -10,12 +10,13 @@ aiosqlite await is a thread hop.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from pathlib import Path
 
@@ -161,6 +162,7 @@ class Store:
         self._writer = writer
         self._reader = reader
         self._reload_lock = asyncio.Lock()
+        self._write_lock = asyncio.Lock()
         self._content_cache = ContentCache()
         self._pending_lookups: Counter[str] = Counter()
         self._pending_misses: dict[str, tuple[str, int]] = {}
@@ -198,6 +200,23 @@ class Store:
 
     async def __aenter__(self) -> Store:
         return self
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on the writer connection.
+
+        Coroutines share that connection, so without the lock one coroutine's statements
+        would land inside another's open transaction (and vanish with its rollback).
+        """
+        async with self._write_lock:
+            db = self._writer
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
@@ -301,49 +320,16 @@ class Store:
             if result.errors:
                 raise InvalidContent(result.problems)
             rows = await asyncio.to_thread(_term_rows, result.terms)
-            current = dict(
-                await self._writer.execute_fetchall("SELECT slug, fingerprint FROM terms")
-            )
-            new = {slug: row[0][3] for slug, row in rows.items()}
-            added = sorted(new.keys() - current.keys())
-            removed = sorted(current.keys() - new.keys())
-            changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
-            diff = ReloadDiff(
+            async with self._transaction() as db:
+                current = dict(await db.execute_fetchall("SELECT slug, fingerprint FROM terms"))
+                new = {slug: row[0][3] for slug, row in rows.items()}
+                added = sorted(new.keys() - current.keys())
+                removed = sorted(current.keys() - new.keys())
+                changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
+                await _replace_terms(db, rows, added + changed, changed + removed)
+            return ReloadDiff(
                 tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
             )
-            await self._write(rows, added + changed, changed + removed)
-            return diff
-
-    async def _write(self, rows: dict[str, tuple], upserts: list[str], deletes: list[str]) -> None:
-        db = self._writer
-        await db.execute("BEGIN IMMEDIATE")
-        try:
-            if deletes:
-                doomed = [(slug,) for slug in deletes]
-                await db.executemany("DELETE FROM names WHERE slug = ?", doomed)
-                await db.executemany("DELETE FROM terms_fts WHERE slug = ?", doomed)
-                await db.executemany("DELETE FROM terms WHERE slug = ?", doomed)
-            if upserts:
-                await db.executemany(
-                    "INSERT INTO terms(slug, title, data, fingerprint) VALUES (?, ?, ?, ?)",
-                    [rows[s][0] for s in upserts],
-                )
-                await db.executemany(
-                    "INSERT INTO names(key, slug, name) VALUES (?, ?, ?)",
-                    [name for s in upserts for name in rows[s][1]],
-                )
-                await db.executemany(
-                    "INSERT INTO terms_fts(slug, title, aliases, body) VALUES (?, ?, ?, ?)",
-                    [rows[s][2] for s in upserts],
-                )
-            await db.execute(
-                "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_reload_at', ?)",
-                (str(time.time()),),
-            )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
 
     # ----- usage records ------------------------------------------------------------
 
@@ -375,10 +361,8 @@ class Store:
         if not lookups and not misses:
             return
         now = time.time()
-        db = self._writer
         try:
-            await db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._transaction() as db:
                 await db.executemany(
                     "INSERT INTO lookups(slug, count, last_at) VALUES (?, ?, ?) ON CONFLICT(slug)"
                     " DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
@@ -390,10 +374,6 @@ class Store:
                     "last_at = excluded.last_at",
                     [(key, shown, count, now) for key, (shown, count) in misses.items()],
                 )
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
         except Exception:
             log.exception("Could not save usage counts; keeping them for the next try")
             self._pending_lookups.update(lookups)
@@ -429,9 +409,8 @@ class Store:
         return rows[0][0] if rows else None
 
     async def set_meta(self, key: str, value: str) -> None:
-        await self._writer.execute(
-            "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value)
-        )
+        async with self._transaction() as db:
+            await db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
@@ -466,3 +445,31 @@ def _split_sql(script: str) -> list[str]:
     if buffer.strip():
         statements.append(buffer.strip())
     return statements
+
+
+async def _replace_terms(
+    db: aiosqlite.Connection, rows: dict[str, tuple], upserts: list[str], deletes: list[str]
+) -> None:
+    """Apply a reload's diff inside the caller's transaction: only changed terms move."""
+    if deletes:
+        doomed = [(slug,) for slug in deletes]
+        await db.executemany("DELETE FROM names WHERE slug = ?", doomed)
+        await db.executemany("DELETE FROM terms_fts WHERE slug = ?", doomed)
+        await db.executemany("DELETE FROM terms WHERE slug = ?", doomed)
+    if upserts:
+        await db.executemany(
+            "INSERT INTO terms(slug, title, data, fingerprint) VALUES (?, ?, ?, ?)",
+            [rows[s][0] for s in upserts],
+        )
+        await db.executemany(
+            "INSERT INTO names(key, slug, name) VALUES (?, ?, ?)",
+            [name for s in upserts for name in rows[s][1]],
+        )
+        await db.executemany(
+            "INSERT INTO terms_fts(slug, title, aliases, body) VALUES (?, ?, ?, ?)",
+            [rows[s][2] for s in upserts],
+        )
+    await db.execute(
+        "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_reload_at', ?)",
+        (str(time.time()),),
+    )
