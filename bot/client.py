@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import hashlib
 import json
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import discord
 import yarl
@@ -33,28 +34,41 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.search",
     "cogs.share",
     "cogs.moderation",
+    "cogs.explain",
+    "cogs.quiz",
+    "cogs.daily",
+    "cogs.watcher",
 )
 EXIT_CONFIG = 2
+
+
+def utc_now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
 
 
 class NotModerator(app_commands.CheckFailure):
     """The member lacks Manage Server and the configured moderator role."""
 
 
-def is_moderator(interaction: discord.Interaction) -> bool:
+async def is_moderator(interaction: discord.Interaction) -> bool:
     """Checked in code, not only through Discord's default permissions, which a server
     admin can loosen by mistake in the Integrations settings."""
     if interaction.guild is None or not isinstance(interaction.user, discord.Member):
         return False
     if interaction.permissions.manage_guild or interaction.permissions.administrator:
         return True
-    role_name = interaction.client.config.moderator_role  # type: ignore[attr-defined]
-    return bool(role_name) and any(role.name == role_name for role in interaction.user.roles)
+    client: GlossaryBot = interaction.client  # type: ignore[assignment]
+    settings = await client.store.guild_settings(interaction.guild.id)
+    role_name = client.config.moderator_role
+    return any(
+        role.id == settings.moderator_role_id or (role_name and role.name == role_name)
+        for role in interaction.user.roles
+    )
 
 
 def moderator_only():  # noqa: ANN201 - a discord.py check decorator
     async def predicate(interaction: discord.Interaction) -> bool:
-        if not is_moderator(interaction):
+        if not await is_moderator(interaction):
             raise NotModerator("moderators only")
         return True
 
@@ -150,6 +164,7 @@ class GlossaryBot(commands.Bot):
         store: Store,
         *,
         extensions: Sequence[str] = EXTENSIONS,
+        clock: Callable[[], datetime.datetime] = utc_now,
         **options: object,
     ) -> None:
         intents = discord.Intents.none()
@@ -165,6 +180,7 @@ class GlossaryBot(commands.Bot):
         self.config = config
         self.store = store
         self.initial_extensions = tuple(extensions)
+        self.clock = clock  # scheduled features ask this, so tests can move time
 
     async def setup_hook(self) -> None:
         await self.load_content()

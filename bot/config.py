@@ -11,6 +11,7 @@ import tomllib
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, MissingToken
 
@@ -98,6 +99,11 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
         config = Config(**values)
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"{config_path}: {exc}") from None
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"{config_path}: unknown timezone {config.timezone!r}; use an IANA "
+                          "name such as Europe/Amsterdam") from None
     if env.get(TOKEN_ENV):
         config = replace(config, token=env[TOKEN_ENV])
     return config

@@ -139,7 +139,8 @@ class _FileReader:
             root = yaml.compose(text, Loader=_Loader)
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark else 1
+            last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
+            line = min(mark.line + 1, max(last_line, 1)) if mark else 1
             self.problem(line, "yaml", f"{exc.problem or exc.context or 'invalid YAML'}")
             return None
         except yaml.YAMLError as exc:

@@ -51,3 +51,15 @@ class PageFormatError(GlossaryError):
         self.path = path
         self.line = line
         self.message = message
+
+
+class QuizNotFound(GlossaryError):
+    """A quiz button whose question is no longer in the database."""
+
+
+class NotEnoughTerms(GlossaryError):
+    """A quiz needs at least four terms to choose from."""
+
+
+class SuggestionsOff(GlossaryError):
+    """A suggestion arrived for a server without a moderators' channel."""

@@ -134,3 +134,39 @@ class GlossaryStats:
     last_reload_at: float | None
     top_terms: tuple[CountedName, ...]
     top_misses: tuple[CountedName, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class GuildSettings:
+    """What a server's moderators chose; defaults are what a new server gets."""
+
+    guild_id: int
+    define_private: bool = False
+    moderator_role_id: int | None = None
+    daily_channel_id: int | None = None
+    daily_hour: int = 9
+    mod_channel_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quiz:
+    id: int
+    guild_id: int
+    answer: str
+    choices: tuple[str, ...]
+    mode: str  # "name": guess the term from its definition; "definition": the reverse
+
+
+@dataclass(frozen=True, slots=True)
+class QuizOutcome:
+    quiz: Quiz
+    chosen: str
+    correct: bool
+    already_answered: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    user_id: int
+    correct: int
+    answered: int

@@ -17,18 +17,23 @@ import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import aiosqlite
 
 from bot.content import ContentCache, LoadResult, load_directory, term_fingerprint
-from bot.errors import InvalidContent, TermNotFound
+from bot.errors import InvalidContent, QuizNotFound, TermNotFound
+from bot.matcher import TermMatcher
 from bot.models import (
     Card,
     CountedName,
     GlossaryStats,
+    GuildSettings,
+    Quiz,
+    QuizOutcome,
     ReloadDiff,
+    Score,
     SearchHit,
     SearchPage,
     Suggestion,
@@ -86,6 +91,40 @@ MIGRATIONS: tuple[str, ...] = (
         last_at REAL NOT NULL
     );
     CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: per-server settings, quizzes and scores, term-of-the-day history.
+    """
+    CREATE TABLE guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE quizzes (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        choices TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE quiz_answers (
+        quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        choice TEXT NOT NULL,
+        correct INTEGER NOT NULL,
+        answered_at REAL NOT NULL,
+        PRIMARY KEY (quiz_id, user_id)
+    );
+    CREATE TABLE quiz_scores (
+        guild_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        correct INTEGER NOT NULL,
+        answered INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE TABLE daily_posts (
+        guild_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, day)
+    );
     """,
 )
 
@@ -168,6 +207,8 @@ class Store:
         self._pending_misses: dict[str, tuple[str, int]] = {}
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
+        self._settings: dict[int, GuildSettings] = {}
+        self._matcher: TermMatcher | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -327,6 +368,8 @@ class Store:
                 removed = sorted(current.keys() - new.keys())
                 changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
                 await _replace_terms(db, rows, added + changed, changed + removed)
+            if added or changed or removed:
+                self._matcher = None
             return ReloadDiff(
                 tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
             )
@@ -403,6 +446,173 @@ class Store:
             top_terms=tuple(CountedName(name, count) for tier, name, count in rows if tier == 1),
             top_misses=tuple(CountedName(name, count) for tier, name, count in rows if tier == 2),
         )
+
+    # ----- explain terms ---------------------------------------------------------------
+
+    async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
+        """(slug, title) of every term a message mentions, in order of first mention.
+
+        The matcher is built once per changed reload, in a worker thread, so a message is
+        matched with dictionary lookups however large the glossary is.
+        """
+        matcher = self._matcher
+        if matcher is None:
+            rows = await self._reader.execute_fetchall(
+                "SELECT n.name, n.slug, t.title FROM names n JOIN terms t ON t.slug = n.slug"
+            )
+            matcher = self._matcher = await asyncio.to_thread(TermMatcher, rows)
+        return [(slug, matcher.titles[slug]) for slug in matcher.find(text)]
+
+    # ----- per-server settings --------------------------------------------------------
+
+    async def guild_settings(self, guild_id: int) -> GuildSettings:
+        """Settings are read on every card, so they are cached after the first read."""
+        cached = self._settings.get(guild_id)
+        if cached is not None:
+            return cached
+        rows = await self._reader.execute_fetchall(
+            "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
+        )
+        settings = GuildSettings(guild_id, **json.loads(rows[0][0])) if rows else GuildSettings(
+            guild_id)
+        self._settings[guild_id] = settings
+        return settings
+
+    async def update_guild_settings(self, guild_id: int, **changes: object) -> GuildSettings:
+        settings = replace(await self.guild_settings(guild_id), **changes)
+        data = {k: v for k, v in asdict(settings).items() if k != "guild_id"}
+        async with self._transaction() as db:
+            await db.execute(
+                "INSERT OR REPLACE INTO guild_settings(guild_id, data) VALUES (?, ?)",
+                (guild_id, json.dumps(data)),
+            )
+        self._settings[guild_id] = settings
+        return settings
+
+    async def daily_settings(self) -> list[GuildSettings]:
+        """Every server that asked for a term of the day."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT guild_id, data FROM guild_settings "
+            "WHERE json_extract(data, '$.daily_channel_id') IS NOT NULL"
+        )
+        return [GuildSettings(guild_id, **json.loads(data)) for guild_id, data in rows]
+
+    # ----- quizzes ------------------------------------------------------------------
+
+    async def quiz_material(
+        self, category: str | None, sample: int = 12
+    ) -> tuple[list[Term], list[Term]]:
+        """Random terms of the category (or any) and random terms of any category."""
+        rows = await self._reader.execute_fetchall(
+            """
+            SELECT 0, data FROM (SELECT data FROM terms
+                WHERE ?1 IS NULL OR json_extract(data, '$.category') = ?1
+                ORDER BY random() LIMIT ?2)
+            UNION ALL
+            SELECT 1, data FROM (SELECT data FROM terms ORDER BY random() LIMIT ?2)
+            """,
+            (category, sample),
+        )
+        same = [_term_from_json(data) for tier, data in rows if tier == 0]
+        others = [_term_from_json(data) for tier, data in rows if tier == 1]
+        return same, others
+
+    async def categories(self) -> list[str]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT DISTINCT json_extract(data, '$.category') AS c FROM terms "
+            "WHERE c IS NOT NULL ORDER BY c"
+        )
+        return [category for (category,) in rows]
+
+    async def create_quiz(
+        self, guild_id: int, answer: str, choices: Sequence[str], mode: str
+    ) -> Quiz:
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "INSERT INTO quizzes(guild_id, answer, choices, mode, created_at) "
+                "VALUES (?, ?, ?, ?, ?) RETURNING id",
+                (guild_id, answer, json.dumps(list(choices)), mode, time.time()),
+            )
+        return Quiz(rows[0][0], guild_id, answer, tuple(choices), mode)
+
+    async def answer_quiz(self, quiz_id: int, user_id: int, choice: str) -> QuizOutcome:
+        """Record a member's first answer and score it; later answers change nothing."""
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT guild_id, answer, choices, mode FROM quizzes WHERE id = ?", (quiz_id,)
+            )
+            if not rows:
+                raise QuizNotFound("That quiz is no longer available.")
+            guild_id, answer, choices, mode = rows[0]
+            quiz = Quiz(quiz_id, guild_id, answer, tuple(json.loads(choices)), mode)
+            previous = await db.execute_fetchall(
+                "SELECT choice FROM quiz_answers WHERE quiz_id = ? AND user_id = ?",
+                (quiz_id, user_id),
+            )
+            if previous:
+                chosen = previous[0][0]
+                return QuizOutcome(quiz, chosen, chosen == answer, already_answered=True)
+            correct = choice == answer
+            await db.execute(
+                "INSERT INTO quiz_answers(quiz_id, user_id, choice, correct, answered_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (quiz_id, user_id, choice, int(correct), time.time()),
+            )
+            await db.execute(
+                "INSERT INTO quiz_scores(guild_id, user_id, correct, answered) VALUES (?, ?, ?, 1)"
+                " ON CONFLICT(guild_id, user_id) DO UPDATE SET "
+                "correct = correct + excluded.correct, answered = answered + 1",
+                (guild_id, user_id, int(correct)),
+            )
+        return QuizOutcome(quiz, choice, correct, already_answered=False)
+
+    async def leaderboard(self, guild_id: int, limit: int = 10) -> list[Score]:
+        rows = await self._reader.execute_fetchall(
+            "SELECT user_id, correct, answered FROM quiz_scores WHERE guild_id = ? "
+            "ORDER BY correct DESC, answered ASC, user_id LIMIT ?",
+            (guild_id, limit),
+        )
+        return [Score(*row) for row in rows]
+
+    # ----- term of the day --------------------------------------------------------------
+
+    async def claim_daily_term(self, guild_id: int, day: str) -> str | None:
+        """Choose and record the day's term, or None if the day already has one.
+
+        Recorded before posting so that a restart or reconnect can never post twice on
+        one day; terms repeat only after every term has been posted once.
+        """
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                """
+                WITH current AS (SELECT coalesce(max(cycle), 0) AS cycle FROM daily_posts
+                                 WHERE guild_id = ?1)
+                SELECT (SELECT count(*) FROM daily_posts WHERE guild_id = ?1 AND day = ?2),
+                       (SELECT cycle FROM current),
+                       (SELECT slug FROM terms WHERE slug NOT IN (
+                            SELECT slug FROM daily_posts WHERE guild_id = ?1
+                            AND cycle = (SELECT cycle FROM current))
+                        ORDER BY random() LIMIT 1),
+                       (SELECT slug FROM terms ORDER BY random() LIMIT 1)
+                """,
+                (guild_id, day),
+            )
+            already, cycle, unposted, any_term = rows[0]
+            if already or any_term is None:
+                return None
+            slug = unposted or any_term
+            await db.execute(
+                "INSERT INTO daily_posts(guild_id, day, slug, cycle) VALUES (?, ?, ?, ?)",
+                (guild_id, day, slug, cycle if unposted else cycle + 1),
+            )
+        return slug
+
+    async def release_daily_term(self, guild_id: int, day: str) -> None:
+        """Give the day back when posting failed, so the next attempt can post."""
+        async with self._transaction() as db:
+            await db.execute(
+                "DELETE FROM daily_posts WHERE guild_id = ? AND day = ?", (guild_id, day)
+            )
 
     async def get_meta(self, key: str) -> str | None:
         rows = await self._reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))

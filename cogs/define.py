@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import RelatedTermButton, card_embed, card_view
+from bot.cards import RelatedTermButton, SuggestFixButton, card_message
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.text import shorten
 
@@ -39,7 +39,7 @@ class Define(commands.Cog):
     @app_commands.command(name="define", description="Show the glossary card for a term")
     @app_commands.describe(
         term="The term to look up (start typing for suggestions)",
-        private="Only you see the card (default: everyone in the channel)",
+        private="Only you see the card (default: as the server's moderators chose)",
     )
     @app_commands.autocomplete(term=term_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
@@ -47,22 +47,20 @@ class Define(commands.Cog):
         self,
         interaction: discord.Interaction,
         term: app_commands.Range[str, 1, 100],
-        private: bool = False,
+        private: bool | None = None,
     ) -> None:
         card = await self.bot.store.card(term)
-        config = self.bot.config
-        await interaction.response.send_message(
-            embed=card_embed(card, config.course_name, config.embed_colour),
-            view=card_view(card),
-            ephemeral=private,
-        )
+        if private is None and interaction.guild_id:
+            private = (await self.bot.store.guild_settings(interaction.guild_id)).define_private
+        reply = await card_message(self.bot, card, interaction.guild_id)
+        await interaction.response.send_message(**reply, ephemeral=bool(private))
         self.bot.store.record_lookup(card.term.slug)
 
 
 async def setup(bot: GlossaryBot) -> None:
-    bot.add_dynamic_items(RelatedTermButton)
+    bot.add_dynamic_items(RelatedTermButton, SuggestFixButton)
     await bot.add_cog(Define(bot))
 
 
 async def teardown(bot: GlossaryBot) -> None:
-    bot.remove_dynamic_items(RelatedTermButton)
+    bot.remove_dynamic_items(RelatedTermButton, SuggestFixButton)

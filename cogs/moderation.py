@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import reload_embed, stats_embed
+from bot.cards import reload_embed, settings_embed, stats_embed
 from bot.client import GlossaryBot, moderator_only
 
 
@@ -34,6 +36,54 @@ class Moderation(commands.GroupCog, group_name="glossary",
         stats = await self.bot.store.stats()
         await interaction.response.send_message(
             embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
+        )
+
+    @app_commands.command(name="settings", description="Show or change this server's "
+                          "glossary settings")
+    @app_commands.describe(
+        define_visibility="Whether /define answers for everyone or only the asker by default",
+        moderator_role="Members with this role may use /glossary commands",
+        moderators_channel="Where suggested fixes and auto-reload reports are posted",
+        daily_channel="Post a term of the day in this channel",
+        daily_hour="Hour of the day (0-23, server time zone) for the term of the day",
+        turn_off="Turn one of these off",
+    )
+    @moderator_only()
+    async def settings(
+        self,
+        interaction: discord.Interaction,
+        define_visibility: Literal["public", "private"] | None = None,
+        moderator_role: discord.Role | None = None,
+        moderators_channel: discord.TextChannel | None = None,
+        daily_channel: discord.TextChannel | None = None,
+        daily_hour: app_commands.Range[int, 0, 23] | None = None,
+        turn_off: Literal["moderator role", "moderators channel", "term of the day"]
+        | None = None,
+    ) -> None:
+        assert interaction.guild_id is not None  # guild_only
+        # Saving is a write that may wait for a reload; answer within Discord's 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        changes: dict[str, object] = {}
+        if define_visibility is not None:
+            changes["define_private"] = define_visibility == "private"
+        if moderator_role is not None:
+            changes["moderator_role_id"] = moderator_role.id
+        if moderators_channel is not None:
+            changes["mod_channel_id"] = moderators_channel.id
+        if daily_channel is not None:
+            changes["daily_channel_id"] = daily_channel.id
+        if daily_hour is not None:
+            changes["daily_hour"] = daily_hour
+        off = {"moderator role": "moderator_role_id", "moderators channel": "mod_channel_id",
+               "term of the day": "daily_channel_id"}
+        if turn_off is not None:
+            changes[off[turn_off]] = None
+        store = self.bot.store
+        settings = (await store.update_guild_settings(interaction.guild_id, **changes)
+                    if changes else await store.guild_settings(interaction.guild_id))
+        await interaction.followup.send(
+            embed=settings_embed(settings, self.bot.config.embed_colour, self.bot.config.timezone),
+            ephemeral=True,
         )
 
 

@@ -6,7 +6,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import card_embed, card_view
+from bot.cards import card_message
 from bot.cards.embeds import echo
 from bot.client import GlossaryBot, lookup_cooldown
 from cogs.define import term_autocomplete
@@ -33,16 +33,15 @@ class Share(commands.Cog):
         note: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
         card = await self.bot.store.card(term)
-        config = self.bot.config
+        reply = await card_message(self.bot, card, interaction.guild_id,
+                                   note=echo(note, 500) if note else None)
         sharer = echo(interaction.user.display_name, 80)
         content = f"📌 Shared by **{sharer}**"
         if student is not None:
             content += f" for {student.mention}"
         await interaction.response.send_message(
             content=content,
-            embed=card_embed(card, config.course_name, config.embed_colour,
-                             note=echo(note, 500) if note else None),
-            view=card_view(card),
+            **reply,
             allowed_mentions=discord.AllowedMentions(
                 everyone=False, roles=False, replied_user=False,
                 users=[student] if student is not None else False,

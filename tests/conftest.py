@@ -4,6 +4,7 @@ the real GlossaryBot started against the fake Discord on 127.0.0.1."""
 from __future__ import annotations
 
 import contextlib
+import datetime
 import shutil
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -21,6 +22,8 @@ from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import BotHarness, running_bot
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# The bot's clock in tests: early morning, so no scheduled post fires unless a test asks.
+FIXED_NOW = datetime.datetime(2026, 3, 1, 0, 0, tzinfo=datetime.UTC)
 BUNDLED_TERMS = REPO_ROOT / "data" / "terms"
 SHARED = REPO_ROOT.parent / "shared"
 
@@ -99,11 +102,14 @@ def start_bot(config: Config) -> StartBot:
     """Start a GlossaryBot on its own Store; call again to simulate a restart."""
     @contextlib.asynccontextmanager
     async def start(
-        fake: FakeDiscord | None = None, **overrides: object
+        fake: FakeDiscord | None = None,
+        *,
+        clock: Callable[[], datetime.datetime] = lambda: FIXED_NOW,
+        **overrides: object,
     ) -> AsyncIterator[BotHarness]:
         bot_config = replace(config, **overrides)
         async with await Store.open(bot_config.database) as store:
-            bot = GlossaryBot(bot_config, store)
+            bot = GlossaryBot(bot_config, store, clock=clock)
             async with running_bot(bot, fake) as harness:
                 yield harness
 

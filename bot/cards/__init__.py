@@ -4,27 +4,43 @@ Only this package and ``bot.client`` import discord; the core hands it plain obj
 """
 
 from bot.cards.buttons import (
+    QuizAnswerButton,
     RelatedTermButton,
     SearchPageButton,
+    SuggestFixButton,
+    card_message,
     card_view,
+    quiz_view,
     search_view,
     suggestions_view,
 )
 from bot.cards.embeds import (
     card_embed,
     error_embed,
+    leaderboard_embed,
+    mentions_embed,
     not_found_embed,
+    quiz_embed,
     reload_embed,
     reload_failed_embed,
     search_embed,
+    settings_embed,
     stats_embed,
 )
 
 __all__ = [
+    "QuizAnswerButton",
     "RelatedTermButton",
     "SearchPageButton",
+    "SuggestFixButton",
     "card_embed",
+    "card_message",
     "card_view",
+    "leaderboard_embed",
+    "mentions_embed",
+    "quiz_embed",
+    "quiz_view",
+    "settings_embed",
     "error_embed",
     "not_found_embed",
     "reload_embed",

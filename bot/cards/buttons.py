@@ -13,9 +13,10 @@ from typing import Any, Protocol
 
 import discord
 
-from bot.cards.embeds import card_embed, search_embed
+from bot.cards.embeds import card_embed, quiz_result_embed, search_embed, suggestion_embed
 from bot.config import Config
-from bot.models import Card, SearchPage, Suggestion
+from bot.errors import SuggestionsOff
+from bot.models import Card, Quiz, SearchPage, Suggestion
 from bot.store import Store
 from bot.text import shorten
 
@@ -94,13 +95,126 @@ class RelatedTermButton(
         on_private_card = message is not None and message.flags.ephemeral
         in_place = self.mode == "b" or (self.mode == "t" and on_private_card)
         back_to = self.origin if self.mode == "t" and in_place else None
-        embed = card_embed(card, client.config.course_name, client.config.embed_colour)
-        view = card_view(card, back_to=back_to)
+        reply = await card_message(client, card, interaction.guild_id, back_to=back_to)
         if in_place:
-            await interaction.response.edit_message(embed=embed, view=view)
+            await interaction.response.edit_message(**reply)
         else:
-            await interaction.response.send_message(embed=embed, view=view, ephemeral=True)
+            await interaction.response.send_message(**reply, ephemeral=True)
         client.store.record_lookup(card.term.slug)
+
+
+class SuggestFixButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"gl:f:(?P<slug>{_SLUG})",
+):
+    """Opens the "suggest a fix" form for a card; students spot mistakes first."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(discord.ui.Button(
+            label="Suggest a fix", custom_id=f"gl:f:{slug}", emoji="✏️",
+            style=discord.ButtonStyle.secondary,
+        ))
+        self.slug = slug
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> SuggestFixButton:
+        return cls(match["slug"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            client: GlossaryClient = interaction.client  # type: ignore[assignment]
+            card = await client.store.card(self.slug)
+            await interaction.response.send_modal(SuggestFixModal(card.term.slug,
+                                                                  card.term.title))
+        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
+            await _report(interaction, error)
+
+
+class SuggestFixModal(discord.ui.Modal):
+    section = discord.ui.TextInput(
+        label="Which part?", placeholder="e.g. Definition, Common mistakes", max_length=100,
+        required=False, custom_id="section",
+    )
+    problem = discord.ui.TextInput(
+        label="What is wrong or unclear?", style=discord.TextStyle.paragraph, max_length=1000,
+        custom_id="problem",
+    )
+    proposal = discord.ui.TextInput(
+        label="What should it say instead? (optional)", style=discord.TextStyle.paragraph,
+        max_length=1000, required=False, custom_id="proposal",
+    )
+
+    def __init__(self, slug: str, title: str) -> None:
+        super().__init__(title=shorten(f"Suggest a fix: {title}", 45), custom_id=f"gl:fm:{slug}")
+        self.slug = slug
+        self.term_title = title
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        client: GlossaryClient = interaction.client  # type: ignore[assignment]
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await client.store.guild_settings(interaction.guild_id or 0)
+        if not settings.mod_channel_id:
+            raise SuggestionsOff("This server no longer takes suggestions.")
+        channel = interaction.client.get_channel(settings.mod_channel_id) or (
+            await interaction.client.fetch_channel(settings.mod_channel_id))
+        await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
+            self.term_title, self.slug, self.section.value, self.problem.value,
+            self.proposal.value, interaction.user,
+        ))
+        await interaction.followup.send(
+            "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
+        )
+
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
+        await _report(interaction, error)
+
+
+class QuizAnswerButton(
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"gl:q:(?P<quiz>\d{{1,18}}):(?P<slug>{_SLUG})",
+):
+    """One choice of a public quiz; the quiz and the choice ride in the custom_id, so a
+    quiz keeps taking answers after a restart."""
+
+    def __init__(self, quiz_id: int, slug: str, label: str) -> None:
+        super().__init__(discord.ui.Button(
+            label=shorten(label, BUTTON_LABEL_LIMIT), custom_id=f"gl:q:{quiz_id}:{slug}",
+            style=discord.ButtonStyle.primary,
+        ))
+        self.quiz_id = quiz_id
+        self.slug = slug
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> QuizAnswerButton:
+        return cls(int(match["quiz"]), match["slug"], item.label or match["slug"])
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            client: GlossaryClient = interaction.client  # type: ignore[assignment]
+            # Answers are writes, which can wait behind a reload: defer within 3 s first.
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            outcome = await client.store.answer_quiz(self.quiz_id, interaction.user.id,
+                                                     self.slug)
+            card = await client.store.card(outcome.quiz.answer)
+            reply = await card_message(client, card, interaction.guild_id)
+            await interaction.followup.send(
+                embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
+                view=reply["view"], ephemeral=True,
+            )
+        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
+            await _report(interaction, error)
+
+
+def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for letter, slug in zip("ABCD", quiz.choices, strict=False):
+        label = titles.get(slug, slug) if quiz.mode == "name" else letter
+        view.add_item(QuizAnswerButton(quiz.id, slug, label))
+    return view
 
 
 class SearchPageButton(
@@ -138,8 +252,31 @@ class SearchPageButton(
             await _report(interaction, error)
 
 
-def card_view(card: Card, *, back_to: str | None = None) -> discord.ui.View:
-    """One button per related term, labelled with its title; missing ones disabled."""
+async def card_message(
+    client: GlossaryClient,
+    card: Card,
+    guild_id: int | None,
+    *,
+    back_to: str | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """The embed and buttons of a card, as this server's settings want it shown."""
+    settings = await client.store.guild_settings(guild_id) if guild_id else None
+    config = client.config
+    return {
+        "embed": card_embed(card, config.course_name, config.embed_colour, note=note),
+        "view": card_view(card, back_to=back_to,
+                          suggest=bool(settings and settings.mod_channel_id)),
+    }
+
+
+def card_view(
+    card: Card, *, back_to: str | None = None, suggest: bool = False
+) -> discord.ui.View:
+    """One button per related term, labelled with its title; missing ones disabled.
+
+    "Suggest a fix" appears only where the server named a moderators' channel to send
+    suggestions to: a button that leads nowhere would only disappoint."""
     view = discord.ui.View(timeout=None)
     for slug in card.term.related[:MAX_RELATED_BUTTONS]:
         exists = card.related_exists(slug)
@@ -153,6 +290,8 @@ def card_view(card: Card, *, back_to: str | None = None) -> discord.ui.View:
         view.add_item(RelatedTermButton(
             back_to, label="Back", mode="b", style=discord.ButtonStyle.primary, emoji="◀️",
         ))
+    if suggest:
+        view.add_item(SuggestFixButton(card.term.slug))
     return view
 
 

@@ -14,7 +14,20 @@ from collections.abc import Sequence
 import discord
 from discord.utils import escape_markdown, escape_mentions
 
-from bot.models import Card, GlossaryStats, Problem, ReloadDiff, SearchPage, Suggestion
+from bot.models import (
+    Card,
+    GlossaryStats,
+    GuildSettings,
+    Problem,
+    Quiz,
+    QuizOutcome,
+    ReloadDiff,
+    Score,
+    SearchPage,
+    Suggestion,
+    Term,
+)
+from bot.quiz import blank_out
 from bot.text import (
     COMMON_MISTAKES,
     REAL_WORLD_EXAMPLE,
@@ -188,3 +201,106 @@ def stats_embed(stats: GlossaryStats, colour: int) -> discord.Embed:
     _add_field(embed, "Asked for but missing", misses or "No misses yet.", inline=True)
     embed.set_footer(text=f"As of {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
     return _fit(embed)
+
+
+def suggestion_embed(
+    title: str, slug: str, section: str, problem: str, proposal: str, author: object
+) -> discord.Embed:
+    """What moderators see: enough to find the file and decide, nothing that pings."""
+    embed = discord.Embed(
+        title=shorten(f"Suggested fix: {title}", TITLE_LIMIT),
+        description=f"File: `data/terms/{slug}.yaml`", colour=WARNING_COLOUR,
+    )
+    _add_field(embed, "Part", echo(section, 100) if section.strip() else "not said", inline=True)
+    _add_field(embed, "From", f"{getattr(author, 'mention', '')} "
+               f"({echo(getattr(author, 'display_name', ''), 80)})", inline=True)
+    _add_field(embed, "What is wrong", echo(problem, FIELD_VALUE_LIMIT - 10))
+    if proposal.strip():
+        _add_field(embed, "Proposed text", echo(proposal, FIELD_VALUE_LIMIT - 10))
+    return _fit(embed)
+
+
+def quiz_embed(quiz: Quiz, terms: dict[str, Term], colour: int) -> discord.Embed:
+    """The public question. The term's own names are blanked out of every definition."""
+    answer = terms[quiz.answer]
+    if quiz.mode == "name":
+        embed = discord.Embed(
+            title="Quiz: which term is this?",
+            description=shorten(blank_out(answer.definition, answer), 1500), colour=colour,
+        )
+    else:
+        embed = discord.Embed(
+            title=shorten(f"Quiz: what does “{answer.title}” mean?", TITLE_LIMIT), colour=colour,
+        )
+        for letter, slug in zip("ABCD", quiz.choices, strict=False):
+            term = terms[slug]
+            _add_field(embed, letter, shorten(blank_out(term.definition, term), 300))
+    embed.set_footer(text="Anyone can answer once; only you see whether you were right.")
+    return _fit(embed)
+
+
+def quiz_result_embed(outcome: QuizOutcome, answer_title: str) -> discord.Embed:
+    answer = escape_markdown(answer_title)
+    if outcome.already_answered:
+        verdict = "right" if outcome.correct else "not quite right"
+        return discord.Embed(
+            title="You already answered this one",
+            description=f"Your first answer counts, and it was {verdict}. "
+            f"The answer is **{answer}**.",
+            colour=WARNING_COLOUR,
+        )
+    if outcome.correct:
+        return discord.Embed(title="✅ Correct!", colour=SUCCESS_COLOUR,
+                             description=f"It is **{answer}**. Here is its card to remember it by.")
+    return discord.Embed(
+        title="❌ Not quite", description=f"The answer is **{answer}**. "
+        "Read the card below and try the next quiz!", colour=ERROR_COLOUR,
+    )
+
+
+def leaderboard_embed(scores: Sequence[Score], colour: int) -> discord.Embed:
+    if not scores:
+        return discord.Embed(title="Quiz leaderboard",
+                             description="No answers yet. Start one with `/quiz ask`!",
+                             colour=colour)
+    medals = ["🥇", "🥈", "🥉"]
+    lines = [
+        f"{medals[i] if i < 3 else f'{i + 1}.'} <@{s.user_id}> — {s.correct} right of {s.answered}"
+        for i, s in enumerate(scores)
+    ]
+    return discord.Embed(title="Quiz leaderboard", description="\n".join(lines), colour=colour)
+
+
+def mentions_embed(found: Sequence[tuple[str, str]], colour: int) -> discord.Embed:
+    if not found:
+        return discord.Embed(
+            title="No glossary terms found",
+            description="None of the glossary's terms appear in that message. "
+            "Try `/search` with a word you are unsure about.",
+            colour=WARNING_COLOUR,
+        )
+    shown = found[:25]
+    lines = [f"• **{escape_markdown(title)}**" for _, title in shown]
+    if len(found) > len(shown):
+        lines.append(f"…and {len(found) - len(shown)} more.")
+    return discord.Embed(
+        title="Terms in this message", description="\n".join(lines) +
+        "\n\nOpen one to read its card (only you will see it).", colour=colour,
+    )
+
+
+def settings_embed(settings: GuildSettings, colour: int, timezone: str) -> discord.Embed:
+    def channel(channel_id: int | None) -> str:
+        return f"<#{channel_id}>" if channel_id else "not set"
+
+    embed = discord.Embed(title="Glossary settings for this server", colour=colour)
+    _add_field(embed, "/define answers", "privately" if settings.define_private
+               else "publicly (add private:True to hide)", inline=True)
+    _add_field(embed, "Moderator role", f"<@&{settings.moderator_role_id}>"
+               if settings.moderator_role_id else "Manage Server only", inline=True)
+    _add_field(embed, "Moderators' channel", channel(settings.mod_channel_id) +
+               " (suggested fixes, auto-reload reports)", inline=False)
+    _add_field(embed, "Term of the day", (
+        f"{channel(settings.daily_channel_id)} at {settings.daily_hour:02d}:00 ({timezone})"
+        if settings.daily_channel_id else "off"), inline=False)
+    return embed

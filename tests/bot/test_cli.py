@@ -63,7 +63,7 @@ def test_show_unknown_term_suggests(config_for, capsys):
 def test_show_with_broken_content_reports_errors(config_for, write_term, terms_dir, capsys):
     write_term("bad", "title: [\n")
     assert main(["--config", config_for(terms_dir), "show", "bad"]) == 1
-    assert "bad.yaml:2: yaml:" in capsys.readouterr().err
+    assert "bad.yaml:1: yaml:" in capsys.readouterr().err
 
 
 def test_search_prints_ranked_results(config_for, capsys):

@@ -59,7 +59,7 @@ async def test_start_with_broken_content_serves_the_last_good_glossary(
     with caplog.at_level(logging.ERROR, logger="bot.client"):
         async with start_bot() as h:
             assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
-    assert "git.yaml:2: yaml:" in caplog.text
+    assert "git.yaml:1: yaml:" in caplog.text
     assert "serving the 9 terms from the last good load" in caplog.text
 
 

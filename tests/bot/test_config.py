@@ -54,3 +54,10 @@ def test_example_config_is_valid():
     config = load_config(example, environ={})
     assert config.course_name == "VCA"
     assert config.token == ""
+
+
+def test_unknown_timezone_is_a_config_error(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('timezone = "Mars/Olympus"\n')
+    with pytest.raises(ConfigError, match="unknown timezone"):
+        load_config(path, environ={})

@@ -31,7 +31,7 @@ async def test_bad_file_is_reported_and_old_card_keeps_serving(h, content_dir):
     (embed,) = reply.embeds
     assert reply.ephemeral
     assert embed["title"] == "Reload refused"
-    assert "git.yaml:3: yaml:" in embed["description"]
+    assert "git.yaml:2: yaml:" in embed["description"]
     assert "extra.yaml:4: colour: unknown section" in embed["description"]
     card = await h.slash("define", term="git")
     assert card.embeds[0]["title"] == "Git"

@@ -1,0 +1,78 @@
+"""Term of the day: one card a day in the channel a moderator chose.
+
+The day's term is claimed in SQLite before it is posted, so neither a restart nor a
+reconnect can post twice on one day; the bot's clock is injectable so tests can move time.
+"""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from zoneinfo import ZoneInfo
+
+import discord
+from discord.ext import commands, tasks
+
+from bot.cards import card_message
+from bot.client import GlossaryBot
+
+log = logging.getLogger(__name__)
+
+
+class TermOfTheDay(commands.Cog):
+    def __init__(self, bot: GlossaryBot) -> None:
+        self.bot = bot
+        self.zone = ZoneInfo(bot.config.timezone)
+
+    async def cog_load(self) -> None:
+        self.tick.start()
+
+    async def cog_unload(self) -> None:
+        self.tick.cancel()
+
+    @tasks.loop(minutes=1)
+    async def tick(self) -> None:
+        await self.post_due(self.bot.clock())
+
+    @tick.before_loop
+    async def _wait_until_ready(self) -> None:
+        await self.bot.wait_until_ready()
+
+    @tick.error
+    async def _tick_failed(self, error: BaseException) -> None:
+        log.error("Term of the day stopped after an error; restarting it", exc_info=error)
+        self.tick.restart()
+
+    async def post_due(self, now: datetime.datetime) -> list[int]:
+        """Post in every server whose hour has come today; returns the channels posted to."""
+        local = now.astimezone(self.zone)
+        day = local.date().isoformat()
+        posted: list[int] = []
+        for settings in await self.bot.store.daily_settings():
+            if self.bot.get_guild(settings.guild_id) is None or local.hour < settings.daily_hour:
+                continue  # another shard's server, or not yet time
+            slug = await self.bot.store.claim_daily_term(settings.guild_id, day)
+            if slug is None:
+                continue
+            try:
+                await self._post(settings.guild_id, settings.daily_channel_id, slug, day)
+            except Exception:
+                log.exception("Could not post the term of the day in guild %s channel %s",
+                              settings.guild_id, settings.daily_channel_id)
+                await self.bot.store.release_daily_term(settings.guild_id, day)
+                continue
+            posted.append(settings.daily_channel_id)  # type: ignore[arg-type]
+        return posted
+
+    async def _post(self, guild_id: int, channel_id: int | None, slug: str, day: str) -> None:
+        assert channel_id is not None
+        channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            raise TypeError(f"channel {channel_id} cannot receive messages")
+        card = await self.bot.store.card(slug)
+        reply = await card_message(self.bot, card, guild_id)
+        await channel.send(content=f"📅 **Term of the day** · {day}", **reply)
+
+
+async def setup(bot: GlossaryBot) -> None:
+    await bot.add_cog(TermOfTheDay(bot))

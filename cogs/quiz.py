@@ -1,0 +1,74 @@
+"""/quiz ask and /quiz leaderboard: remembering terms, not only looking them up."""
+
+from __future__ import annotations
+
+import random
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cards import QuizAnswerButton, leaderboard_embed, quiz_embed, quiz_view
+from bot.client import GlossaryBot, lookup_cooldown
+from bot.errors import NotEnoughTerms
+from bot.quiz import pick_choices
+
+
+async def category_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    wanted = current.casefold()
+    return [app_commands.Choice(name=c[:100], value=c[:100])
+            for c in await bot.store.categories() if wanted in c.casefold()][:25]
+
+
+@app_commands.guild_only()
+class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary quizzes"):
+    def __init__(self, bot: GlossaryBot, rng: random.Random | None = None) -> None:
+        self.bot = bot
+        self.rng = rng or random.Random()
+        super().__init__()
+
+    @app_commands.command(name="ask", description="Post a multiple-choice question for the "
+                          "channel")
+    @app_commands.describe(category="Only terms of this category (start typing)")
+    @app_commands.autocomplete(category=category_autocomplete)
+    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
+        same, others = await self.bot.store.quiz_material(category)
+        if category and not same:
+            raise NotEnoughTerms(f"There are no terms in the category “{category[:100]}”.")
+        answer = self.rng.choice(same or others)
+        try:
+            choices = pick_choices(answer, same, others, self.rng)
+        except ValueError:
+            raise NotEnoughTerms("A quiz needs at least four terms in the glossary.") from None
+        # Saving the quiz is a write that may wait for a reload: answer within 3 s first.
+        await interaction.response.defer(thinking=True)
+        assert interaction.guild_id is not None  # guild_only
+        quiz = await self.bot.store.create_quiz(
+            interaction.guild_id, answer.slug, choices, self.rng.choice(("name", "definition"))
+        )
+        terms = {term.slug: term for term in (*same, *others)}
+        await interaction.followup.send(
+            embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
+            view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),
+        )
+
+    @app_commands.command(name="leaderboard", description="Top quiz scores in this server")
+    async def leaderboard(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None  # guild_only
+        scores = await self.bot.store.leaderboard(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=leaderboard_embed(scores, self.bot.config.embed_colour)
+        )
+
+
+async def setup(bot: GlossaryBot) -> None:
+    bot.add_dynamic_items(QuizAnswerButton)
+    await bot.add_cog(Quiz(bot))
+
+
+async def teardown(bot: GlossaryBot) -> None:
+    bot.remove_dynamic_items(QuizAnswerButton)

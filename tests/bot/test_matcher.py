@@ -1,0 +1,44 @@
+"""Explain-terms matching: whole words, longest match, any case or punctuation."""
+
+from __future__ import annotations
+
+from bot.matcher import TermMatcher
+
+NAMES = [
+    ("API", "api", "API"),
+    ("API routes", "api-routes", "API routes"),
+    ("NodeJS", "nodejs", "NodeJS"),
+    ("Node", "nodejs", "NodeJS"),
+    ("backend", "backend", "backend"),
+    ("server side", "backend", "backend"),
+    ("Git", "git", "Git"),
+]
+
+
+def test_longest_match_wins_and_order_is_first_mention():
+    matcher = TermMatcher(NAMES)
+    text = "Our API-Routes call the backend; the API docs mention Node.js and GIT."
+    assert matcher.find(text) == ["api-routes", "backend", "api", "nodejs", "git"]
+
+
+def test_whole_words_only():
+    matcher = TermMatcher(NAMES)
+    assert matcher.find("legit digital apiary backends") == []
+
+
+def test_aliases_across_spaces_and_punctuation():
+    matcher = TermMatcher(NAMES)
+    assert matcher.find("Server-side code runs on the server side.") == ["backend"]
+
+
+def test_nothing_in_an_empty_or_symbol_message():
+    matcher = TermMatcher(NAMES)
+    assert matcher.find("") == []
+    assert matcher.find("!!! ??? @everyone <@123>") == []
+
+
+def test_large_glossary_and_long_message():
+    names = [(f"Term {i} name", f"term-{i}", f"Term {i}") for i in range(10_000)]
+    matcher = TermMatcher(names)
+    message = ("Here we discuss term 42 name and term 9999 name among other words. " * 60)[:4000]
+    assert matcher.find(message) == ["term-42", "term-9999"]

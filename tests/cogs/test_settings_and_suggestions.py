@@ -1,0 +1,78 @@
+"""/glossary settings and the "Suggest a fix" button that depends on them."""
+
+from __future__ import annotations
+
+from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord
+
+
+async def test_settings_are_shown_changed_and_applied_at_once(h):
+    shown = await h.slash("glossary", "settings", member=h.moderator)
+    await shown.wait_followup()
+    fields = {f["name"]: f["value"] for f in shown.embeds[0]["fields"]}
+    assert fields["/define answers"].startswith("publicly")
+    assert fields["Term of the day"] == "off"
+    assert not (await h.slash("define", term="git")).ephemeral
+
+    changed = await h.slash("glossary", "settings", member=h.moderator,
+                            define_visibility="private", daily_channel=h.channel, daily_hour=8)
+    await changed.wait_followup()
+    fields = {f["name"]: f["value"] for f in changed.embeds[0]["fields"]}
+    assert fields["/define answers"] == "privately"
+    assert fields["Term of the day"] == f"<#{h.channel['id']}> at 08:00 (UTC)"
+    assert (await h.slash("define", term="git")).ephemeral
+    assert not (await h.slash("define", term="git", private=False)).ephemeral
+
+
+async def test_settings_survive_a_restart_and_a_reload(start_bot):
+    async with FakeDiscord() as fake:  # one server across both runs of the bot
+        async with start_bot(fake) as first:
+            reply = await first.slash("glossary", "settings", member=first.moderator,
+                                      define_visibility="private")
+            await reply.wait_followup()
+        async with start_bot(fake) as second:
+            reload = await second.slash("glossary", "reload", member=second.moderator)
+            await reload.wait_followup()
+            assert (await second.slash("define", term="git")).ephemeral
+
+
+async def test_settings_refused_for_students(h):
+    reply = await h.slash("glossary", "settings", member=h.student, define_visibility="private")
+    assert reply.embeds[0]["title"] == "Moderators only"
+
+
+async def test_moderator_role_from_settings(h):
+    role_holder = h.member(username="ta", permissions=0)
+    refused = await h.slash("glossary", "stats", member=role_holder)
+    assert refused.embeds[0]["title"] == "Moderators only"
+    role = h.guild.roles[0]  # @everyone: every member holds it
+    set_role = await h.slash("glossary", "settings", member=h.moderator,
+                             moderator_role=role)
+    await set_role.wait_followup()
+    allowed = await h.slash("glossary", "stats", member=role_holder)
+    assert allowed.embeds[0]["title"] == "Glossary stats"
+
+
+async def test_suggest_a_fix_appears_only_with_a_moderators_channel(h):
+    card = await h.slash("define", term="git")
+    assert "Suggest a fix" not in [b["label"] for b in card.buttons]
+    setup = await h.slash("glossary", "settings", member=h.member(permissions=MANAGE_GUILD),
+                          moderators_channel=h.channel)
+    await setup.wait_followup()
+    card = await h.slash("define", term="git")
+    suggest = next(b for b in card.buttons if b["label"] == "Suggest a fix")
+    form = await h.click(suggest["custom_id"], message=card.message)
+    assert form.type == 9
+    thanks = await h.submit_modal(form, {"section": "Definition",
+                                         "problem": "It says @everyone **wrongly**",
+                                         "proposal": "Better text."})
+    await thanks.wait_followup()
+    assert thanks.ephemeral and "Thank you" in thanks.content
+    posted = h.channel_messages()[-1]
+    (embed,) = posted["embeds"]
+    assert embed["title"] == "Suggested fix: Git"
+    fields = {f["name"]: f["value"] for f in embed["fields"]}
+    assert fields["Part"] == "Definition"
+    assert "@\u200beveryone" in fields["What is wrong"]
+    assert fields["Proposed text"] == "Better text."
+    assert f"<@{h.student.id}>" in fields["From"]
+    assert posted.get("mentions", []) == []

@@ -1,0 +1,41 @@
+"""auto_reload: saving a term file reloads the glossary and tells the moderators."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.content import dump_term
+from tests.conftest import make_term
+from tests.support.harness import BotHarness
+
+WAIT_SECONDS = 15
+
+
+async def wait_for_report(h: BotHarness, count: int) -> dict:
+    for _ in range(WAIT_SECONDS * 20):
+        reports = [m for m in h.channel_messages()
+                   if m["embeds"] and m["embeds"][0].get("author", {}).get("name", "").startswith(
+                       "Automatic reload")]
+        if len(reports) >= count:
+            return reports[count - 1]["embeds"][0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no automatic reload report #{count} within {WAIT_SECONDS}s")
+
+
+async def test_saved_file_is_reloaded_and_reported(start_bot, content_dir):
+    async with start_bot(auto_reload=True) as h:
+        setup = await h.slash("glossary", "settings", member=h.moderator,
+                              moderators_channel=h.channel)
+        await setup.wait_followup()
+        await asyncio.sleep(0.3)  # let the watcher start watching
+        (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
+        report = await wait_for_report(h, 1)
+        assert report["title"] == "Glossary reloaded"
+        assert report["fields"][0] == {"name": "Added (1)", "value": "docker", "inline": False}
+        assert (await h.slash("define", term="docker")).embeds[0]["title"] == "Docker"
+
+        (content_dir / "docker.yaml").write_text("title: Docker\ndefinition: [half-saved")
+        failed = await wait_for_report(h, 2)
+        assert failed["title"] == "Reload refused"
+        assert "docker.yaml:2: yaml:" in failed["description"]
+        assert (await h.slash("define", term="docker")).embeds[0]["title"] == "Docker"
