@@ -155,8 +155,12 @@ class GlossaryTree(app_commands.CommandTree):
             await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
 
 
-class GlossaryBot(commands.Bot):
-    """The glossary bot; ``config`` and ``store`` are owned by the caller."""
+class GlossaryBot(commands.AutoShardedBot):
+    """The glossary bot; ``config`` and ``store`` are owned by the caller.
+
+    Auto-sharded so a large deployment only changes config: ``shard_count`` and
+    ``shard_ids`` split the shards across processes (see docs/scaling.md); left unset,
+    Discord's recommended count is used (one shard for a class server)."""
 
     def __init__(
         self,
@@ -170,6 +174,10 @@ class GlossaryBot(commands.Bot):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        if config.shard_count is not None:
+            options.setdefault("shard_count", config.shard_count)
+            if config.shard_ids is not None:
+                options.setdefault("shard_ids", list(config.shard_ids))
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

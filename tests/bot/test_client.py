@@ -100,3 +100,37 @@ def test_discord_urls_must_be_loopback_or_discord(bad_url):
 
     with pytest.raises(ValueError, match="loopback"):
         point_discord_at(bad_url, None)
+
+
+async def test_two_processes_each_with_a_shard_share_one_database(config, content_dir):
+    from dataclasses import replace
+
+    from bot.content import dump_term
+    from tests.conftest import make_term
+    from tests.support.fake_discord import MANAGE_GUILD
+
+    fake = FakeDiscord(shard_count=2, guild_count=2)
+    by_shard = {(g.id >> 22) % 2: g for g in fake.guilds}
+    async with fake:
+        async with (
+            await Store.open(config.database) as store_a,
+            await Store.open(config.database) as store_b,
+        ):
+            bot_a = GlossaryBot(replace(config, shard_count=2, shard_ids=(0,)), store_a)
+            bot_b = GlossaryBot(replace(config, shard_count=2, shard_ids=(1,)), store_b)
+            async with running_bot(bot_a, fake) as a, running_bot(bot_b, fake):
+                assert ("GET", "/gateway/bot") not in [(r.method, r.path) for r in fake.requests]
+                assert sorted(s.shard for s in fake.connected_sessions()) == [(0, 2), (1, 2)]
+                assert [g.id for g in bot_a.guilds] == [by_shard[0].id]
+                assert [g.id for g in bot_b.guilds] == [by_shard[1].id]
+                far_student = fake.add_member(by_shard[1], username="far")
+                reply = await a.slash("define", term="git", member=far_student)
+                assert reply.embeds[0]["title"] == "Git"
+
+                (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
+                mod = fake.add_member(by_shard[0], username="mod", permissions=MANAGE_GUILD)
+                reload = await a.slash("glossary", "reload", member=mod)
+                await reload.wait_followup()
+                # The other process serves the new glossary at once: same database.
+                assert (await a.slash("define", term="docker", member=far_student)
+                        ).embeds[0]["title"] == "Docker"
