@@ -48,6 +48,7 @@ AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
 FUZZY_CANDIDATES = 300
 USAGE_FLUSH_SECONDS = 5.0
+SETTINGS_TTL_SECONDS = 30.0
 
 # Numbered migrations: index i brings the schema from user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -207,8 +208,9 @@ class Store:
         self._pending_misses: dict[str, tuple[str, int]] = {}
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
-        self._settings: dict[int, GuildSettings] = {}
+        self._settings: dict[int, tuple[GuildSettings, float]] = {}
         self._matcher: TermMatcher | None = None
+        self._matcher_version: str | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -368,8 +370,6 @@ class Store:
                 removed = sorted(current.keys() - new.keys())
                 changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
                 await _replace_terms(db, rows, added + changed, changed + removed)
-            if added or changed or removed:
-                self._matcher = None
             return ReloadDiff(
                 tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
             )
@@ -452,30 +452,34 @@ class Store:
     async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
         """(slug, title) of every term a message mentions, in order of first mention.
 
-        The matcher is built once per changed reload, in a worker thread, so a message is
-        matched with dictionary lookups however large the glossary is.
+        The matcher is built in a worker thread once per reload (by any process sharing
+        the database), so a message is matched with dictionary lookups however large the
+        glossary is.
         """
-        matcher = self._matcher
-        if matcher is None:
+        version = await self.get_meta("last_reload_at")
+        if self._matcher is None or self._matcher_version != version:
             rows = await self._reader.execute_fetchall(
                 "SELECT n.name, n.slug, t.title FROM names n JOIN terms t ON t.slug = n.slug"
             )
-            matcher = self._matcher = await asyncio.to_thread(TermMatcher, rows)
+            self._matcher = await asyncio.to_thread(TermMatcher, rows)
+            self._matcher_version = version
+        matcher = self._matcher
         return [(slug, matcher.titles[slug]) for slug in matcher.find(text)]
 
     # ----- per-server settings --------------------------------------------------------
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
-        """Settings are read on every card, so they are cached after the first read."""
+        """Settings are read on every card, so they are cached; briefly, so that a change
+        made through another process sharing the database is seen within seconds."""
         cached = self._settings.get(guild_id)
-        if cached is not None:
-            return cached
+        if cached is not None and time.monotonic() - cached[1] < SETTINGS_TTL_SECONDS:
+            return cached[0]
         rows = await self._reader.execute_fetchall(
             "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
         )
         settings = GuildSettings(guild_id, **json.loads(rows[0][0])) if rows else GuildSettings(
             guild_id)
-        self._settings[guild_id] = settings
+        self._settings[guild_id] = (settings, time.monotonic())
         return settings
 
     async def update_guild_settings(self, guild_id: int, **changes: object) -> GuildSettings:
@@ -486,7 +490,7 @@ class Store:
                 "INSERT OR REPLACE INTO guild_settings(guild_id, data) VALUES (?, ?)",
                 (guild_id, json.dumps(data)),
             )
-        self._settings[guild_id] = settings
+        self._settings[guild_id] = (settings, time.monotonic())
         return settings
 
     async def daily_settings(self) -> list[GuildSettings]:
