@@ -340,6 +340,25 @@ def _cross_file_problems(results: list[FileResult]) -> list[Problem]:
     return problems
 
 
+def directory_stamp(directory: Path) -> str:
+    """A hash of every term file's name, size and modification time.
+
+    Equal stamps mean the files are as they were at the last successful load, so a
+    restart can skip parsing 10,000 unchanged files; any save changes the stamp.
+    """
+    files, problems = term_files(Path(directory))
+    digest = hashlib.sha1(str(Path(directory).resolve()).encode())
+    for path in files:
+        try:
+            stat = path.stat()
+        except OSError:
+            return ""  # unreadable now: let the full load report it
+        digest.update(f"\0{path.name}\0{stat.st_mtime_ns}\0{stat.st_size}".encode())
+    for problem in problems:
+        digest.update(f"\0{problem}".encode())
+    return digest.hexdigest()
+
+
 def term_fingerprint(term: Term) -> str:
     """A stable hash of a term's content, used to tell changed terms from unchanged ones."""
     payload = json.dumps(asdict(term), sort_keys=True, ensure_ascii=False)

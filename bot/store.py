@@ -22,7 +22,13 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.content import ContentCache, LoadResult, load_directory, term_fingerprint
+from bot.content import (
+    ContentCache,
+    LoadResult,
+    directory_stamp,
+    load_directory,
+    term_fingerprint,
+)
 from bot.errors import InvalidContent, QuizNotFound, TermNotFound
 from bot.matcher import TermMatcher
 from bot.models import (
@@ -30,6 +36,7 @@ from bot.models import (
     CountedName,
     GlossaryStats,
     GuildSettings,
+    Problem,
     Quiz,
     QuizOutcome,
     ReloadDiff,
@@ -357,8 +364,14 @@ class Store:
         file has an error nothing is written and ``InvalidContent`` carries every problem.
         """
         async with self._reload_lock:
+            directory = Path(directory)
+            stamp = await asyncio.to_thread(directory_stamp, directory)
+            if stamp:
+                unchanged = await self._unchanged_since_last_load(stamp)
+                if unchanged is not None:
+                    return unchanged
             result: LoadResult = await asyncio.to_thread(
-                load_directory, Path(directory), self._content_cache
+                load_directory, directory, self._content_cache
             )
             if result.errors:
                 raise InvalidContent(result.problems)
@@ -370,9 +383,27 @@ class Store:
                 removed = sorted(current.keys() - new.keys())
                 changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
                 await _replace_terms(db, rows, added + changed, changed + removed)
+                await db.executemany(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
+                    [("content_stamp", stamp),
+                     ("content_warnings", json.dumps([asdict(w) for w in result.warnings]))],
+                )
             return ReloadDiff(
                 tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
             )
+
+    async def _unchanged_since_last_load(self, stamp: str) -> ReloadDiff | None:
+        """The last load's outcome when no file changed since it (a restart), else None."""
+        rows = await self._reader.execute_fetchall(
+            "SELECT (SELECT value FROM meta WHERE key = 'content_stamp'), "
+            "(SELECT value FROM meta WHERE key = 'content_warnings'), "
+            "(SELECT count(*) FROM terms)"
+        )
+        stored, warnings, count = rows[0]
+        if stored != stamp:
+            return None
+        problems = tuple(Problem(**w) for w in json.loads(warnings or "[]"))
+        return ReloadDiff(term_count=count, warnings=problems)
 
     # ----- usage records ------------------------------------------------------------
 

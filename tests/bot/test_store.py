@@ -224,3 +224,25 @@ async def test_usage_is_flushed_in_the_background_when_due(tmp_path, write_term,
         await store.close()
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT query, count FROM misses").fetchall() == [("nothing here", 1)]
+
+
+async def test_restart_with_unchanged_files_parses_nothing(tmp_path, write_term, terms_dir,
+                                                           monkeypatch):
+    import bot.store
+
+    path = tmp_path / "restart.sqlite3"
+    write_term("alpha", related=("ghost",))
+    async with await Store.open(path) as first:
+        loaded = await first.reload(terms_dir)
+
+    def must_not_parse(*args: object) -> None:
+        raise AssertionError("unchanged files were parsed again")
+
+    monkeypatch.setattr(bot.store, "load_directory", must_not_parse)
+    async with await Store.open(path) as restarted:
+        diff = await restarted.reload(terms_dir)
+        assert diff.is_empty and diff.term_count == 1
+        assert diff.warnings == loaded.warnings and len(diff.warnings) == 1
+        monkeypatch.undo()
+        write_term("alpha", definition="Edited after the restart.")
+        assert (await restarted.reload(terms_dir)).changed == ("alpha",)
