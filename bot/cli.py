@@ -41,6 +41,11 @@ def _parser() -> argparse.ArgumentParser:
     search = commands.add_parser("search", help="full-text search, ranked")
     search.add_argument("query")
     search.add_argument("--limit", type=int, default=10)
+    sandbox = commands.add_parser("sandbox", help="try the bot in a browser, no Discord needed")
+    sandbox.add_argument("--port", type=int, default=8765, help="page port on 127.0.0.1 "
+                         "(default: 8765; 0 picks a free one)")
+    sandbox.add_argument("--watch", action="store_true",
+                         help="reload the term files whenever one is saved")
     return parser
 
 
@@ -57,6 +62,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_show(config, args.term))
             case "search":
                 return asyncio.run(_search(config, args.query, args.limit))
+            case "sandbox":
+                from bot.sandbox import run_sandbox
+
+                return run_sandbox(config, port=args.port, watch=args.watch)
             case _:
                 from bot.client import run_bot
 
