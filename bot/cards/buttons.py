@@ -36,11 +36,26 @@ class GlossaryClient(Protocol):
 
 
 async def _report(interaction: discord.Interaction, error: Exception) -> None:
-    """Send a button's failure through the command tree's one error handler."""
+    """Send a failure through the command tree's one error handler."""
     await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
 
 
+class _Reported:
+    """Routes a button's failure to the tree's error handler: discord.py would only log
+    it, and the student would see "This interaction failed" with no explanation."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.run(interaction)
+        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
+            await _report(interaction, error)
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
+
+
 class RelatedTermButton(
+    _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
     template=rf"gl:(?P<mode>[tbn]):(?P<slug>{_SLUG})(?::(?P<origin>{_SLUG}))?",
 ):
@@ -82,13 +97,7 @@ class RelatedTermButton(
             style=item.style,
         )
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            await self._open(interaction)
-        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
-            await _report(interaction, error)
-
-    async def _open(self, interaction: discord.Interaction) -> None:
+    async def run(self, interaction: discord.Interaction) -> None:
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
         card = await client.store.card(self.slug)
         message = interaction.message
@@ -104,6 +113,7 @@ class RelatedTermButton(
 
 
 class SuggestFixButton(
+    _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
     template=rf"gl:f:(?P<slug>{_SLUG})",
 ):
@@ -122,14 +132,10 @@ class SuggestFixButton(
     ) -> SuggestFixButton:
         return cls(match["slug"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            client: GlossaryClient = interaction.client  # type: ignore[assignment]
-            card = await client.store.card(self.slug)
-            await interaction.response.send_modal(SuggestFixModal(card.term.slug,
-                                                                  card.term.title))
-        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
-            await _report(interaction, error)
+    async def run(self, interaction: discord.Interaction) -> None:
+        client: GlossaryClient = interaction.client  # type: ignore[assignment]
+        card = await client.store.card(self.slug)
+        await interaction.response.send_modal(SuggestFixModal(card.term.slug, card.term.title))
 
 
 class SuggestFixModal(discord.ui.Modal):
@@ -172,6 +178,7 @@ class SuggestFixModal(discord.ui.Modal):
 
 
 class QuizAnswerButton(
+    _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
     template=rf"gl:q:(?P<quiz>\d{{1,18}}):(?P<slug>{_SLUG})",
 ):
@@ -192,21 +199,17 @@ class QuizAnswerButton(
     ) -> QuizAnswerButton:
         return cls(int(match["quiz"]), match["slug"], item.label or match["slug"])
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            client: GlossaryClient = interaction.client  # type: ignore[assignment]
-            # Answers are writes, which can wait behind a reload: defer within 3 s first.
-            await interaction.response.defer(ephemeral=True, thinking=True)
-            outcome = await client.store.answer_quiz(self.quiz_id, interaction.user.id,
-                                                     self.slug)
-            card = await client.store.card(outcome.quiz.answer)
-            reply = await card_message(client, card, interaction.guild_id)
-            await interaction.followup.send(
-                embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
-                view=reply["view"], ephemeral=True,
-            )
-        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
-            await _report(interaction, error)
+    async def run(self, interaction: discord.Interaction) -> None:
+        client: GlossaryClient = interaction.client  # type: ignore[assignment]
+        # Answers are writes, which can wait behind a reload: defer within 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await client.store.answer_quiz(self.quiz_id, interaction.user.id, self.slug)
+        card = await client.store.card(outcome.quiz.answer)
+        reply = await card_message(client, card, interaction.guild_id)
+        await interaction.followup.send(
+            embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
+            view=reply["view"], ephemeral=True,
+        )
 
 
 def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
@@ -218,6 +221,7 @@ def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
 
 
 class SearchPageButton(
+    _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
     template=r"gl:s:(?P<offset>\d{1,6}):(?P<query>.*)",
 ):
@@ -240,16 +244,13 @@ class SearchPageButton(
     ) -> SearchPageButton:
         return cls(match["query"], int(match["offset"]), item.label or "")
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            client: GlossaryClient = interaction.client  # type: ignore[assignment]
-            page = await client.store.search(self.query, SEARCH_PAGE_SIZE, self.offset)
-            await interaction.response.edit_message(
-                embed=search_embed(self.query, page, client.config.embed_colour),
-                view=search_view(self.query, page),
-            )
-        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
-            await _report(interaction, error)
+    async def run(self, interaction: discord.Interaction) -> None:
+        client: GlossaryClient = interaction.client  # type: ignore[assignment]
+        page = await client.store.search(self.query, SEARCH_PAGE_SIZE, self.offset)
+        await interaction.response.edit_message(
+            embed=search_embed(self.query, page, client.config.embed_colour),
+            view=search_view(self.query, page),
+        )
 
 
 async def card_message(
