@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards import QuizAnswerButton, leaderboard_embed, quiz_embed, quiz_view
+from bot.cards.embeds import echo
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.errors import NotEnoughTerms
 from bot.quiz import pick_choices
@@ -38,7 +39,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
         same, others = await self.bot.store.quiz_material(category)
         if category and not same:
-            raise NotEnoughTerms(f"There are no terms in the category “{category[:100]}”.")
+            raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”.")
         answer = self.rng.choice(same or others)
         try:
             choices = pick_choices(answer, same, others, self.rng)

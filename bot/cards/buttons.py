@@ -223,9 +223,10 @@ def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
 class SearchPageButton(
     _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=r"gl:s:(?P<offset>\d{1,6}):(?P<query>.*)",
+    template=r"gl:s:(?P<offset>\d{1,6}):(?P<query>[\s\S]*)",
 ):
-    """Previous/next page of search results; the query rides in the custom_id."""
+    """Previous/next page of search results; the query rides in the custom_id (any
+    character, line breaks included: a template that missed one would leave "Next" dead)."""
 
     def __init__(self, query: str, offset: int, label: str) -> None:
         prefix = f"gl:s:{offset}:"

@@ -8,6 +8,7 @@ total; Discord would otherwise reject the message and the student would see noth
 from __future__ import annotations
 
 import datetime
+import re
 import time
 from collections.abc import Sequence
 
@@ -50,10 +51,37 @@ SUCCESS_COLOUR = 0x57F287
 WARNING_COLOUR = 0xFEE75C
 
 
+# Links stay as typed (a backslash inside one would break it); everything else that means
+# something to Discord's markdown is escaped one character at a time. Brackets and
+# parentheses end a link here, so none can hide the start of a masked link.
+_LINK = re.compile(r"(?:https?|steam)://[^\s<>\[\]()]*[^\s<>\[\]().,:;\"']")
+_MARKDOWN_CHAR = re.compile(r"([\\*_~|`>#\-\[\]()<:])")
+
+
+def _escape(text: str) -> str:
+    pieces: list[str] = []
+    last = 0
+    for link in _LINK.finditer(text):
+        pieces += [_MARKDOWN_CHAR.sub(r"\\\1", text[last:link.start()]), link.group()]
+        last = link.end()
+    pieces.append(_MARKDOWN_CHAR.sub(r"\\\1", text[last:]))
+    return escape_mentions("".join(pieces))
+
+
 def echo(user_text: str, limit: int = 100) -> str:
-    """Show text a user typed without letting it format, mention or overflow anything."""
+    """Show text a user typed without letting it format, mention or overflow anything.
+
+    ``discord.utils.escape_markdown`` is not enough: it escapes only the first ``[`` of a
+    masked link, so ``[a][click](https://evil.example)`` would still render as a link.
+    The limit applies to the escaped text, which is what Discord counts.
+    """
     flat = " ".join(user_text.split())
-    return escape_mentions(escape_markdown(shorten(flat, limit)))
+    budget = limit
+    while True:
+        shown = _escape(shorten(flat, budget))
+        if len(shown) <= limit or budget <= 1:
+            return shown
+        budget -= len(shown) - limit
 
 
 def _fit(embed: discord.Embed) -> discord.Embed:
@@ -135,8 +163,7 @@ def search_embed(query: str, page: SearchPage, colour: int) -> discord.Embed:
             "Try fewer or different words.",
             colour=WARNING_COLOUR,
         )
-    embed = discord.Embed(title=shorten(f"Search: {' '.join(query.split())}", TITLE_LIMIT),
-                          colour=colour)
+    embed = discord.Embed(title=f"Search: {echo(query, TITLE_LIMIT - 8)}", colour=colour)
     for number, hit in enumerate(page.hits, start=page.offset + 1):
         _add_field(embed, f"{number}. {hit.title}", hit.snippet or "…")
     last = page.offset + len(page.hits)
