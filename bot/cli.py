@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from bot.config import Config, load_config
-from bot.content import load_directory
 from bot.errors import ConfigError, InvalidContent, TermNotFound
 from bot.store import Store
 from bot.text import render_text
@@ -78,11 +77,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(directory: Path) -> int:
-    result = load_directory(directory)
-    for problem in result.problems:
+    """Validate exactly as a reload would (the same code, on a scratch database), so a
+    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files."""
+    return asyncio.run(_check_async(directory))
+
+
+async def _check_async(directory: Path) -> int:
+    with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
+        async with await Store.open(Path(scratch) / "check.sqlite3") as store:
+            try:
+                diff = await store.reload(directory)
+            except InvalidContent as exc:
+                problems, valid = exc.problems, exc.valid_terms
+            else:
+                problems, valid = diff.warnings, diff.term_count
+    for problem in problems:
         print(problem)
-    errors, warnings = len(result.errors), len(result.warnings)
-    summary = f"{len(result.terms)} valid term(s), {errors} error(s), {warnings} warning(s)"
+    errors = sum(not p.is_warning for p in problems)
+    warnings = len(problems) - errors
+    summary = f"{valid} valid term(s), {errors} error(s), {warnings} warning(s)"
     print(summary, file=sys.stderr if errors else sys.stdout)
     return EXIT_PROBLEMS if errors else EXIT_OK
 

@@ -4,6 +4,10 @@ Files are composed into YAML nodes rather than loaded straight into Python objec
 every problem can name the line it is on, no YAML tag can ever construct an object, and
 alias bombs are never expanded (a list item must be a plain string, so nested aliases are
 rejected before anything is copied).
+
+Everything here is plain, picklable data and pure functions: the store parses many files
+in worker processes (``bot.loading``) and gets back ``ParsedFile`` records that already hold
+the rows it writes, so the serving process does no per-term work of its own.
 """
 
 from __future__ import annotations
@@ -11,18 +15,26 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+import stat
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
-from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key
+from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key, words
 
 try:  # libyaml's parser is about 12x faster; the pure-Python one is only a fallback.
     _Loader: type = yaml.CSafeLoader
+    # libyaml refuses nesting deeper than 1,000 levels from 0.2.6 on; older versions
+    # recurse once per level and crash the process on a file of 60,000 "[".
+    _DEPTH_GUARDED = tuple(int(p) for p in yaml._yaml.get_version_string().split(".")[:3]) >= (
+        0, 2, 6)
 except AttributeError:  # pragma: no cover - depends on how PyYAML was built
     _Loader = yaml.SafeLoader
+    _DEPTH_GUARDED = False  # the pure-Python composer raises RecursionError instead
+MAX_NESTING = 8  # a term file is a mapping of text and lists of text: two levels
 
 TERM_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 256 * 1024
@@ -30,9 +42,12 @@ MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 100
 MAX_RELATED = 20  # a card has room for 20 related-term buttons
 
+TERM_FIELDS = tuple(f.name for f in fields(Term))
 TEXT_FIELDS = ("title", "definition", "why_it_matters", "course_example", "real_world_example")
 LIST_FIELDS = ("common_mistakes", "related", "aliases")
 REQUIRED_FIELDS = ("title", "definition", "why_it_matters")
+# A category is offered as an autocomplete choice, whose value Discord caps at 100.
+TEXT_LIMITS = {"category": 100}
 KNOWN_FIELDS = (*TEXT_FIELDS, "category", *LIST_FIELDS)
 FIELD_ORDER = (
     "title",
@@ -64,26 +79,70 @@ def _describe(node: yaml.Node) -> str:
 
 @dataclass(frozen=True)
 class FileResult:
-    """What one file yielded: a term when it is valid on its own, and its problems."""
+    """What one file yielded: a term when it is valid on its own, and its problems.
+
+    ``values`` holds every section that was valid by itself even when the file as a whole
+    is not, so a broken file's names and links still meet the cross-file checks and a
+    moderator sees all problems at once, not one round of fixes at a time.
+    """
 
     path: str
+    slug: str
     term: Term | None
     problems: tuple[Problem, ...]
     lines: dict[str, int] = field(default_factory=dict, compare=False)
+    item_lines: dict[str, list[int]] = field(default_factory=dict, compare=False)
+    values: dict[str, object] = field(default_factory=dict, compare=False)
 
 
-@dataclass(frozen=True)
-class LoadResult:
-    terms: tuple[Term, ...]
+# Records that cross from the worker processes to the store are named tuples: they pickle
+# as plain tuples, where slotted dataclasses call ``fields()`` for every object.
+
+
+class NameRow(NamedTuple):
+    """One way to reach a term, with where it is written (for collision reports)."""
+
+    key: str
+    name: str
+    kind: str  # "slug" (the file name), "title" or "aliases"
+    line: int
+    word_count: int
+
+
+class TermRecord(NamedTuple):
+    """A term as the store writes it, built in the worker that parsed the file. The text
+    that full-text search indexes is derived from ``data`` by SQL, so it is not sent."""
+
+    slug: str
+    title: str
+    data: str  # the term as JSON, its hash the fingerprint; empty for a file with errors
+    fingerprint: str
+    names: tuple[NameRow, ...]
+    links: tuple[tuple[str, int], ...]  # (related slug, line)
+
+
+class ScannedFile(NamedTuple):
+    """A term file as listed: its name in the content directory and what changes on save."""
+
+    name: str
+    mtime_ns: int
+    size: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    files: tuple[ScannedFile, ...]
     problems: tuple[Problem, ...]
 
-    @property
-    def errors(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if not p.is_warning)
+
+class ParsedFile(NamedTuple):
+    file: ScannedFile
+    problems: tuple[Problem, ...]
+    record: TermRecord
 
     @property
-    def warnings(self) -> tuple[Problem, ...]:
-        return tuple(p for p in self.problems if p.is_warning)
+    def valid(self) -> bool:
+        return not self.problems
 
 
 class _FileReader:
@@ -95,12 +154,13 @@ class _FileReader:
         self.problems: list[Problem] = []
         self.lines: dict[str, int] = {}
         self.item_lines: dict[str, list[int]] = {}
+        self.values: dict[str, object] = {}  # every section that was valid on its own
 
     def problem(self, node_or_line: yaml.Node | int, field_name: str, message: str) -> None:
         line = node_or_line if isinstance(node_or_line, int) else node_or_line.start_mark.line + 1
         self.problems.append(Problem(self.path, line, field_name, message))
 
-    def text(self, name: str, node: yaml.Node) -> str | None:
+    def text(self, name: str, node: yaml.Node, limit: int = MAX_TEXT_CHARS) -> str | None:
         if not isinstance(node, yaml.ScalarNode) or node.tag != _STR_TAG:
             self.problem(node, name, f"expected text, found {_describe(node)}")
             return None
@@ -108,23 +168,29 @@ class _FileReader:
         if not value:
             self.problem(node, name, "is empty")
             return None
-        if len(value) > MAX_TEXT_CHARS:
-            self.problem(node, name, f"is {len(value)} characters; the limit is {MAX_TEXT_CHARS}")
+        if len(value) > limit:
+            self.problem(node, name, f"is {len(value)} characters; the limit is {limit}")
             return None
         return value
 
     def text_list(self, name: str, node: yaml.Node) -> tuple[str, ...] | None:
+        """The valid items (with their lines in ``item_lines``); any invalid one is a
+        problem, but the rest still take part in the cross-file checks."""
         if not isinstance(node, yaml.SequenceNode):
             self.problem(node, name, f"expected a list, found {_describe(node)}")
             return None
         if len(node.value) > MAX_LIST_ITEMS:
             self.problem(node, name, f"has {len(node.value)} items; the limit is {MAX_LIST_ITEMS}")
             return None
-        self.item_lines[name] = [item.start_mark.line + 1 for item in node.value]
-        items = [self.text(f"{name}[{i + 1}]", item) for i, item in enumerate(node.value)]
-        if any(item is None for item in items):
-            return None
-        return tuple(item for item in items if item is not None)
+        items: list[str] = []
+        lines: list[int] = []
+        for number, item in enumerate(node.value, start=1):
+            value = self.text(f"{name}[{number}]", item)
+            if value is not None:
+                items.append(value)
+                lines.append(item.start_mark.line + 1)
+        self.item_lines[name] = lines
+        return tuple(items)
 
     def read(self, text: str) -> Term | None:
         if len(self.slug) > MAX_SLUG_LENGTH:
@@ -136,7 +202,14 @@ class _FileReader:
                 "and single hyphens, like api-routes.yaml"
             )
         try:
+            too_deep = None if _DEPTH_GUARDED else _too_deep(text)
+            if too_deep is not None:
+                self.problem(too_deep, "yaml", f"is nested more than {MAX_NESTING} levels deep")
+                return None
             root = yaml.compose(text, Loader=_Loader)
+        except RecursionError:
+            self.problem(1, "yaml", "is nested too deeply")
+            return None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -171,198 +244,191 @@ class _FileReader:
             if key in LIST_FIELDS:
                 values[key] = self.text_list(key, value_node)
             else:
-                values[key] = self.text(key, value_node)
+                values[key] = self.text(key, value_node, TEXT_LIMITS.get(key, MAX_TEXT_CHARS))
+        self.values = {k: v for k, v in values.items() if v is not None}
         for name in REQUIRED_FIELDS:
             if name not in self.lines:
                 self.problem(1, name, "is missing (required)")
-        self._check_related(values)
+        self._check_related()
+        self._check_names()
         if self.problems:
             return None
-        return Term(slug=self.slug, **{k: v for k, v in values.items() if v is not None})
+        return Term(slug=self.slug, **self.values)  # type: ignore[arg-type]
 
-    def _check_related(self, values: dict[str, object]) -> None:
-        related = values.get("related")
+    def _check_names(self) -> None:
+        """A name made only of symbols can never be typed as a lookup: name_key drops it."""
+        title = self.values.get("title")
+        if isinstance(title, str) and not name_key(title):
+            self.problem(self.lines["title"], "title", f"{title!r} has no letters or digits")
+        aliases = self.values.get("aliases", ())
+        for alias, line in zip(aliases, self.item_lines.get("aliases", ()), strict=True):
+            if not name_key(alias):
+                self.problem(line, "aliases", f"{alias!r} has no letters or digits")
+
+    def _check_related(self) -> None:
+        related = self.values.get("related")
         if not isinstance(related, tuple):
             return
         if len(related) > MAX_RELATED:
             self.problem(self.lines["related"], "related",
                          f"has {len(related)} terms; a card shows at most {MAX_RELATED}")
-        seen: set[str] = set()
+        kept: list[str] = []
+        kept_lines: list[int] = []
         for slug, line in zip(related, self.item_lines["related"], strict=True):
             if not SLUG_PATTERN.match(slug) or len(slug) > MAX_SLUG_LENGTH:
                 self.problem(line, "related", f"{slug!r} is not a slug (like api-routes)")
             elif slug == self.slug:
                 self.problem(line, "related", f"{slug!r} points to the term itself")
-            elif slug in seen:
+            elif slug in kept:
                 self.problem(line, "related", f"{slug!r} is listed twice")
-            seen.add(slug)
+            else:
+                kept.append(slug)
+                kept_lines.append(line)
+        if self.problems:  # what a broken file still links to, for the dangling-link check
+            self.values["related"], self.item_lines["related"] = tuple(kept), kept_lines
+
+
+def _too_deep(text: str) -> int | None:
+    """The line where nesting passes MAX_NESTING, walking parser events (no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_Loader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_NESTING:
+                return event.start_mark.line + 1
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+    return None
 
 
 def read_term_file(path: Path, display_path: str | None = None) -> FileResult:
-    """Read and validate one term file on its own (cross-file checks come later)."""
+    """Read and validate one term file on its own (cross-file checks are the store's)."""
     shown = display_path or str(path)
     reader = _FileReader(shown, path.stem)
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            raw = file.read() if size <= MAX_FILE_BYTES else b""
+        if size > MAX_FILE_BYTES or len(raw) > MAX_FILE_BYTES:
+            size = max(size, len(raw))
             reader.problem(1, "file", f"is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-            return FileResult(shown, None, tuple(reader.problems))
-        raw = path.read_bytes()
+            return FileResult(shown, reader.slug, None, tuple(reader.problems))
     except OSError as exc:
         reader.problem(1, "file", f"cannot be read: {exc.strerror or exc}")
-        return FileResult(shown, None, tuple(reader.problems))
+        return FileResult(shown, reader.slug, None, tuple(reader.problems))
     if b"\0" in raw:
         reader.problem(1, "file", "is binary, not text")
-        return FileResult(shown, None, tuple(reader.problems))
+        return FileResult(shown, reader.slug, None, tuple(reader.problems))
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         reader.problem(line, "file", "is not UTF-8 text")
-        return FileResult(shown, None, tuple(reader.problems))
+        return FileResult(shown, reader.slug, None, tuple(reader.problems))
     term = reader.read(text)
-    return FileResult(shown, term, tuple(reader.problems), reader.lines)
+    return FileResult(shown, reader.slug, term, tuple(reader.problems), reader.lines,
+                      reader.item_lines, reader.values)
 
 
-def term_files(directory: Path) -> tuple[list[Path], list[Problem]]:
-    """The term files in a directory, refusing links that lead outside it."""
-    problems: list[Problem] = []
-    if not directory.is_dir():
-        return [], [Problem(str(directory), 0, "directory", "does not exist")]
-    root = directory.resolve()
-    files: list[Path] = []
-    for entry in sorted(directory.iterdir()):
-        if entry.suffix not in TERM_SUFFIXES or entry.name.startswith("."):
-            continue
-        resolved = entry.resolve()
-        if entry.is_symlink() and not resolved.is_relative_to(root):
-            problems.append(
-                Problem(str(entry), 0, "file", "is a link to a file outside the content directory")
-            )
-            continue
-        if not resolved.is_file():
-            continue
-        files.append(entry)
-    return files, problems
+def term_data(term: Term) -> str:
+    """The term as JSON, fields in declaration order: equal terms give equal text, so its
+    hash tells changed terms from unchanged ones across reloads and restarts."""
+    return json.dumps({name: getattr(term, name) for name in TERM_FIELDS}, ensure_ascii=False)
 
 
-class ContentCache:
-    """Remembers parsed files by (mtime, size) so a reload re-parses only what changed."""
+def term_record(result: FileResult) -> TermRecord:
+    """Everything the store writes for a term, with the lines its names are written on.
 
-    def __init__(self) -> None:
-        self._entries: dict[Path, tuple[tuple[int, int], FileResult]] = {}
+    A file with errors gets a record too, without data: its valid names and links take
+    part in the collision and dangling-link checks, and the reload is then refused.
+    """
+    values, lines = result.values, result.item_lines
+    title = str(values.get("title", ""))
+    aliases: tuple[str, ...] = values.get("aliases", ())  # type: ignore[assignment]
+    related: tuple[str, ...] = values.get("related", ())  # type: ignore[assignment]
+    spelled = [(title, "title", result.lines.get("title", 1))]
+    spelled += list(zip(aliases, ["aliases"] * len(aliases), lines.get("aliases", ()),
+                        strict=True))
+    spelled.append((result.slug, "slug", 1))
+    names: dict[str, NameRow] = {}
+    for name, kind, line in spelled:  # a term may spell one key twice; the first counts
+        key = name_key(name)
+        if key and key not in names:
+            names[key] = NameRow(key, name, kind, line, len(words(name)))
+    data = term_data(result.term) if result.term is not None else ""
+    return TermRecord(
+        slug=result.slug, title=title, data=data,
+        fingerprint=hashlib.sha1(data.encode("utf-8")).hexdigest() if data else "",
+        names=tuple(names.values()),
+        links=tuple(zip(related, lines.get("related", ()), strict=True)),
+    )
 
-    def read(self, path: Path, display_path: str) -> FileResult:
-        try:
-            stat = path.stat()
-            stamp = (stat.st_mtime_ns, stat.st_size)
-        except OSError:
-            return read_term_file(path, display_path)
-        cached = self._entries.get(path)
-        if cached and cached[0] == stamp:
-            return cached[1]
-        result = read_term_file(path, display_path)
-        self._entries[path] = (stamp, result)
-        return result
 
-    def forget_missing(self, present: Iterable[Path]) -> None:
-        keep = set(present)
-        for path in list(self._entries):
-            if path not in keep:
-                del self._entries[path]
-
-
-def _display(path: Path) -> str:
+def display_path(directory: Path) -> str:
+    """How problems name the directory: relative to where the command runs, if inside it."""
     try:
-        relative = os.path.relpath(path)
+        relative = os.path.relpath(directory)
     except ValueError:  # pragma: no cover - different drive on Windows
-        return str(path)
-    return str(path) if relative.startswith("..") else relative
+        return str(directory)
+    return str(directory) if relative.startswith("..") else relative
 
 
-def load_directory(directory: Path, cache: ContentCache | None = None) -> LoadResult:
-    """Read every term file and run the checks that need the whole glossary.
+def scan_directory(directory: Path) -> Scan:
+    """List the term files with their sizes and modification times, in one pass.
 
-    Blocking and CPU-heavy: async callers run it in a worker thread.
+    Links are followed only within the content directory; a link that leads outside it,
+    loops, or dangles is a problem for the moderator, never a crash. Two files for one
+    slug (``git.yaml`` and ``git.yml``) are a problem too; the first one is kept.
     """
-    files, problems = term_files(Path(directory))
-    results: list[FileResult] = []
-    for path in files:
-        shown = _display(path)
-        result = cache.read(path, shown) if cache else read_term_file(path, shown)
-        results.append(result)
-        problems.extend(result.problems)
-    if cache:
-        cache.forget_missing(files)
-    terms = [r.term for r in results if r.term is not None]
-    problems.extend(_cross_file_problems(results))
-    return LoadResult(tuple(sorted(terms, key=lambda t: t.slug)), tuple(problems))
-
-
-def _cross_file_problems(results: list[FileResult]) -> list[Problem]:
-    """Name collisions between terms, and related links that lead nowhere."""
+    directory = Path(directory)
+    shown = display_path(directory)
+    if not directory.is_dir():
+        return Scan((), (Problem(shown, 0, "directory", "does not exist"),))
+    root = directory.resolve()
+    files: list[ScannedFile] = []
     problems: list[Problem] = []
-    owners: dict[str, tuple[str, str]] = {}  # name key -> (slug, path)
-    for result in results:
-        term = result.term
-        if term is None:
-            continue
-        path = result.path
-        for kind, name in (("slug", term.slug), ("title", term.title), *(
-            ("aliases", alias) for alias in term.aliases
-        )):
-            key = name_key(name)
-            if not key:
-                line = result.lines.get(kind, 1)
-                problems.append(Problem(path, line, kind, f"{name!r} has no letters or digits"))
-                continue
-            owner = owners.get(key)
-            if owner is None:
-                owners[key] = (term.slug, path)
-            elif owner[0] != term.slug:
-                line = result.lines.get(kind, 1)
-                problems.append(Problem(
-                    path, line, kind,
-                    f"{name!r} collides with term {owner[0]!r} ({owner[1]}); names must differ "
-                    "ignoring case, accents and punctuation",
-                ))
-    known = {r.term.slug for r in results if r.term}
-    for result in results:
-        if result.term is None:
-            continue
-        for slug in result.term.related:
-            if slug not in known:
-                problems.append(Problem(
-                    result.path, result.lines.get("related", 1),
-                    "related", f"{slug!r} is not a term yet (its button is shown disabled)",
-                    is_warning=True,
-                ))
-    return problems
-
-
-def directory_stamp(directory: Path) -> str:
-    """A hash of every term file's name, size and modification time.
-
-    Equal stamps mean the files are as they were at the last successful load, so a
-    restart can skip parsing 10,000 unchanged files; any save changes the stamp.
-    """
-    files, problems = term_files(Path(directory))
-    digest = hashlib.sha1(str(Path(directory).resolve()).encode())
-    for path in files:
+    owners: dict[str, str] = {}
+    with os.scandir(directory) as entries:
+        listed = sorted((e for e in entries if _is_term_file_name(e.name)), key=lambda e: e.name)
+    for entry in listed:
+        where = os.path.join(shown, entry.name)
         try:
-            stat = path.stat()
-        except OSError:
-            return ""  # unreadable now: let the full load report it
-        digest.update(f"\0{path.name}\0{stat.st_mtime_ns}\0{stat.st_size}".encode())
-    for problem in problems:
-        digest.update(f"\0{problem}".encode())
-    return digest.hexdigest()
+            if entry.is_symlink():
+                target = Path(entry.path).resolve(strict=True)
+                if not target.is_relative_to(root):
+                    problems.append(Problem(where, 0, "file", "is a link to a file outside the "
+                                            "content directory"))
+                    continue
+            info = entry.stat()
+        except (OSError, RuntimeError):
+            problems.append(Problem(where, 0, "file", "is a link that loops or leads nowhere"))
+            continue
+        if not stat.S_ISREG(info.st_mode):
+            continue
+        slug = os.path.splitext(entry.name)[0]
+        if slug in owners:
+            problems.append(Problem(where, 0, "file name", f"defines the term {slug!r} "
+                                    f"again (first in {owners[slug]}); keep one of the two"))
+            continue
+        owners[slug] = entry.name
+        files.append(ScannedFile(entry.name, info.st_mtime_ns, info.st_size))
+    return Scan(tuple(files), tuple(problems))
 
 
-def term_fingerprint(term: Term) -> str:
-    """A stable hash of a term's content, used to tell changed terms from unchanged ones."""
-    payload = json.dumps(asdict(term), sort_keys=True, ensure_ascii=False)
-    return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+def _is_term_file_name(name: str) -> bool:
+    return name.endswith(TERM_SUFFIXES) and not name.startswith(".")
+
+
+def parse_files(
+    directory: str | Path, shown_directory: str, files: Sequence[ScannedFile]
+) -> list[ParsedFile]:
+    """Read, validate and turn into rows the given files; runs in a worker process."""
+    parsed: list[ParsedFile] = []
+    for scanned in files:
+        result = read_term_file(Path(directory, scanned.name),
+                                os.path.join(shown_directory, scanned.name))
+        parsed.append(ParsedFile(scanned, result.problems, term_record(result)))
+    return parsed
 
 
 class _TermDumper(yaml.SafeDumper):

@@ -25,10 +25,11 @@ class TermNotFound(GlossaryError):
 class InvalidContent(GlossaryError):
     """A reload found problems; the old glossary keeps serving."""
 
-    def __init__(self, problems: Sequence[Problem]) -> None:
+    def __init__(self, problems: Sequence[Problem], valid_terms: int = 0) -> None:
         errors = [p for p in problems if not p.is_warning]
         super().__init__(f"{len(errors)} problem(s) in the term files")
         self.problems = tuple(problems)
+        self.valid_terms = valid_terms
 
     @property
     def errors(self) -> tuple[Problem, ...]:

@@ -22,9 +22,20 @@ def name_key(text: str) -> str:
     Case, accents, punctuation and spaces are all noise when a student types a term, so
     lookups and collision checks both go through this one function.
     """
+    if text.isascii():  # the common case, and a hot path: per keystroke, per word
+        return _NOT_ALNUM.sub("", text.lower())
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     without_accents = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
     return _NOT_ALNUM.sub("", without_accents)
+
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def words(text: str) -> list[str]:
+    """The words of a name or a message, as "Explain terms" joins them: "Node.js" is
+    ["Node", "js"], whose joined key "nodejs" meets the term NodeJS."""
+    return _WORD.findall(text)
 
 
 def slugify(text: str) -> str:

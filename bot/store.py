@@ -5,6 +5,16 @@ one while lookups read on the other, so a reader sees the old glossary or the ne
 (each lookup is a single statement, hence a single snapshot), never a mix, and a long
 reload never queues lookups behind it. Each lookup is one ``execute_fetchall``: every
 aiosqlite await is a thread hop.
+
+A reload is one write transaction. The database remembers which file each term came
+from, with its size and modification time, so only files saved since the last load are
+parsed again, even after a restart; many files are parsed in worker processes
+(``bot.loading``). The checks that span terms (name collisions, related terms that do not
+exist) run as SQL over what the transaction wrote, and any error rolls it all back.
+
+Names are also kept in memory (``bot.search.NameIndex``) for autocomplete, "did you
+mean" and "Explain terms"; it is rebuilt after each reload, and within seconds when
+another process sharing the database reloaded.
 """
 
 from __future__ import annotations
@@ -13,24 +23,20 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import sqlite3
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import aiosqlite
 
-from bot.content import (
-    ContentCache,
-    LoadResult,
-    directory_stamp,
-    load_directory,
-    term_fingerprint,
-)
+from bot.content import ParsedFile, Scan, ScannedFile, display_path, scan_directory
 from bot.errors import InvalidContent, QuizNotFound, TermNotFound
-from bot.matcher import TermMatcher
+from bot.loading import parse_in_chunks
+from bot.matcher import find_mentions
 from bot.models import (
     Card,
     CountedName,
@@ -47,15 +53,15 @@ from bot.models import (
     Term,
     name_key,
 )
-from bot.search import fts_query, name_boost_query, prefix_upper_bound, rank_fuzzy, trigram_query
+from bot.search import NameIndex, fts_query, name_boost_query
 
 log = logging.getLogger(__name__)
 
 AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
-FUZZY_CANDIDATES = 300
 USAGE_FLUSH_SECONDS = 5.0
 SETTINGS_TTL_SECONDS = 30.0
+INDEX_CHECK_SECONDS = 2.0  # how stale another process's reload may leave the name index
 
 # Numbered migrations: index i brings the schema from user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -134,6 +140,63 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (guild_id, day)
     );
     """,
+    # 3: each term remembers its file (so unchanged files are not parsed again, even after
+    # a restart) and has an id that its full-text row shares (so a changed term is deleted
+    # by rowid, not by scanning the index); the full-text index reads its text from the
+    # terms through a view instead of keeping a second copy; names may repeat a key until
+    # a reload's checks have run, and typos are matched in memory, so the trigram index
+    # goes; related terms get a table of their own. The glossary is derived from the
+    # files: the next start loads it again. Usage, settings, quizzes and daily posts stay.
+    """
+    DROP TRIGGER names_ai;
+    DROP TRIGGER names_ad;
+    DROP TABLE names_trigram;
+    DROP TABLE terms_fts;
+    DROP TABLE names;
+    DROP TABLE terms;
+    DELETE FROM meta WHERE key IN ('content_stamp', 'content_warnings');
+    CREATE TABLE terms (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        file TEXT NOT NULL UNIQUE,
+        mtime_ns INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        title TEXT NOT NULL,
+        data TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE TABLE names (
+        key TEXT NOT NULL,
+        term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        words INTEGER NOT NULL,
+        PRIMARY KEY (key, term_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX names_term ON names(term_id);
+    CREATE TABLE links (
+        term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        PRIMARY KEY (term_id, position)
+    ) WITHOUT ROWID;
+    CREATE VIEW term_text(id, title, aliases, body) AS
+    SELECT id, title,
+           (SELECT group_concat(value, ' ') FROM json_each(data, '$.aliases')),
+           json_extract(data, '$.definition') || char(10)
+             || json_extract(data, '$.why_it_matters') || char(10)
+             || json_extract(data, '$.course_example') || char(10)
+             || json_extract(data, '$.real_world_example') || char(10)
+             || coalesce((SELECT group_concat(value, char(10))
+                          FROM json_each(data, '$.common_mistakes')), '')
+    FROM terms WHERE data <> '';
+    CREATE VIRTUAL TABLE terms_fts USING fts5(
+        title, aliases, body, content = 'term_text', content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """,
 )
 
 _PRAGMAS = """
@@ -142,37 +205,50 @@ PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 PRAGMA busy_timeout = 5000;
 """
+# A reload in another process (a shard) may hold the write lock for seconds on a large
+# glossary; writes here wait for it rather than fail. Everything that writes while a user
+# waits has deferred its answer first.
+_WRITER_PRAGMAS = "PRAGMA busy_timeout = 60000; PRAGMA cache_size = -16000;"
 
 _CARD_SQL = """
 SELECT t.data,
-       (SELECT json_group_object(r.slug, r.title) FROM terms r
-         WHERE r.slug IN (SELECT value FROM json_each(t.data, '$.related')))
-FROM names n JOIN terms t ON t.slug = n.slug
-WHERE n.key = ?
+       (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
+         WHERE l.term_id = t.id)
+FROM names n JOIN terms t ON t.id = n.term_id
+WHERE n.key = ? LIMIT 1
 """
 
-_PREFIX_SQL = """
-SELECT n.slug, t.title, n.key FROM names n JOIN terms t ON t.slug = n.slug
-WHERE n.key >= ? AND n.key < ? ORDER BY n.key LIMIT ?
-"""
-
-_TRIGRAM_SQL = """
-SELECT n.slug, t.title, n.key
-FROM (SELECT rowid FROM names_trigram WHERE names_trigram MATCH ? ORDER BY rank LIMIT ?) m
-JOIN names n ON n.id = m.rowid JOIN terms t ON t.slug = n.slug
-"""
-
+# bm25 ranks every hit, but snippets (which re-read the text) are made for one page only.
 _SEARCH_SQL = """
-WITH hits AS MATERIALIZED (
-    SELECT rowid, slug, title, snippet(terms_fts, 3, '**', '**', '…', 14) AS snip,
-           bm25(terms_fts, 0.0, 10.0, 6.0, 1.0) AS score
-    FROM terms_fts WHERE terms_fts MATCH ?
-), named AS MATERIALIZED (
-    SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?
+WITH named AS MATERIALIZED (
+    SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?2
+), hits AS MATERIALIZED (
+    SELECT rowid,
+           bm25(terms_fts, 10.0, 6.0, 1.0)
+             - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank
+    FROM terms_fts WHERE terms_fts MATCH ?1
+), page AS MATERIALIZED (
+    SELECT rowid, rank FROM hits ORDER BY rank LIMIT ?3 OFFSET ?4
 )
-SELECT slug, title, snip, score - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank,
+SELECT t.slug, t.title, snippet(terms_fts, 2, '**', '**', '…', 14), page.rank,
        (SELECT count(*) FROM hits)
-FROM hits ORDER BY rank LIMIT ? OFFSET ?
+FROM page JOIN terms_fts ON terms_fts.rowid = page.rowid JOIN terms t ON t.id = page.rowid
+WHERE terms_fts MATCH ?1
+ORDER BY page.rank
+"""
+
+_COLLISIONS_SQL = """
+WITH fresh AS (SELECT DISTINCT key FROM names WHERE term_id >= ?1)
+SELECT n.key, n.name, n.kind, n.line, t.slug, t.file
+FROM fresh JOIN names n ON n.key = fresh.key JOIN terms t ON t.id = n.term_id
+WHERE (SELECT count(*) FROM names m WHERE m.key = fresh.key) > 1
+ORDER BY n.key, n.term_id >= ?1, t.file, n.line
+"""
+
+_DANGLING_SQL = """
+SELECT t.file, l.line, l.target FROM links l JOIN terms t ON t.id = l.term_id
+WHERE NOT EXISTS (SELECT 1 FROM terms r WHERE r.slug = l.target)
+ORDER BY t.file, l.position
 """
 
 
@@ -183,22 +259,35 @@ def _term_from_json(data: str) -> Term:
     return Term(**raw)
 
 
-def _term_rows(terms: Sequence[Term]) -> dict[str, tuple]:
-    """Everything a term writes, computed off the event loop before the transaction."""
-    rows: dict[str, tuple] = {}
-    for term in terms:
-        data = json.dumps(asdict(term), ensure_ascii=False)
-        body = "\n".join(
-            [term.definition, term.why_it_matters, term.course_example,
-             term.real_world_example, *term.common_mistakes]
-        )
-        names = {name_key(n): n for n in reversed(term.names())}
-        rows[term.slug] = (
-            (term.slug, term.title, data, term_fingerprint(term)),
-            [(key, term.slug, name) for key, name in names.items()],
-            (term.slug, term.title, " ".join(term.aliases), body),
-        )
-    return rows
+@dataclass(frozen=True, slots=True)
+class _Loaded:
+    """A term as the database has it, for deciding what a reload must touch."""
+
+    id: int
+    slug: str
+    mtime_ns: int
+    size: int
+    fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    loaded: dict[str, _Loaded]  # by file name
+    to_parse: list[ScannedFile]
+    removed: list[_Loaded]
+    next_id: int
+
+
+def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
+    """Which files changed since the last load: a worker-thread job at 100,000 terms."""
+    loaded = {file: _Loaded(*rest) for file, *rest in rows}
+    present = {f.name for f in scan.files}
+    to_parse = [f for f in scan.files
+                if (old := loaded.get(f.name)) is None or (old.mtime_ns, old.size) != (
+                    f.mtime_ns, f.size)]
+    removed = [old for file, old in loaded.items() if file not in present]
+    next_id = max((old.id for old in loaded.values()), default=0) + 1
+    return _Plan(loaded, to_parse, removed, next_id)
 
 
 class Store:
@@ -210,14 +299,16 @@ class Store:
         self._reader = reader
         self._reload_lock = asyncio.Lock()
         self._write_lock = asyncio.Lock()
-        self._content_cache = ContentCache()
         self._pending_lookups: Counter[str] = Counter()
         self._pending_misses: dict[str, tuple[str, int]] = {}
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
         self._settings: dict[int, tuple[GuildSettings, float]] = {}
-        self._matcher: TermMatcher | None = None
-        self._matcher_version: str | None = None
+        self._index: NameIndex | None = None
+        self._index_version: str | None = None
+        self._index_checked = 0.0
+        self._index_lock = asyncio.Lock()
+        self._index_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -225,7 +316,7 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
-            await writer.executescript(_PRAGMAS)
+            await writer.executescript(_PRAGMAS + _WRITER_PRAGMAS)
             await _migrate(writer)
             reader = await aiosqlite.connect(path, isolation_level=None)
         except BaseException:
@@ -242,14 +333,18 @@ class Store:
     async def close(self) -> None:
         """Close both connections: aiosqlite threads are not daemons and would keep the
         process alive. Buffered usage counts are written first."""
-        if self._flush_task is not None:
-            await asyncio.gather(self._flush_task, return_exceptions=True)
+        for task in (self._flush_task, self._index_task):
+            if task is not None:
+                await asyncio.gather(task, return_exceptions=True)
         await self.flush_usage()
         await self._reader.close()
         await self._writer.close()
 
     async def __aenter__(self) -> Store:
         return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
 
     @contextlib.asynccontextmanager
     async def _transaction(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -268,9 +363,6 @@ class Store:
                 raise
             await db.execute("COMMIT")
 
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
     # ----- reading the glossary -------------------------------------------------
 
     async def card(self, query: str) -> Card:
@@ -286,43 +378,24 @@ class Store:
         return (await self.card(query)).term
 
     async def autocomplete(self, text: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
-        """Prefix matches in name order, then fuzzy matches for typos, one round trip."""
+        """Prefix matches in name order, then typo matches: no database round trip."""
+        index = await self._names()
         key = name_key(text)
         if not key:
-            rows = await self._reader.execute_fetchall(
-                "SELECT slug, title FROM terms ORDER BY title LIMIT ?", (limit,)
+            return index.first[:limit]
+        found = index.prefix(key, limit)
+        if len(found) < limit:
+            found += await asyncio.to_thread(
+                index.fuzzy, key, limit - len(found), {s.slug for s in found}
             )
-            return [Suggestion(slug, title, 100.0) for slug, title in rows]
-        return await self._ranked(key, limit)
+        return found
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
         """'Did you mean' for a miss: the closest names, best first."""
         key = name_key(text)
         if not key:
             return []
-        return await self._ranked(key, limit)
-
-    async def _ranked(self, key: str, limit: int) -> list[Suggestion]:
-        trigrams = trigram_query(key)
-        parts = [f"SELECT 0, * FROM ({_PREFIX_SQL})"]
-        params: list[object] = [key, prefix_upper_bound(key), limit * 3]
-        if trigrams:
-            parts.append(f"SELECT 1, * FROM ({_TRIGRAM_SQL})")
-            params += [trigrams, FUZZY_CANDIDATES]
-        # Names sharing the first letter catch short typos ("trm") that share no trigram.
-        parts.append(f"SELECT 1, * FROM ({_PREFIX_SQL})")
-        params += [key[0], prefix_upper_bound(key[0]), FUZZY_CANDIDATES]
-        rows = await self._reader.execute_fetchall(" UNION ALL ".join(parts), params)
-        prefix: list[Suggestion] = []
-        seen: set[str] = set()
-        for tier, slug, title, _name_key in rows:
-            if tier == 0 and slug not in seen and len(prefix) < limit:
-                seen.add(slug)
-                prefix.append(Suggestion(slug, title, 100.0))
-        if len(prefix) >= limit:
-            return prefix
-        fuzzy_rows = [(slug, title, k) for tier, slug, title, k in rows if tier == 1]
-        return prefix + rank_fuzzy(key, fuzzy_rows, limit - len(prefix), exclude=seen)
+        return await self.autocomplete(key, limit)
 
     async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
         """Ranked full-text search over every section (bm25), with snippets."""
@@ -355,55 +428,130 @@ class Store:
         rows = await self._reader.execute_fetchall("SELECT count(*) FROM terms")
         return rows[0][0]
 
+    async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
+        """(slug, title) of every term a message mentions, in order of first mention."""
+        return await asyncio.to_thread(find_mentions, await self._names(), text)
+
+    # ----- the name index ----------------------------------------------------------
+
+    async def _names(self) -> NameIndex:
+        """The in-memory name index, refreshed when another process reloaded.
+
+        Checking costs a query, so it happens at most every INDEX_CHECK_SECONDS; a stale
+        index keeps answering while the new one is built in the background.
+        """
+        if self._index is None:
+            await self._rebuild_index()
+        elif time.monotonic() - self._index_checked >= INDEX_CHECK_SECONDS:
+            self._index_checked = time.monotonic()
+            version = await self.get_meta("content_version")
+            if version != self._index_version and (
+                self._index_task is None or self._index_task.done()
+            ):
+                self._index_task = asyncio.create_task(self._rebuild_index())
+                self._index_task.add_done_callback(_log_failure)
+        assert self._index is not None
+        return self._index
+
+    async def _rebuild_index(self) -> None:
+        async with self._index_lock:
+            db = self._reader
+            await db.execute("BEGIN")  # one snapshot for the three reads
+            try:
+                version = await db.execute_fetchall(
+                    "SELECT value FROM meta WHERE key = 'content_version'")
+                terms = await db.execute_fetchall("SELECT id, slug, title FROM terms")
+                names = await db.execute_fetchall(
+                    "SELECT key, term_id, words FROM names ORDER BY key")
+            finally:
+                await db.execute("COMMIT")
+            self._index = await asyncio.to_thread(_build_index, names, terms)
+            self._index_version = version[0][0] if version else None
+            self._index_checked = time.monotonic()
+
     # ----- reloading --------------------------------------------------------------
 
     async def reload(self, directory: Path | str) -> ReloadDiff:
         """Replace the glossary with the directory's content, all or nothing.
 
-        Files are parsed in a worker thread (unchanged files are not parsed again). If any
-        file has an error nothing is written and ``InvalidContent`` carries every problem.
+        Only files whose size or modification time changed since the last load are parsed.
+        If any file has an error nothing is written and ``InvalidContent`` carries every
+        problem (file, line, message); concurrent reloads are serialised.
         """
         async with self._reload_lock:
             directory = Path(directory)
-            stamp = await asyncio.to_thread(directory_stamp, directory)
-            if stamp:
-                unchanged = await self._unchanged_since_last_load(stamp)
-                if unchanged is not None:
-                    return unchanged
-            result: LoadResult = await asyncio.to_thread(
-                load_directory, directory, self._content_cache
-            )
-            if result.errors:
-                raise InvalidContent(result.problems)
-            rows = await asyncio.to_thread(_term_rows, result.terms)
-            async with self._transaction() as db:
-                current = dict(await db.execute_fetchall("SELECT slug, fingerprint FROM terms"))
-                new = {slug: row[0][3] for slug, row in rows.items()}
-                added = sorted(new.keys() - current.keys())
-                removed = sorted(current.keys() - new.keys())
-                changed = sorted(s for s in new.keys() & current.keys() if new[s] != current[s])
-                await _replace_terms(db, rows, added + changed, changed + removed)
-                await db.executemany(
-                    "INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)",
-                    [("content_stamp", stamp),
-                     ("content_warnings", json.dumps([asdict(w) for w in result.warnings]))],
-                )
-            return ReloadDiff(
-                tuple(added), tuple(changed), tuple(removed), len(new), result.warnings
-            )
+            scan = await asyncio.to_thread(scan_directory, directory)
+            diff = None if scan.problems else await self._unchanged(scan, directory)
+            if diff is None:
+                async with self._transaction() as db:
+                    diff = await self._apply(db, directory, scan)
+                if not diff.is_empty or self._index is None:
+                    await self._rebuild_index()
+            else:
+                await self.set_meta("last_reload_at", str(time.time()))
+                if self._index is None:
+                    await self._rebuild_index()
+            return diff
 
-    async def _unchanged_since_last_load(self, stamp: str) -> ReloadDiff | None:
-        """The last load's outcome when no file changed since it (a restart), else None."""
-        rows = await self._reader.execute_fetchall(
-            "SELECT (SELECT value FROM meta WHERE key = 'content_stamp'), "
-            "(SELECT value FROM meta WHERE key = 'content_warnings'), "
-            "(SELECT count(*) FROM terms)"
-        )
-        stored, warnings, count = rows[0]
-        if stored != stamp:
+    async def _unchanged(self, scan: Scan, directory: Path) -> ReloadDiff | None:
+        """The glossary as loaded when no file changed since (a restart), else None."""
+        rows = await self._reader.execute_fetchall("SELECT file, mtime_ns, size FROM terms")
+        if not await asyncio.to_thread(_same_files, scan, rows):
             return None
-        problems = tuple(Problem(**w) for w in json.loads(warnings or "[]"))
-        return ReloadDiff(term_count=count, warnings=problems)
+        warnings = await _dangling(self._reader, display_path(directory))
+        return ReloadDiff(term_count=len(rows), warnings=tuple(warnings))
+
+    async def _apply(self, db: aiosqlite.Connection, directory: Path, scan: Scan) -> ReloadDiff:
+        """Write what changed inside the caller's transaction; raise to roll it back."""
+        shown = display_path(directory)
+        rows = await db.execute_fetchall(
+            "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms")
+        plan = await asyncio.to_thread(_plan, scan, rows)
+        problems = list(scan.problems)
+        if not scan.files and plan.loaded:
+            problems.append(Problem(shown, 0, "directory", (
+                f"has no term files; refusing to remove all {len(plan.loaded)} terms (is "
+                "content_dir right? to empty the glossary, keep one term file)")))
+        before = {old.slug: old.fingerprint for old in plan.removed}
+        after: dict[str, str] = {}
+        await _delete_terms(db, [old.id for old in plan.removed])
+        first_new_id = next_id = plan.next_id
+        async for chunk in parse_in_chunks(directory, plan.to_parse):
+            inserts: list[tuple[int, ParsedFile]] = []
+            stale: list[int] = []
+            touched: list[tuple[int, int, int]] = []
+            for parsed in chunk:
+                problems += parsed.problems
+                old, record = plan.loaded.get(parsed.file.name), parsed.record
+                if old is not None and parsed.valid and old.fingerprint == record.fingerprint:
+                    touched.append((parsed.file.mtime_ns, parsed.file.size, old.id))
+                    continue  # saved again without a change: only its time moves
+                if old is not None:
+                    stale.append(old.id)
+                    before[old.slug] = old.fingerprint
+                if parsed.valid:
+                    after[record.slug] = record.fingerprint
+                inserts.append((next_id, parsed))
+                next_id += 1
+            await _delete_terms(db, stale)
+            await _insert_terms(db, inserts)
+            await db.executemany("UPDATE terms SET mtime_ns = ?, size = ? WHERE id = ?", touched)
+        problems += await _collisions(db, first_new_id, shown)
+        warnings = await _dangling(db, shown)
+        if any(not p.is_warning for p in problems):
+            valid = await db.execute_fetchall("SELECT count(*) FROM terms WHERE data <> ''")
+            raise InvalidContent([*problems, *warnings], valid_terms=valid[0][0])
+        added = sorted(after.keys() - before.keys())
+        removed = sorted(before.keys() - after.keys())
+        changed = sorted(s for s in after.keys() & before.keys() if after[s] != before[s])
+        now = str(time.time())
+        meta = [("last_reload_at", now)]
+        if added or removed or changed:
+            meta.append(("content_version", now))
+        await db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
+        count = await db.execute_fetchall("SELECT count(*) FROM terms")
+        return ReloadDiff(tuple(added), tuple(changed), tuple(removed), count[0][0],
+                          tuple(warnings))
 
     # ----- usage records ------------------------------------------------------------
 
@@ -477,25 +625,6 @@ class Store:
             top_terms=tuple(CountedName(name, count) for tier, name, count in rows if tier == 1),
             top_misses=tuple(CountedName(name, count) for tier, name, count in rows if tier == 2),
         )
-
-    # ----- explain terms ---------------------------------------------------------------
-
-    async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
-        """(slug, title) of every term a message mentions, in order of first mention.
-
-        The matcher is built in a worker thread once per reload (by any process sharing
-        the database), so a message is matched with dictionary lookups however large the
-        glossary is.
-        """
-        version = await self.get_meta("last_reload_at")
-        if self._matcher is None or self._matcher_version != version:
-            rows = await self._reader.execute_fetchall(
-                "SELECT n.name, n.slug, t.title FROM names n JOIN terms t ON t.slug = n.slug"
-            )
-            self._matcher = await asyncio.to_thread(TermMatcher, rows)
-            self._matcher_version = version
-        matcher = self._matcher
-        return [(slug, matcher.titles[slug]) for slug in matcher.find(text)]
 
     # ----- per-server settings --------------------------------------------------------
 
@@ -691,30 +820,95 @@ def _split_sql(script: str) -> list[str]:
         statements.append(buffer.strip())
     return statements
 
+async def _delete_terms(db: aiosqlite.Connection, ids: Sequence[int]) -> None:
+    """Delete terms with their full-text rows; names and links go by cascade.
 
-async def _replace_terms(
-    db: aiosqlite.Connection, rows: dict[str, tuple], upserts: list[str], deletes: list[str]
-) -> None:
-    """Apply a reload's diff inside the caller's transaction: only changed terms move."""
-    if deletes:
-        doomed = [(slug,) for slug in deletes]
-        await db.executemany("DELETE FROM names WHERE slug = ?", doomed)
-        await db.executemany("DELETE FROM terms_fts WHERE slug = ?", doomed)
-        await db.executemany("DELETE FROM terms WHERE slug = ?", doomed)
-    if upserts:
-        await db.executemany(
-            "INSERT INTO terms(slug, title, data, fingerprint) VALUES (?, ?, ?, ?)",
-            [rows[s][0] for s in upserts],
-        )
-        await db.executemany(
-            "INSERT INTO names(key, slug, name) VALUES (?, ?, ?)",
-            [name for s in upserts for name in rows[s][1]],
-        )
-        await db.executemany(
-            "INSERT INTO terms_fts(slug, title, aliases, body) VALUES (?, ?, ?, ?)",
-            [rows[s][2] for s in upserts],
-        )
+    The index keeps no copy of the text, so it is told which words to forget while the
+    term is still there to read them from."""
+    if not ids:
+        return
+    doomed = json.dumps(list(ids))
     await db.execute(
-        "INSERT OR REPLACE INTO meta(key, value) VALUES ('last_reload_at', ?)",
-        (str(time.time()),),
+        "INSERT INTO terms_fts(terms_fts, rowid, title, aliases, body) "
+        "SELECT 'delete', id, title, aliases, body FROM term_text "
+        "WHERE id IN (SELECT value FROM json_each(?))", (doomed,))
+    await db.execute("DELETE FROM terms WHERE id IN (SELECT value FROM json_each(?))",
+                     (doomed,))
+
+
+async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, ParsedFile]]
+                        ) -> None:
+    """Write parsed files. One with errors is written too, without data, so its names
+    and links meet the checks (nothing of it is indexed); the reload is then rolled back."""
+    if not inserts:
+        return
+    await db.executemany(
+        "INSERT INTO terms(id, slug, file, mtime_ns, size, title, data, fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size, p.record.title,
+          p.record.data, p.record.fingerprint) for term_id, p in inserts],
     )
+    await db.execute(
+        "INSERT INTO terms_fts(rowid, title, aliases, body) "
+        "SELECT id, title, aliases, body FROM term_text WHERE id BETWEEN ? AND ?",
+        (inserts[0][0], inserts[-1][0]),
+    )
+    await db.executemany(
+        "INSERT INTO names(key, term_id, name, kind, line, words) VALUES (?, ?, ?, ?, ?, ?)",
+        [(n.key, term_id, n.name, n.kind, n.line, n.word_count)
+         for term_id, p in inserts for n in p.record.names],
+    )
+    await db.executemany(
+        "INSERT INTO links(term_id, position, target, line) VALUES (?, ?, ?, ?)",
+        [(term_id, position, target, line) for term_id, p in inserts
+         for position, (target, line) in enumerate(p.record.links)],
+    )
+
+
+async def _collisions(db: aiosqlite.Connection, first_new_id: int, shown: str) -> list[Problem]:
+    """Names the reload wrote that another term already uses. The term loaded before
+    keeps the name (so the file just edited is the one blamed), else the first file."""
+    problems: list[Problem] = []
+    owner: tuple[str, str, str] | None = None
+    for key, name, kind, line, slug, file in await db.execute_fetchall(
+        _COLLISIONS_SQL, (first_new_id,)
+    ):
+        if owner is None or owner[0] != key:
+            owner = (key, slug, file)
+            continue
+        problems.append(Problem(
+            os.path.join(shown, file), line, kind,
+            f"{name!r} collides with term {owner[1]!r} ({os.path.join(shown, owner[2])}); "
+            "names must differ ignoring case, accents and punctuation",
+        ))
+    return problems
+
+
+async def _dangling(db: aiosqlite.Connection, shown: str) -> list[Problem]:
+    """Related terms that do not exist (yet): warnings, their buttons shown disabled."""
+    return [
+        Problem(os.path.join(shown, file), line, "related",
+                f"{target!r} is not a term yet (its button is shown disabled)", is_warning=True)
+        for file, line, target in await db.execute_fetchall(_DANGLING_SQL)
+    ]
+
+
+def _same_files(scan: Scan, rows: Sequence[tuple[str, int, int]]) -> bool:
+    if len(rows) != len(scan.files):
+        return False
+    listed = {f.name: (f.mtime_ns, f.size) for f in scan.files}
+    return all(listed.get(file) == (mtime_ns, size) for file, mtime_ns, size in rows)
+
+
+def _build_index(names: Sequence[tuple[str, int, int]], terms: Sequence[tuple[int, str, str]]
+                 ) -> NameIndex:
+    return NameIndex(
+        [key for key, _, _ in names], [term_id for _, term_id, _ in names],
+        {term_id: (slug, title) for term_id, slug, title in terms},
+        max((words for _, _, words in names), default=1),
+    )
+
+
+def _log_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("Could not refresh the name index", exc_info=task.exception())

@@ -6,9 +6,10 @@ from __future__ import annotations
 import contextlib
 import datetime
 import shutil
+import tempfile
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -16,7 +17,8 @@ import pytest
 from bot.client import GlossaryBot
 from bot.config import Config
 from bot.content import dump_term
-from bot.models import Term
+from bot.errors import InvalidContent
+from bot.models import Problem, Term
 from bot.store import Store
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import BotHarness, running_bot
@@ -42,6 +44,33 @@ def make_term(slug: str, **fields: object) -> Term:
     }
     values.update(fields)
     return Term(slug=slug, **values)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Validation:
+    """What a reload of a directory into a fresh database says: the loaded terms (none
+    when refused) and every problem, as ``glossary-bot check`` reports them."""
+
+    terms: tuple[Term, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if not p.is_warning)
+
+    @property
+    def warnings(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.is_warning)
+
+
+async def validate(directory: Path) -> Validation:
+    with tempfile.TemporaryDirectory(prefix="glossary-test-") as scratch:
+        async with await Store.open(Path(scratch) / "check.sqlite3") as scratch_store:
+            try:
+                diff = await scratch_store.reload(directory)
+            except InvalidContent as exc:
+                return Validation((), exc.problems)
+            return Validation(tuple(await scratch_store.all_terms()), diff.warnings)
 
 
 @pytest.fixture

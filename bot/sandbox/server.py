@@ -31,7 +31,6 @@ from aiohttp import web
 from bot.cards import reload_embed, reload_failed_embed
 from bot.client import GlossaryBot, point_discord_at
 from bot.config import Config
-from bot.content import load_directory
 from bot.errors import InvalidContent
 from bot.models import ReloadDiff
 from bot.sandbox.commands import (
@@ -393,9 +392,11 @@ class Sandbox:
         else:
             lines.append(f"After editing {where}, run `/glossary reload` as Moderator.")
         self.add_note("\n".join(lines))
-        result = await asyncio.to_thread(load_directory, self.config.content_dir)
-        if result.errors:
-            embed = reload_failed_embed(result.problems).to_dict()
+        assert self.bot is not None
+        try:  # the bot loaded them at start-up; unchanged files are not parsed again
+            await self.bot.store.reload(self.config.content_dir)
+        except InvalidContent as exc:
+            embed = reload_failed_embed(exc.problems).to_dict()
             self.add_note("The term files have errors:", embeds=[embed])
 
     async def _reload_after_save(self) -> None:

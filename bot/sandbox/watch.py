@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.content import term_files
+from bot.content import scan_directory
 
 log = logging.getLogger(__name__)
 
@@ -23,14 +23,8 @@ Snapshot = dict[str, tuple[int, int]]
 
 
 def snapshot(directory: Path) -> Snapshot:
-    """``{path: (mtime_ns, size)}`` of the files a reload would read (same selection)."""
-    files, _ = term_files(directory)
-    state: Snapshot = {}
-    for path in files:
-        with contextlib.suppress(OSError):  # deleted between listing and stat
-            stat = path.stat()
-            state[str(path)] = (stat.st_mtime_ns, stat.st_size)
-    return state
+    """``{name: (mtime_ns, size)}`` of the files a reload would read (same selection)."""
+    return {f.name: (f.mtime_ns, f.size) for f in scan_directory(directory).files}
 
 
 class ContentWatcher:

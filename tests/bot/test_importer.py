@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.content import dump_term, load_directory, read_term_file
+from bot.content import dump_term, read_term_file
 from bot.importer import (
     ImportOutcome,
     ImportStatus,
@@ -19,6 +19,7 @@ from bot.importer import (
 )
 from bot.models import Term
 from bot.text import render_text
+from tests.conftest import validate
 
 REPO = Path(__file__).resolve().parents[2]
 SEEDS = (REPO / ".." / "shared" / "seeds").resolve()
@@ -155,7 +156,7 @@ def test_shipped_backend_is_the_seed_plus_aliases_and_category(seed_term: Term) 
     assert dataclasses.replace(shipped, aliases=(), category=None) == seed_term
 
 
-def test_imported_seed_loads_cleanly_beside_the_shipped_terms(tmp_path: Path) -> None:
+async def test_imported_seed_loads_cleanly_beside_the_shipped_terms(tmp_path: Path) -> None:
     if not SEED_PAGE.is_file():
         pytest.skip(f"the real page export {SEED_PAGE} is not available (shared/ is absent)")
     for path in SHIPPED_TERMS.glob("*.yaml"):
@@ -163,13 +164,13 @@ def test_imported_seed_loads_cleanly_beside_the_shipped_terms(tmp_path: Path) ->
             shutil.copy(path, tmp_path / path.name)
     [outcome] = import_pages([SEED_PAGE], tmp_path)
     assert outcome.status is ImportStatus.WRITTEN
-    result = load_directory(tmp_path)
+    result = await validate(tmp_path)
     assert result.problems == ()
     assert "backend" in {term.slug for term in result.terms}
 
 
-def test_shipped_glossary_has_no_problems_and_no_dangling_links() -> None:
-    result = load_directory(SHIPPED_TERMS)
+async def test_shipped_glossary_has_no_problems_and_no_dangling_links() -> None:
+    result = await validate(SHIPPED_TERMS)
     assert result.problems == ()  # not even "related term does not exist" warnings
     slugs = {term.slug for term in result.terms}
     assert {"backend", *next(t for t in result.terms if t.slug == "backend").related} <= slugs
@@ -397,7 +398,7 @@ def pages_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def test_import_writes_a_loadable_file_and_reports_failures(pages_dir: Path, tmp_path: Path):
+async def test_import_writes_a_loadable_file_and_reports_failures(pages_dir: Path, tmp_path: Path):
     out = tmp_path / "out" / "terms"
     outcomes = import_pages([pages_dir / "broken.txt", pages_dir / "widget.txt"], out)
     broken, widget = outcomes
@@ -407,7 +408,7 @@ def test_import_writes_a_loadable_file_and_reports_failures(pages_dir: Path, tmp
     assert widget.target == out / "widget.yaml"
     assert str(widget) == f"{out / 'widget.yaml'}: written"
     assert [p.name for p in out.iterdir()] == ["widget.yaml"]
-    result = load_directory(out)
+    result = await validate(out)
     assert result.errors == ()
     assert result.terms == (BASE_TERM,)
 

@@ -138,23 +138,38 @@ async def test_bad_reload_keeps_old_content_fully_served(store, write_term, term
     assert (await store.search("original")).total == 1
 
 
-async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_dir):
+async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_dir,
+                                                     monkeypatch):
+    """Lookups keep running while a reload writes, chunk by chunk, in one transaction:
+    each sees the old glossary or the new one whole, and none fails."""
+    import bot.loading
+
+    monkeypatch.setattr(bot.loading, "CHUNK_FILES", 5)  # many writes, many chances to race
     for number in range(60):
         write_term(f"term-{number:02d}", definition="version one")
     await store.reload(terms_dir)
     for number in range(60):
         write_term(f"term-{number:02d}", definition="version two")
-
-    async def lookup(number: int) -> str:
-        card = await store.card(f"term-{number % 60:02d}")
-        return card.term.definition
-
     reload_task = asyncio.create_task(store.reload(terms_dir))
-    results = await asyncio.gather(*(lookup(n) for n in range(100)))
+    seen: list[set[str]] = []
+    during = 0
+
+    async def lookups(worker: int) -> None:
+        nonlocal during
+        for round_ in range(200):  # bounded; stops early once the reload is done
+            card = await store.card(f"term-{(worker + round_) % 60:02d}")
+            assert card.term.definition in {"version one", "version two"}
+            seen.append({t.definition for t in await store.all_terms()})
+            if reload_task.done():
+                return
+            during += 1
+
+    await asyncio.gather(*(lookups(n) for n in range(100)))
     diff = await reload_task
-    assert set(results) <= {"version one", "version two"}
+    assert during > 0, "no lookup ran while the reload was writing"
+    assert all(len(versions) == 1 for versions in seen), "a lookup saw a mix"
+    assert {"version one"} in seen and {"version two"} in seen
     assert len(diff.changed) == 60
-    assert {await lookup(n) for n in range(60)} == {"version two"}
 
 
 async def test_concurrent_reloads_are_serialised(store, write_term, terms_dir):
@@ -238,7 +253,7 @@ async def test_restart_with_unchanged_files_parses_nothing(tmp_path, write_term,
     def must_not_parse(*args: object) -> None:
         raise AssertionError("unchanged files were parsed again")
 
-    monkeypatch.setattr(bot.store, "load_directory", must_not_parse)
+    monkeypatch.setattr(bot.store, "parse_in_chunks", must_not_parse)
     async with await Store.open(path) as restarted:
         diff = await restarted.reload(terms_dir)
         assert diff.is_empty and diff.term_count == 1
@@ -246,3 +261,73 @@ async def test_restart_with_unchanged_files_parses_nothing(tmp_path, write_term,
         monkeypatch.undo()
         write_term("alpha", definition="Edited after the restart.")
         assert (await restarted.reload(terms_dir)).changed == ("alpha",)
+
+
+async def test_a_reload_that_would_remove_everything_is_refused(store, write_term, terms_dir):
+    write_term("alpha")
+    await store.reload(terms_dir)
+    (terms_dir / "alpha.yaml").unlink()
+    with pytest.raises(InvalidContent) as caught:
+        await store.reload(terms_dir)
+    assert "refusing to remove all 1 terms" in caught.value.errors[0].message
+    assert (await store.card("alpha")).term.slug == "alpha"
+
+
+async def test_many_files_are_parsed_in_worker_processes(tmp_path, write_term, terms_dir,
+                                                         monkeypatch):
+    """The worker-process path gives exactly what the in-thread path gives."""
+    import bot.loading
+
+    for number in range(30):
+        write_term(f"term-{number:02d}", aliases=(f"alias {number}",),
+                   related=("term-01" if number == 0 else "term-00", "nowhere"))
+    write_term("broken", "title: [oops\n")
+    results = []
+    for threshold in (10_000, 1):  # in a thread, then in processes
+        monkeypatch.setattr(bot.loading, "PROCESS_THRESHOLD", threshold)
+        monkeypatch.setattr(bot.loading, "CHUNK_FILES", 4)
+        async with await Store.open(tmp_path / f"db-{threshold}.sqlite3") as fresh:
+            with pytest.raises(InvalidContent) as caught:
+                await fresh.reload(terms_dir)
+            (terms_dir / "broken.yaml").rename(tmp_path / "broken.yaml")
+            diff = await fresh.reload(terms_dir)
+            (tmp_path / "broken.yaml").rename(terms_dir / "broken.yaml")
+            results.append((caught.value.problems, diff.added, await fresh.all_terms()))
+    assert results[0] == results[1]
+    assert len(results[1][1]) == 30
+
+
+async def test_a_failing_worker_falls_back_to_a_thread(store, write_term, terms_dir,
+                                                       monkeypatch):
+    import bot.loading
+
+    async def broken_parse(*args: object) -> None:
+        raise bot.loading.WorkerFailed("worker exited (1)")
+
+    monkeypatch.setattr(bot.loading, "PROCESS_THRESHOLD", 1)
+    monkeypatch.setattr(bot.loading._Worker, "parse", broken_parse)
+    for number in range(5):
+        write_term(f"term-{number}")
+    assert len((await store.reload(terms_dir)).added) == 5
+
+
+async def test_another_process_reload_reaches_autocomplete(tmp_path, write_term, terms_dir,
+                                                           monkeypatch):
+    """Two processes (shards) share the database: the one that did not reload sees the
+    new names within INDEX_CHECK_SECONDS."""
+    import bot.store
+
+    monkeypatch.setattr(bot.store, "INDEX_CHECK_SECONDS", 0.0)
+    path = tmp_path / "shared.sqlite3"
+    write_term("alpha")
+    async with await Store.open(path) as first, await Store.open(path) as second:
+        await first.reload(terms_dir)
+        assert [s.slug for s in await second.autocomplete("al")] == ["alpha"]
+        write_term("alpine")
+        await first.reload(terms_dir)
+        for _ in range(100):  # bounded: the refresh runs in the background
+            found = [s.slug for s in await second.autocomplete("al")]
+            if found == ["alpha", "alpine"]:
+                break
+            await asyncio.sleep(0.01)
+        assert found == ["alpha", "alpine"]

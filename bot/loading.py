@@ -1,0 +1,163 @@
+"""Parsing many term files without stalling the bot: worker processes, a few at a time.
+
+Composing YAML is pure Python work that holds the GIL, so in a thread it would still
+compete with the event loop; in worker processes it runs on the other cores and the
+serving process only receives finished rows. Results arrive chunk by chunk, in file
+order, with at most a few chunks in flight, so a 100,000-term reload never holds more
+than a few thousand parsed terms in memory. A handful of changed files is parsed in a
+thread: starting processes would cost more than it saves.
+
+The workers are plain ``python -m bot.loading`` processes fed pickled chunks over their
+stdin, not a ``multiprocessing`` pool: "spawn" would import the parent's main module again
+in every worker (a script without a main guard would run twice), and a pool's workers
+outlive a parent killed by SIGKILL. Here a worker exits as soon as its stdin closes, which
+the kernel does when the parent dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import pickle
+import sys
+from collections import deque
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+
+import bot
+from bot.content import ParsedFile, ScannedFile, display_path, parse_files
+
+log = logging.getLogger(__name__)
+
+CHUNK_FILES = 250
+PROCESS_THRESHOLD = 1000  # fewer files than this are parsed in a thread
+CHUNKS_IN_FLIGHT_PER_WORKER = 2
+_HEADER_BYTES = 8
+
+
+class WorkerFailed(RuntimeError):
+    """A worker process died or answered with an error; parsing goes on in a thread."""
+
+
+def worker_count() -> int:
+    """Leave a core to the serving process: it keeps answering while the workers parse."""
+    return max(1, min(4, (os.cpu_count() or 2)))
+
+
+def _frame(value: object) -> bytes:
+    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return len(payload).to_bytes(_HEADER_BYTES, "big") + payload
+
+
+class _Worker:
+    """One worker process; requests are answered one at a time, in order."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.lock = asyncio.Lock()
+
+    @classmethod
+    async def start(cls) -> _Worker:
+        package_root = str(Path(bot.__file__).resolve().parents[1])
+        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot.loading", stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
+        )
+        return cls(process)
+
+    async def parse(self, directory: str, shown: str, chunk: Sequence[ScannedFile]
+                    ) -> list[ParsedFile]:
+        stdin, stdout = self.process.stdin, self.process.stdout
+        assert stdin is not None and stdout is not None
+        async with self.lock:
+            try:
+                stdin.write(_frame((directory, shown, list(chunk))))
+                await stdin.drain()
+                size = int.from_bytes(await stdout.readexactly(_HEADER_BYTES), "big")
+                status, value = pickle.loads(await stdout.readexactly(size))
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                raise WorkerFailed(f"worker exited ({self.process.returncode})") from exc
+        if status != "ok":
+            raise WorkerFailed(value)
+        return value
+
+    async def stop(self) -> None:
+        """Close its stdin so it exits; kill it if it does not within a moment."""
+        with contextlib.suppress(Exception):
+            if self.process.stdin is not None:
+                self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), 2.0)
+        except (TimeoutError, asyncio.CancelledError):
+            with contextlib.suppress(ProcessLookupError):
+                self.process.kill()
+            raise
+
+
+async def parse_in_chunks(
+    directory: Path, files: Sequence[ScannedFile]
+) -> AsyncIterator[list[ParsedFile]]:
+    """Yield the parsed files in order, one chunk at a time."""
+    shown = display_path(directory)
+    chunks = [files[i : i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
+    done = 0
+    if len(files) >= PROCESS_THRESHOLD:
+        try:
+            async for parsed in _in_processes(directory, shown, chunks):
+                done += 1
+                yield parsed
+            return
+        except (WorkerFailed, OSError):
+            log.warning("Parsing in worker processes failed; parsing in a thread instead",
+                        exc_info=True)
+    for chunk in chunks[done:]:
+        yield await asyncio.to_thread(parse_files, directory, shown, chunk)
+
+
+async def _in_processes(
+    directory: Path, shown: str, chunks: Sequence[Sequence[ScannedFile]]
+) -> AsyncIterator[list[ParsedFile]]:
+    workers = await asyncio.gather(*(_Worker.start() for _ in range(worker_count())))
+    pending: deque[asyncio.Task[list[ParsedFile]]] = deque()
+    remaining = enumerate(chunks)
+
+    def submit_next() -> None:
+        for number, chunk in remaining:
+            worker = workers[number % len(workers)]
+            pending.append(asyncio.create_task(worker.parse(str(directory), shown, chunk)))
+            return
+
+    try:
+        for _ in range(len(workers) * CHUNKS_IN_FLIGHT_PER_WORKER):
+            submit_next()
+        while pending:
+            parsed = await pending.popleft()
+            submit_next()
+            yield parsed
+    finally:
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
+
+
+def _serve() -> None:
+    """The worker's side: parse each chunk read from stdin, answer on stdout, until EOF."""
+    requests, answers = sys.stdin.buffer, sys.stdout.buffer
+    sys.stdout = sys.stderr  # nothing else may write to the answer stream
+    while header := requests.read(_HEADER_BYTES):
+        directory, shown, chunk = pickle.loads(requests.read(int.from_bytes(header, "big")))
+        try:
+            answer = _frame(("ok", parse_files(directory, shown, chunk)))
+        except Exception as exc:  # noqa: BLE001 - reported to the parent, which falls back
+            answer = _frame(("error", f"{type(exc).__name__}: {exc}"))
+        answers.write(answer)
+        answers.flush()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
+        _serve()
