@@ -189,6 +189,7 @@ class GlossaryBot(commands.AutoShardedBot):
         self.store = store
         self.initial_extensions = tuple(extensions)
         self.clock = clock  # scheduled features ask this, so tests can move time
+        self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
 
     async def setup_hook(self) -> None:
         await self.load_content()

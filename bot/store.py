@@ -62,6 +62,7 @@ SUGGESTION_LIMIT = 5
 USAGE_FLUSH_SECONDS = 5.0
 SETTINGS_TTL_SECONDS = 30.0
 INDEX_CHECK_SECONDS = 2.0  # how stale another process's reload may leave the name index
+CACHED_CARDS = 4096
 
 # Numbered migrations: index i brings the schema from user_version i to i + 1.
 MIGRATIONS: tuple[str, ...] = (
@@ -309,6 +310,7 @@ class Store:
         self._index_checked = 0.0
         self._index_lock = asyncio.Lock()
         self._index_task: asyncio.Task[None] | None = None
+        self._cards: dict[str, Card] = {}  # by slug, for the index's version
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -365,14 +367,35 @@ class Store:
 
     # ----- reading the glossary -------------------------------------------------
 
+    @property
+    def content_version(self) -> str | None:
+        """Changes whenever the glossary served here changes; renderers key caches on it."""
+        return self._index_version
+
     async def card(self, query: str) -> Card:
-        """The card for a slug, title or alias, in any case, accents or punctuation."""
+        """The card for a slug, title or alias, in any case, accents or punctuation.
+
+        Cards already read for the current glossary version are answered from memory, the
+        name index telling which term a spelling means; others take one query.
+        """
         key = name_key(query)
-        rows = await self._reader.execute_fetchall(_CARD_SQL, (key,)) if key else []
+        if not key:
+            raise TermNotFound(query, [])
+        index = await self._names()
+        version = self._index_version
+        known = index.exact(key)
+        if known is not None and (cached := self._cards.get(known[0])) is not None:
+            return cached
+        rows = await self._reader.execute_fetchall(_CARD_SQL, (key,))
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
         data, related = rows[0]
-        return Card(_term_from_json(data), json.loads(related) if related else {})
+        card = Card(_term_from_json(data), json.loads(related) if related else {})
+        if version == self._index_version:  # not read across a reload
+            if len(self._cards) >= CACHED_CARDS:
+                self._cards.clear()
+            self._cards[card.term.slug] = card
+        return card
 
     async def term(self, query: str) -> Term:
         return (await self.card(query)).term
@@ -468,6 +491,7 @@ class Store:
             self._index = await asyncio.to_thread(_build_index, names, terms)
             self._index_version = version[0][0] if version else None
             self._index_checked = time.monotonic()
+            self._cards = {}
 
     # ----- reloading --------------------------------------------------------------
 

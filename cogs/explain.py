@@ -9,7 +9,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import RelatedTermButton, mentions_embed
+from bot.cards import DynamicView, RelatedTermButton, mentions_embed
 from bot.client import GlossaryBot
 
 MAX_MESSAGE_CHARS = 4000
@@ -30,7 +30,7 @@ class Explain(commands.Cog):
     async def explain(self, interaction: discord.Interaction, message: discord.Message) -> None:
         text = " ".join([message.content, *(e.description or "" for e in message.embeds)])
         found = await self.bot.store.mentioned_terms(text[:MAX_MESSAGE_CHARS])
-        view = discord.ui.View(timeout=None)
+        view = DynamicView()
         for slug, title in found[:MAX_BUTTONS]:
             view.add_item(RelatedTermButton(slug, label=title, mode="n"))
         await interaction.response.send_message(

@@ -4,6 +4,7 @@ Only this package and ``bot.client`` import discord; the core hands it plain obj
 """
 
 from bot.cards.buttons import (
+    DynamicView,
     QuizAnswerButton,
     RelatedTermButton,
     SearchPageButton,
@@ -29,6 +30,7 @@ from bot.cards.embeds import (
 )
 
 __all__ = [
+    "DynamicView",
     "QuizAnswerButton",
     "RelatedTermButton",
     "SearchPageButton",

@@ -8,6 +8,7 @@ only the clicker, so one student never changes what the whole class sees.
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any, Protocol
 
@@ -27,12 +28,40 @@ SEARCH_PAGE_SIZE = 5
 _SLUG = r"[a-z0-9][a-z0-9-]{0,44}"
 
 
+class DynamicView(discord.ui.View):
+    """A view made only of DynamicItems, which discord.py dispatches by their custom_id
+    templates whatever message they are on.
+
+    Reporting itself finished keeps discord.py from storing it per message sent (a store
+    that grows with every card, and a 15-minute timer for every private one) and lets a
+    rendered card be sent again and again; its components are serialised once.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+        self._components: list[dict[str, Any]] | None = None
+
+    def is_finished(self) -> bool:
+        return True
+
+    def to_components(self) -> list[dict[str, Any]]:
+        if self._components is None:
+            self._components = super().to_components()
+        return self._components
+
+    def add_item(self, item: discord.ui.Item[Any]) -> DynamicView:
+        self._components = None
+        super().add_item(item)
+        return self
+
+
 class GlossaryClient(Protocol):
     """What a button needs from the bot, without importing the bot class."""
 
     store: Store
     config: Config
     tree: Any
+    rendered_cards: dict[tuple[object, ...], dict[str, Any]]
 
 
 async def _report(interaction: discord.Interaction, error: Exception) -> None:
@@ -213,7 +242,7 @@ class QuizAnswerButton(
 
 
 def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     for letter, slug in zip("ABCD", quiz.choices, strict=False):
         label = titles.get(slug, slug) if quiz.mode == "name" else letter
         view.add_item(QuizAnswerButton(quiz.id, slug, label))
@@ -254,6 +283,9 @@ class SearchPageButton(
         )
 
 
+RENDERED_CARDS = 2048  # rendered cards a bot keeps for the current glossary version
+
+
 async def card_message(
     client: GlossaryClient,
     card: Card,
@@ -262,14 +294,30 @@ async def card_message(
     back_to: str | None = None,
     note: str | None = None,
 ) -> dict[str, Any]:
-    """The embed and buttons of a card, as this server's settings want it shown."""
+    """The embed and buttons of a card, as this server's settings want it shown.
+
+    Rendering (a dozen discord.py objects for the buttons alone) costs more than the
+    lookup, so a card is rendered once per glossary version and sent as often as asked;
+    the store's version changes with every reload that changed content.
+    """
     settings = await client.store.guild_settings(guild_id) if guild_id else None
     config = client.config
-    return {
+    suggest = bool(settings and settings.mod_channel_id)
+    key = (client.store.content_version, card.term.slug, back_to, suggest, config.course_name,
+           config.embed_colour)
+    rendered = client.rendered_cards
+    if note is None and (cached := rendered.get(key)) is not None:
+        return cached
+    reply = {
         "embed": card_embed(card, config.course_name, config.embed_colour, note=note),
-        "view": card_view(card, back_to=back_to,
-                          suggest=bool(settings and settings.mod_channel_id)),
+        "view": card_view(card, back_to=back_to, suggest=suggest),
     }
+    if note is None:
+        if len(rendered) >= RENDERED_CARDS or any(k[0] != key[0] for k in
+                                                  itertools.islice(rendered, 1)):
+            rendered.clear()  # full, or rendered for an older glossary
+        rendered[key] = reply
+    return reply
 
 
 def card_view(
@@ -279,7 +327,7 @@ def card_view(
 
     "Suggest a fix" appears only where the server named a moderators' channel to send
     suggestions to: a button that leads nowhere would only disappoint."""
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     for slug in card.term.related[:MAX_RELATED_BUTTONS]:
         exists = card.related_exists(slug)
         view.add_item(RelatedTermButton(
@@ -298,7 +346,7 @@ def card_view(
 
 
 def suggestions_view(suggestions: list[Suggestion] | tuple[Suggestion, ...]) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     for suggestion in suggestions[:5]:
         view.add_item(RelatedTermButton(
             suggestion.slug, label=suggestion.title, style=discord.ButtonStyle.primary,
@@ -307,7 +355,7 @@ def suggestions_view(suggestions: list[Suggestion] | tuple[Suggestion, ...]) -> 
 
 
 def search_view(query: str, page: SearchPage) -> discord.ui.View:
-    view = discord.ui.View(timeout=None)
+    view = DynamicView()
     for number, hit in enumerate(page.hits, start=page.offset + 1):
         view.add_item(RelatedTermButton(hit.slug, label=f"{number}. {hit.title}", mode="n"))
     if page.offset > 0:

@@ -9,6 +9,8 @@ from tests.support.fake_discord import MANAGE_GUILD
 
 
 async def test_reload_reports_added_changed_removed(h, content_dir):
+    before = await h.slash("define", term="backend")  # rendered and cached before the edit
+    assert "Git" in [b["label"] for b in before.buttons]
     (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
     git = content_dir / "git.yaml"
     git.write_text(git.read_text().replace("title: Git", "title: Git VCS"))
@@ -18,6 +20,8 @@ async def test_reload_reports_added_changed_removed(h, content_dir):
     assert "10 terms" in embed["description"]
     card = await h.slash("define", term="git vcs")
     assert card.embeds[0]["title"] == "Git VCS"
+    after = await h.slash("define", term="backend")  # a related title changed: new buttons
+    assert "Git VCS" in [b["label"] for b in after.buttons]
     again = await reload_ok(h)
     assert again["description"].startswith("Nothing changed")
 
