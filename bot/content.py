@@ -115,6 +115,7 @@ class TermRecord(NamedTuple):
 
     slug: str
     title: str
+    category: str | None
     data: str  # the term as JSON, its hash the fingerprint; empty for a file with errors
     fingerprint: str
     names: tuple[NameRow, ...]
@@ -357,7 +358,8 @@ def term_record(result: FileResult) -> TermRecord:
             names[key] = NameRow(key, name, kind, line, len(words(name)))
     data = term_data(result.term) if result.term is not None else ""
     return TermRecord(
-        slug=result.slug, title=title, data=data,
+        slug=result.slug, title=title, category=values.get("category"),  # type: ignore[arg-type]
+        data=data,
         fingerprint=hashlib.sha1(data.encode("utf-8")).hexdigest() if data else "",
         names=tuple(names.values()),
         links=tuple(zip(related, lines.get("related", ()), strict=True)),

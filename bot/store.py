@@ -163,9 +163,11 @@ MIGRATIONS: tuple[str, ...] = (
         mtime_ns INTEGER NOT NULL,
         size INTEGER NOT NULL,
         title TEXT NOT NULL,
+        category TEXT,
         data TEXT NOT NULL,
         fingerprint TEXT NOT NULL
     );
+    CREATE INDEX terms_category ON terms(category);
     CREATE TABLE names (
         key TEXT NOT NULL,
         term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
@@ -689,26 +691,39 @@ class Store:
 
     async def quiz_material(
         self, category: str | None, sample: int = 12
-    ) -> tuple[list[Term], list[Term]]:
-        """Random terms of the category (or any) and random terms of any category."""
+    ) -> tuple[Term | None, list[Term], list[Term]]:
+        """A random answer (of the category, if given), random other terms of the answer's
+        own category (the plausible wrong choices) and random terms of any category.
+
+        Random picks go over ids in an index, so a quiz never reads the whole glossary.
+        """
         rows = await self._reader.execute_fetchall(
             """
-            SELECT 0, data FROM (SELECT data FROM terms
-                WHERE ?1 IS NULL OR json_extract(data, '$.category') = ?1
-                ORDER BY random() LIMIT ?2)
-            UNION ALL
-            SELECT 1, data FROM (SELECT data FROM terms ORDER BY random() LIMIT ?2)
+            WITH answer AS MATERIALIZED (
+                SELECT id, category FROM terms WHERE ?1 IS NULL OR category = ?1
+                ORDER BY random() LIMIT 1
+            ), same AS MATERIALIZED (
+                SELECT t.id FROM terms t, answer a
+                WHERE t.category = a.category AND t.id <> a.id ORDER BY random() LIMIT ?2
+            ), others AS MATERIALIZED (
+                SELECT id FROM terms WHERE EXISTS (SELECT 1 FROM answer)
+                AND id NOT IN (SELECT id FROM answer) ORDER BY random() LIMIT ?2
+            )
+            SELECT 0, data FROM terms WHERE id IN (SELECT id FROM answer)
+            UNION ALL SELECT 1, data FROM terms WHERE id IN (SELECT id FROM same)
+            UNION ALL SELECT 2, data FROM terms WHERE id IN (SELECT id FROM others)
             """,
             (category, sample),
         )
-        same = [_term_from_json(data) for tier, data in rows if tier == 0]
-        others = [_term_from_json(data) for tier, data in rows if tier == 1]
-        return same, others
+        tiers: tuple[list[Term], list[Term], list[Term]] = ([], [], [])
+        for tier, data in rows:
+            tiers[tier].append(_term_from_json(data))
+        answer, same, others = tiers
+        return (answer[0] if answer else None), same, others
 
     async def categories(self) -> list[str]:
         rows = await self._reader.execute_fetchall(
-            "SELECT DISTINCT json_extract(data, '$.category') AS c FROM terms "
-            "WHERE c IS NOT NULL ORDER BY c"
+            "SELECT DISTINCT category FROM terms WHERE category IS NOT NULL ORDER BY category"
         )
         return [category for (category,) in rows]
 
@@ -867,10 +882,10 @@ async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, P
     if not inserts:
         return
     await db.executemany(
-        "INSERT INTO terms(id, slug, file, mtime_ns, size, title, data, fingerprint) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO terms(id, slug, file, mtime_ns, size, title, category, data, fingerprint) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size, p.record.title,
-          p.record.data, p.record.fingerprint) for term_id, p in inserts],
+          p.record.category, p.record.data, p.record.fingerprint) for term_id, p in inserts],
     )
     await db.execute(
         "INSERT INTO terms_fts(rowid, title, aliases, body) "

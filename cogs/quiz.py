@@ -37,10 +37,10 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.autocomplete(category=category_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
-        same, others = await self.bot.store.quiz_material(category)
-        if category and not same:
-            raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”.")
-        answer = self.rng.choice(same or others)
+        answer, same, others = await self.bot.store.quiz_material(category)
+        if answer is None:
+            raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
+                                 if category else "The glossary has no terms yet.")
         try:
             choices = pick_choices(answer, same, others, self.rng)
         except ValueError:
@@ -51,7 +51,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         quiz = await self.bot.store.create_quiz(
             interaction.guild_id, answer.slug, choices, self.rng.choice(("name", "definition"))
         )
-        terms = {term.slug: term for term in (*same, *others)}
+        terms = {term.slug: term for term in (answer, *same, *others)}
         await interaction.followup.send(
             embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
             view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),

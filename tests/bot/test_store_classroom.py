@@ -46,10 +46,25 @@ async def test_a_quiz_is_answered_once_per_member(bundled_store):
 
 
 async def test_quiz_material_prefers_the_category(bundled_store):
-    same, others = await bundled_store.quiz_material("databases")
-    assert same and all(t.category == "databases" for t in same)
-    assert len(others) >= 4
+    answer, same, others = await bundled_store.quiz_material("databases")
+    assert answer is not None and answer.category == "databases"
+    assert same and all(t.category == "databases" and t.slug != answer.slug for t in same)
+    assert len(others) >= 4 and answer.slug not in {t.slug for t in others}
     assert "databases" in await bundled_store.categories()
+
+
+async def test_without_a_category_the_wrong_choices_share_the_answers(bundled_store):
+    """No category asked for: the distractors still come from the answer's category."""
+    for _ in range(20):
+        answer, same, _others = await bundled_store.quiz_material(None)
+        assert answer is not None
+        expected = {t.slug for t in await bundled_store.all_terms()
+                    if t.category == answer.category and t.slug != answer.slug}
+        assert {t.slug for t in same} == expected
+
+
+async def test_quiz_material_of_an_unknown_category_is_empty(bundled_store):
+    assert await bundled_store.quiz_material("no such category") == (None, [], [])
 
 
 async def test_term_of_the_day_never_twice_a_day_and_cycles_through_all(bundled_store):
