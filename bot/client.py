@@ -14,9 +14,11 @@ import hashlib
 import json
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 
+import aiohttp
 import discord
 import yarl
 from discord import app_commands
@@ -40,6 +42,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.watcher",
 )
 EXIT_CONFIG = 2
+EXIT_UNAVAILABLE = 3
 
 
 def utc_now() -> datetime.datetime:
@@ -306,7 +309,12 @@ def run_bot(config: Config) -> int:
 
 
 async def _serve(config: Config, token: str) -> int:
-    store = await Store.open(config.database)
+    try:
+        store = await Store.open(config.database)
+    except (OSError, sqlite3.Error, RuntimeError) as exc:
+        log.error("Cannot open the database %s: %s. Check `database` in the config (the "
+                  "directory must be writable).", config.database, exc)
+        return EXIT_CONFIG
     try:
         bot = GlossaryBot(config, store)
         loop = asyncio.get_running_loop()
@@ -322,6 +330,10 @@ async def _serve(config: Config, token: str) -> int:
             except discord.PrivilegedIntentsRequired:
                 log.error("Discord refused the requested intents.")
                 return EXIT_CONFIG
+            except (aiohttp.ClientError, OSError) as exc:
+                log.error("Cannot reach Discord (%s). Check the network connection and try "
+                          "again.", exc)
+                return EXIT_UNAVAILABLE
     finally:
         await store.close()
     return 0

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import os
 import tomllib
+import types
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, MissingToken
@@ -18,6 +19,7 @@ from bot.errors import ConfigError, MissingToken
 CONFIG_ENV = "GLOSSARY_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
 DEFAULT_CONFIG_PATH = Path("config.toml")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 TOKEN_HELP = (
     "No Discord bot token found.\n"
@@ -94,16 +96,76 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
     if unknown:
         raise ConfigError(f"{config_path}: unknown key(s): {', '.join(unknown)}")
     base_dir = config_path.parent if config_path.is_file() else Path.cwd()
-    try:
-        values = {key: _coerce(key, value, base_dir) for key, value in raw.items()}
-        config = Config(**values)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"{config_path}: {exc}") from None
-    try:
-        ZoneInfo(config.timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"{config_path}: unknown timezone {config.timezone!r}; use an IANA "
-                          "name such as Europe/Amsterdam") from None
+    hints = get_type_hints(Config)
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        try:
+            values[key] = _coerce(key, value, base_dir)
+        except (TypeError, ValueError):
+            values[key] = value  # reported just below, with what was expected
+        if not _has_type(values[key], hints[key]):
+            raise ConfigError(f"{config_path}: {key} must be {_describe(hints[key])}, "
+                              f"not {value!r}")
+        if hints[key] is float:
+            values[key] = float(values[key])
+    config = Config(**values)
+    for problem in _problems(config):
+        raise ConfigError(f"{config_path}: {problem}")
     if env.get(TOKEN_ENV):
         config = replace(config, token=env[TOKEN_ENV])
     return config
+
+
+_TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
+               Path: "a path", type(None): "left out"}
+_PLURALS = {int: "whole numbers", str: "texts"}
+
+
+def _has_type(value: Any, hint: Any) -> bool:
+    """Whether a TOML value fits a field's annotation: TOML has no None, and a bool is
+    not a number here (``cooldown_uses = true`` is a mistake, not 1)."""
+    if get_origin(hint) in (Union, types.UnionType):
+        return any(_has_type(value, option) for option in get_args(hint))
+    if get_origin(hint) is tuple:
+        return isinstance(value, tuple) and all(_has_type(v, get_args(hint)[0]) for v in value)
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _describe(hint: Any) -> str:
+    if get_origin(hint) in (Union, types.UnionType):
+        return " or ".join(_describe(option) for option in get_args(hint)
+                           if option is not type(None))
+    if get_origin(hint) is tuple:
+        return "a list of " + _PLURALS.get(get_args(hint)[0], "values")
+    return _TYPE_NAMES.get(hint, str(hint))
+
+
+def _problems(config: Config) -> list[str]:
+    """Values of the right type that still cannot work, said so at start-up, not later."""
+    problems = []
+    try:
+        ZoneInfo(config.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        problems.append(f"unknown timezone {config.timezone!r}; use an IANA name such as "
+                        "Europe/Amsterdam")
+    if config.log_level.upper() not in LOG_LEVELS:
+        problems.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, "
+                        f"not {config.log_level!r}")
+    if config.cooldown_uses < 0 or config.cooldown_seconds <= 0:
+        problems.append("cooldown_uses must be 0 or more (0: no cooldown) and "
+                        "cooldown_seconds more than 0")
+    if not 0 <= config.embed_colour <= 0xFFFFFF:
+        problems.append("embed_colour must be a colour such as \"#5865F2\"")
+    if not config.course_name.strip():
+        problems.append("course_name must not be empty (it heads the course example)")
+    if config.shard_count is not None and config.shard_count < 1:
+        problems.append("shard_count must be 1 or more")
+    if config.shard_ids is not None and (
+        config.shard_count is None or not all(0 <= i < config.shard_count
+                                              for i in config.shard_ids)):
+        problems.append("shard_ids needs shard_count, and each id must be below it")
+    return problems

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -112,3 +113,36 @@ def test_bad_config_is_a_clean_error(tmp_path):
     assert "not valid TOML" in result.stderr and "Traceback" not in result.stderr
     config.write_text('colour = "red"\n')
     assert "unknown key(s): colour" in run_module("--config", str(config)).stderr
+
+
+@pytest.mark.parametrize(
+    ("config_text", "words", "status"),
+    [
+        ('database = "/proc/no-such-dir/x.sqlite3"\n', "Cannot open the database", 2),
+        # A port nothing listens on: connecting fails at once, without any network.
+        ('discord_api_url = "http://127.0.0.1:9/api/v10"\n'
+         'discord_gateway_url = "ws://127.0.0.1:9/"\n', "Cannot reach Discord", 3),
+    ],
+)
+def test_start_up_failures_are_one_clear_line(tmp_path, content_dir, config_text, words,
+                                              status):
+    base = f'content_dir = "{content_dir}"\n'
+    if "database" not in config_text:
+        base += f'database = "{tmp_path / "db.sqlite3"}"\n'
+    config = tmp_path / "config.toml"
+    config.write_text(base + config_text)
+    result = run_module("--config", str(config), env={"DISCORD_TOKEN": "fake-token"})
+    assert result.returncode == status, result.stderr[-2000:]
+    assert words in result.stderr
+    assert "Traceback" not in result.stderr and "fake-token" not in result.stderr
+
+
+def test_a_database_newer_than_the_bot_is_a_clear_error(tmp_path, content_dir):
+    database = tmp_path / "future.sqlite3"
+    with sqlite3.connect(database) as raw:
+        raw.execute("PRAGMA user_version = 999")
+    config = tmp_path / "config.toml"
+    config.write_text(f'content_dir = "{content_dir}"\ndatabase = "{database}"\n')
+    result = run_module("--config", str(config), env={"DISCORD_TOKEN": "fake-token"})
+    assert result.returncode == 2
+    assert "newer than this bot" in result.stderr and "Traceback" not in result.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from bot.config import load_config
+from bot.config import Config, load_config
 from bot.errors import ConfigError, MissingToken
 
 
@@ -61,3 +63,44 @@ def test_unknown_timezone_is_a_config_error(tmp_path):
     path.write_text('timezone = "Mars/Olympus"\n')
     with pytest.raises(ConfigError, match="unknown timezone"):
         load_config(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ('log_level = "LOUD"', "log_level must be one of"),
+        ("log_level = 5", "log_level must be text"),
+        ("timezone = 5", "timezone must be text"),
+        ('auto_reload = "false"', "auto_reload must be true or false"),
+        ('cooldown_uses = "five"', "cooldown_uses must be a whole number"),
+        ("cooldown_uses = true", "cooldown_uses must be a whole number"),
+        ("cooldown_seconds = 0", "cooldown_seconds more than 0"),
+        ("content_dir = 3", "content_dir must be a path"),
+        ('embed_colour = "#zzzzzz"', "embed_colour must be a whole number"),
+        ("embed_colour = 99999999", "embed_colour must be a colour"),
+        ('course_name = " "', "course_name must not be empty"),
+        ("shard_ids = [0, 1]", "shard_ids needs shard_count"),
+        ("shard_count = 2\nshard_ids = [2]", "each id must be below it"),
+        ('shard_ids = ["a"]', "shard_ids must be a list of whole numbers"),
+    ],
+)
+def test_every_wrong_value_is_a_clear_config_error(tmp_path, line, words):
+    path = tmp_path / "config.toml"
+    path.write_text(line + "\n")
+    with pytest.raises(ConfigError, match=words) as caught:
+        load_config(path, environ={})
+    assert str(caught.value).startswith(f"{path}: ")
+
+
+def test_a_whole_number_is_fine_where_a_number_is_expected(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text("cooldown_seconds = 10\nshard_count = 2\nshard_ids = [1]\n")
+    config = load_config(path, environ={})
+    assert config.cooldown_seconds == 10.0 and isinstance(config.cooldown_seconds, float)
+    assert config.shard_ids == (1,)
+
+
+def test_example_config_documents_every_key():
+    text = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text()
+    documented = set(re.findall(r"^#? ?([a-z_]+) = ", text, re.MULTILINE))
+    assert {f.name for f in fields(Config)} <= documented
