@@ -430,8 +430,13 @@ def _import_one(path: Path, out_dir: Path, force: bool, claimed: dict[str, Path]
     existed = target.exists()
     if existed and not force:
         return ImportOutcome(path, ImportStatus.SKIPPED, target)
-    try:
+    try:  # only once a page is good, so a failed run leaves no empty directory behind
         out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file of that name, no permission, ...
+        reason = "is a file, not a directory" if out_dir.is_file() else (
+            f"cannot be created: {exc.strerror or exc}")
+        return ImportOutcome(path, ImportStatus.FAILED, target, f"{out_dir}: {reason}")
+    try:
         if force:
             _replace(target, text)
         else:

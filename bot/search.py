@@ -97,13 +97,14 @@ class NameIndex:
         self,
         keys: list[str],
         term_ids: Sequence[int],
+        word_counts: Sequence[int],
         terms: dict[int, tuple[str, str]],
-        max_words: int,
     ) -> None:
         self.keys = keys
         self.term_ids = array("q", term_ids)
+        self.word_counts = array("H", (min(count, 65535) for count in word_counts))
         self.terms = terms  # id -> (slug, title)
-        self.max_words = max_words
+        self.max_words = max(self.word_counts, default=1)
         sample = "".join(keys[:: max(1, len(keys) // ALPHABET_SAMPLE)])
         self.alphabet = "".join(c for c, _ in Counter(sample).most_common(ALPHABET_SIZE))
         by_title = heapq.nsmallest(
@@ -124,8 +125,7 @@ class NameIndex:
             if key:
                 entries.setdefault(key, (term_id, len(words(name))))
         keys = sorted(entries)
-        return cls(keys, [entries[k][0] for k in keys], terms,
-                   max((w for _, w in entries.values()), default=1))
+        return cls(keys, [entries[k][0] for k in keys], [entries[k][1] for k in keys], terms)
 
     def __len__(self) -> int:
         return len(self.terms)
@@ -136,6 +136,11 @@ class NameIndex:
         if i < len(self.keys) and self.keys[i] == key:
             return self.terms[self.term_ids[i]]
         return None
+
+    def words_of(self, key: str) -> int:
+        """How many words the name with this key is written in (0 if there is none)."""
+        i = bisect_left(self.keys, key)
+        return self.word_counts[i] if i < len(self.keys) and self.keys[i] == key else 0
 
     def prefix(self, key: str, limit: int) -> list[Suggestion]:
         """Terms with a name starting with ``key``, in name order (so "git" before

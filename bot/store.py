@@ -943,8 +943,8 @@ def _build_index(names: Sequence[tuple[str, int, int]], terms: Sequence[tuple[in
                  ) -> NameIndex:
     return NameIndex(
         [key for key, _, _ in names], [term_id for _, term_id, _ in names],
+        [words for _, _, words in names],
         {term_id: (slug, title) for term_id, slug, title in terms},
-        max((words for _, _, words in names), default=1),
     )
 
 

@@ -33,8 +33,10 @@ class Moderation(commands.GroupCog, group_name="glossary",
                           "students asked for")
     @moderator_only()
     async def stats(self, interaction: discord.Interaction) -> None:
+        # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
+        await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.bot.store.stats()
-        await interaction.response.send_message(
+        await interaction.followup.send(
             embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
         )
 

@@ -21,6 +21,8 @@ from bot.errors import InvalidContent
 
 log = logging.getLogger(__name__)
 DEBOUNCE_MS = 800
+RETRY_SECONDS = 5.0
+MAX_RETRY_SECONDS = 300.0
 
 
 class ContentWatcher(commands.Cog):
@@ -40,16 +42,28 @@ class ContentWatcher(commands.Cog):
                 await self.task
 
     async def _watch(self) -> None:
+        """Watch until unloaded; if watching itself fails (the directory was removed, the
+        system ran out of watches), say so and try again, waiting longer each time."""
         directory = self.bot.config.content_dir
         await self.bot.wait_until_ready()
-        log.info("Watching %s for changes", directory)
-        async for _changes in watchfiles.awatch(
-            directory, debounce=DEBOUNCE_MS, stop_event=self.stop, recursive=False
-        ):
+        delay = RETRY_SECONDS
+        while not self.stop.is_set():
             try:
-                await self.reload_and_report()
-            except Exception:
-                log.exception("Automatic reload failed")
+                log.info("Watching %s for changes", directory)
+                async for _changes in watchfiles.awatch(
+                    directory, debounce=DEBOUNCE_MS, stop_event=self.stop, recursive=False
+                ):
+                    delay = RETRY_SECONDS
+                    try:
+                        await self.reload_and_report()
+                    except Exception:
+                        log.exception("Automatic reload failed")
+            except Exception as exc:
+                log.error("Cannot watch %s (%s); automatic reload is paused, trying again "
+                          "in %.0f s", directory, exc, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.stop.wait(), delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
 
     async def reload_and_report(self) -> None:
         try:

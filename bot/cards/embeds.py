@@ -267,7 +267,7 @@ def quiz_embed(quiz: Quiz, terms: dict[str, Term], colour: int) -> discord.Embed
 
 
 def quiz_result_embed(outcome: QuizOutcome, answer_title: str) -> discord.Embed:
-    answer = escape_markdown(answer_title)
+    answer = escape_markdown(shorten(answer_title, 200))
     if outcome.already_answered:
         verdict = "right" if outcome.correct else "not quite right"
         return discord.Embed(
@@ -307,13 +307,13 @@ def mentions_embed(found: Sequence[tuple[str, str]], colour: int) -> discord.Emb
             colour=WARNING_COLOUR,
         )
     shown = found[:25]
-    lines = [f"• **{escape_markdown(title)}**" for _, title in shown]
+    lines = [f"• **{escape_markdown(shorten(title, 120))}**" for _, title in shown]
     if len(found) > len(shown):
         lines.append(f"…and {len(found) - len(shown)} more.")
-    return discord.Embed(
+    return _fit(discord.Embed(
         title="Terms in this message", description="\n".join(lines) +
         "\n\nOpen one to read its card (only you will see it).", colour=colour,
-    )
+    ))
 
 
 def settings_embed(settings: GuildSettings, colour: int, timezone: str) -> discord.Embed:

@@ -473,3 +473,13 @@ def test_outcome_is_printable_for_every_status() -> None:
     assert str(ImportOutcome(Path("p.txt"), ImportStatus.FAILED, message="p.txt:1: bad")) == (
         "p.txt:1: bad"
     )
+
+
+def test_an_out_path_that_is_a_file_fails_every_page(pages_dir: Path, tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "terms"
+    not_a_directory.write_text("I am a file")
+    for force in (False, True):
+        (outcome,) = import_pages([pages_dir / "widget.txt"], not_a_directory, force=force)
+        assert outcome.status is ImportStatus.FAILED and outcome.failed
+        assert str(outcome) == f"{not_a_directory}: is a file, not a directory"
+    assert not_a_directory.read_text() == "I am a file"

@@ -48,3 +48,9 @@ def test_large_glossary_and_long_message():
     index = NameIndex.from_names(names)
     message = ("Here we discuss term 42 name and term 9999 name among other words. " * 60)[:4000]
     assert slugs(index, message) == ["term-42", "term-9999"]
+
+
+def test_separate_words_do_not_join_into_a_one_word_name():
+    index = NameIndex.from_names(NAMES)
+    assert slugs(index, "a pi and no de js, g it") == []
+    assert slugs(index, "api routes and API-routes") == ["api-routes"]

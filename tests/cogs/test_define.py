@@ -108,6 +108,7 @@ async def test_unknown_term_suggests_without_pinging_anyone(h):
     opened = await h.click(miss.buttons[0]["custom_id"], message=miss.message)
     assert opened.type == CALLBACK_UPDATE and opened.embeds[0]["title"] == "backend"
     stats = await h.slash("glossary", "stats", member=h.moderator)
+    await stats.wait_followup()
     assert "bakend" in stats.embeds[0]["fields"][1]["value"]
 
 

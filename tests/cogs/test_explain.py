@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.content import dump_term
+from tests.conftest import make_term
 from tests.support.harness import BotHarness
 
 MESSAGE_COMMAND = 3
@@ -43,3 +45,15 @@ async def test_explain_with_nothing_found_offers_search(h):
     assert reply.embeds[0]["title"] == "No glossary terms found"
     assert "/search" in reply.embeds[0]["description"]
     assert reply.allowed_mentions == {"parse": []}
+
+
+async def test_many_long_titles_stay_within_discord_limits(start_bot, content_dir):
+    for number in range(30):
+        (content_dir / f"long-{number:02d}.yaml").write_text(dump_term(make_term(
+            f"long-{number:02d}", title=f"Term {number:02d} " + "x" * 240,
+            aliases=(f"lt{number:02d}",))))
+    async with start_bot() as h:
+        reply = await explain(h, " ".join(f"lt{number:02d}" for number in range(30)))
+        (embed,) = reply.embeds
+        assert embed["title"] == "Terms in this message"
+        assert len(embed["description"]) <= 4096 and len(reply.buttons) == 25

@@ -63,6 +63,7 @@ async def test_configured_role_counts_as_moderator(start_bot, content_dir):
             mentor = h.member(username="mentor", roles=["Mentors"], permissions=0)
             await h.slash("define", term="nope-nope")
             reply = await h.slash("glossary", "stats", member=mentor)
+            await reply.wait_followup()
             assert reply.embeds[0]["title"] == "Glossary stats"
             refused = await h.slash("glossary", "reload", member=h.student)
             assert "**Mentors** role" in refused.embeds[0]["description"]
@@ -77,6 +78,7 @@ async def test_stats_show_top_terms_and_content_gaps(h):
     await h.slash("define", term="kubernetes")
     await h.slash("define", term="kubernetes")
     reply = await h.slash("glossary", "stats", member=h.member(permissions=MANAGE_GUILD))
+    await reply.wait_followup()
     (embed,) = reply.embeds
     assert reply.ephemeral
     assert embed["description"].startswith("**9** terms")
@@ -89,3 +91,14 @@ async def test_commands_declare_manage_server_by_default(h):
     synced = {c["name"]: c for c in h.fake.synced_commands(None)}
     assert str(synced["glossary"]["default_member_permissions"]) == str(MANAGE_GUILD)
     assert synced["define"].get("default_member_permissions") is None
+
+
+async def test_stats_answer_in_time_while_a_reload_holds_the_writer(h):
+    """Stats first save the buffered counts, a write that waits for a running reload:
+    it must not make the moderator miss Discord's 3-second window."""
+    h.bot.store.record_lookup("git")
+    async with h.bot.store._write_lock:  # a reload writing, as seen from stats
+        reply = await h.slash("glossary", "stats", member=h.moderator)
+        assert reply.loading  # acknowledged in time; the fake enforces the 3 s deadline
+    await reply.wait_followup()
+    assert reply.embeds[0]["title"] == "Glossary stats"

@@ -49,6 +49,7 @@ async def test_moderator_role_from_settings(h):
                              moderator_role=role)
     await set_role.wait_followup()
     allowed = await h.slash("glossary", "stats", member=role_holder)
+    await allowed.wait_followup()
     assert allowed.embeds[0]["title"] == "Glossary stats"
 
 

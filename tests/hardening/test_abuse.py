@@ -82,6 +82,7 @@ async def test_moderator_commands_refuse_everyone_else(start_bot, content_dir):
         assert not card.ephemeral  # the forged /glossary settings changed nothing
         for who, member in insiders.items():
             stats = await h.slash("glossary", "stats", member=member)
+            await stats.wait_followup()
             assert stats.embeds[0]["title"] == "Glossary stats", (who, stats.embeds)
         reply = await h.slash("glossary", "reload", member=insiders["configured role"])
         await reply.wait_followup()
@@ -112,6 +113,7 @@ async def burst(start_bot, flood: int, uses: int, others: int) -> dict[str, int]
         again = await h.slash("search", query="server", member=flooder)
         assert again.embeds[0]["title"].startswith("Search"), "cooldowns are per command"
         stats = await h.slash("glossary", "stats", member=h.moderator)
+        await stats.wait_followup()
         looked_up = stats.embeds[0]["fields"][0]["value"].splitlines()
         assert f"{uses} × Git" in looked_up, looked_up  # refused cards are not counted
         assert all(n == 1 for n in acknowledgements(h.fake).values())

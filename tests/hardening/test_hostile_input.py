@@ -241,6 +241,7 @@ async def stats_problems(h: Any) -> list[str]:
     """The content gaps the hostile queries left in /glossary stats are shown escaped."""
     moderator = h.member(username="mod", permissions=MANAGE_GUILD)
     stats = await h.slash("glossary", "stats", member=moderator)
+    await stats.wait_followup()
     fields = {f["name"]: f["value"] for f in stats.embeds[0]["fields"]}
     lines = fields["Asked for but missing"].splitlines()
     problems = [] if len(lines) >= 2 else [f"too few misses recorded: {lines}"]
