@@ -10,6 +10,10 @@ from bot.cards import SearchPageButton, search_embed, search_view
 from bot.cards.buttons import SEARCH_PAGE_SIZE
 from bot.client import GlossaryBot, lookup_cooldown
 
+# The paging buttons carry the query in their custom_id (100 characters in all), so a
+# query that fits is the one page 2 searches for too.
+MAX_QUERY_CHARS = 80
+
 
 class Search(commands.Cog):
     def __init__(self, bot: GlossaryBot) -> None:
@@ -19,7 +23,8 @@ class Search(commands.Cog):
     @app_commands.describe(query="Words from the definition, examples or mistakes")
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
     async def search(
-        self, interaction: discord.Interaction, query: app_commands.Range[str, 1, 200]
+        self, interaction: discord.Interaction,
+        query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
         page = await self.bot.store.search(query, SEARCH_PAGE_SIZE)
         await interaction.response.send_message(

@@ -46,6 +46,17 @@ def make_term(slug: str, **fields: object) -> Term:
     return Term(slug=slug, **values)  # type: ignore[arg-type]
 
 
+def pytest_report_header() -> str:
+    """Say at the top of every run whether request bodies are checked against Discord's
+    OpenAPI description, so a skipped check is never silent."""
+    from tests.support.fake_discord import get_schema_validator
+
+    reason = get_schema_validator().skipped_reason
+    if reason:
+        return f"Discord request schema validation: SKIPPED ({reason})"
+    return "Discord request schema validation: on (../shared/discord-api/openapi.json)"
+
+
 @dataclass(frozen=True)
 class Validation:
     """What a reload of a directory into a fresh database says: the loaded terms (none

@@ -47,13 +47,11 @@ def run_sandbox(config: Config, *, port: int = 8765, watch: bool = False) -> int
     if not 0 <= port <= 65535:
         print(f"error: --port must be between 0 and 65535, not {port}", file=sys.stderr)
         return EXIT_USAGE
-    level = logging.getLevelName(config.log_level.upper())
-    logging.basicConfig(level=level if isinstance(level, int) else logging.INFO,
-                        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
-                        datefmt="%H:%M:%S")
+    import discord
+
+    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
     # The bot has no voice features; discord.py's "voice will NOT be supported" warnings
     # only alarm the teachers and authors this command is for.
-    import discord
 
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     try:

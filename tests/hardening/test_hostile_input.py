@@ -28,7 +28,7 @@ request bodies the bot really sent:
 * text echoed back is escaped: no unescaped markdown character, no live masked link,
   no ``@everyone``/``@here``/snowflake mention, and, unescaped, it reads as typed.
 
-Discord caps string options at the command's ``max_length`` (term 100, query 200, note
+Discord caps string options at the command's ``max_length`` (term 100, query 80, note
 500) but the fake does not, so a forged interaction can carry 6,000 characters: both
 sizes are tried.
 
@@ -86,7 +86,7 @@ def sized(max_chars: int) -> st.SearchStrategy[str]:
 # A nickname is at most 32 characters on Discord; the sharer's name is echoed by /share.
 # /quiz ask's category declares no max_length, so Discord's own cap (6,000) applies; a
 # message that "Explain terms" reads holds up to 2,000 characters (4,000 with Nitro).
-WITHIN = {"term": sized(100), "query": sized(200), "note": sized(500), "nick": sized(32),
+WITHIN = {"term": sized(100), "query": sized(80), "note": sized(500), "nick": sized(32),
           "category": sized(6000), "message": sized(4000)}
 BEYOND = {"term": sized(6000), "query": sized(6000), "note": sized(6000), "nick": sized(32),
           "category": sized(6000), "message": sized(6000)}
