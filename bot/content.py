@@ -391,34 +391,36 @@ def scan_directory(directory: Path) -> Scan:
     problems: list[Problem] = []
     owners: dict[str, str] = {}
     with os.scandir(directory) as entries:
-        listed = sorted((e for e in entries if _is_term_file_name(e.name)), key=lambda e: e.name)
+        listed = [e for e in entries if e.name.endswith(TERM_SUFFIXES) and e.name[0] != "."]
+    listed.sort(key=_entry_name)
     for entry in listed:
-        where = os.path.join(shown, entry.name)
         try:
-            if entry.is_symlink():
-                target = Path(entry.path).resolve(strict=True)
-                if not target.is_relative_to(root):
-                    problems.append(Problem(where, 0, "file", "is a link to a file outside the "
-                                            "content directory"))
-                    continue
+            if entry.is_symlink() and not Path(entry.path).resolve(strict=True).is_relative_to(
+                root
+            ):
+                problems.append(Problem(os.path.join(shown, entry.name), 0, "file",
+                                        "is a link to a file outside the content directory"))
+                continue
             info = entry.stat()
         except (OSError, RuntimeError):
-            problems.append(Problem(where, 0, "file", "is a link that loops or leads nowhere"))
+            problems.append(Problem(os.path.join(shown, entry.name), 0, "file",
+                                    "is a link that loops or leads nowhere"))
             continue
         if not stat.S_ISREG(info.st_mode):
             continue
-        slug = os.path.splitext(entry.name)[0]
+        slug = entry.name.rsplit(".", 1)[0]
         if slug in owners:
-            problems.append(Problem(where, 0, "file name", f"defines the term {slug!r} "
-                                    f"again (first in {owners[slug]}); keep one of the two"))
+            problems.append(Problem(os.path.join(shown, entry.name), 0, "file name",
+                                    f"defines the term {slug!r} again (first in "
+                                    f"{owners[slug]}); keep one of the two"))
             continue
         owners[slug] = entry.name
         files.append(ScannedFile(entry.name, info.st_mtime_ns, info.st_size))
     return Scan(tuple(files), tuple(problems))
 
 
-def _is_term_file_name(name: str) -> bool:
-    return name.endswith(TERM_SUFFIXES) and not name.startswith(".")
+def _entry_name(entry: os.DirEntry[str]) -> str:
+    return entry.name
 
 
 def parse_files(

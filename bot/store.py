@@ -143,11 +143,13 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 3: each term remembers its file (so unchanged files are not parsed again, even after
     # a restart) and has an id that its full-text row shares (so a changed term is deleted
-    # by rowid, not by scanning the index); the full-text index reads its text from the
-    # terms through a view instead of keeping a second copy; names may repeat a key until
-    # a reload's checks have run, and typos are matched in memory, so the trigram index
-    # goes; related terms get a table of their own. The glossary is derived from the
-    # files: the next start loads it again. Usage, settings, quizzes and daily posts stay.
+    # by rowid, not by scanning the index); its JSON lives in a table of its own, so the
+    # scans a reload makes over files and names never read it; the full-text index reads
+    # its text from there through a view instead of keeping a second copy; names may
+    # repeat a key until a reload's checks have run, and typos are matched in memory, so
+    # the trigram index goes; related terms get a table of their own. The glossary is
+    # derived from the files: the next start loads it again. Usage, settings, quizzes and
+    # daily posts stay.
     """
     DROP TRIGGER names_ai;
     DROP TRIGGER names_ad;
@@ -162,12 +164,15 @@ MIGRATIONS: tuple[str, ...] = (
         file TEXT NOT NULL UNIQUE,
         mtime_ns INTEGER NOT NULL,
         size INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
         title TEXT NOT NULL,
-        category TEXT,
-        data TEXT NOT NULL,
-        fingerprint TEXT NOT NULL
+        category TEXT
     );
     CREATE INDEX terms_category ON terms(category);
+    CREATE TABLE term_data (
+        term_id INTEGER PRIMARY KEY REFERENCES terms(id) ON DELETE CASCADE,
+        data TEXT NOT NULL
+    );
     CREATE TABLE names (
         key TEXT NOT NULL,
         term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
@@ -185,8 +190,9 @@ MIGRATIONS: tuple[str, ...] = (
         line INTEGER NOT NULL,
         PRIMARY KEY (term_id, position)
     ) WITHOUT ROWID;
+    CREATE INDEX links_target ON links(target);
     CREATE VIEW term_text(id, title, aliases, body) AS
-    SELECT id, title,
+    SELECT t.id, t.title,
            (SELECT group_concat(value, ' ') FROM json_each(data, '$.aliases')),
            json_extract(data, '$.definition') || char(10)
              || json_extract(data, '$.why_it_matters') || char(10)
@@ -194,7 +200,7 @@ MIGRATIONS: tuple[str, ...] = (
              || json_extract(data, '$.real_world_example') || char(10)
              || coalesce((SELECT group_concat(value, char(10))
                           FROM json_each(data, '$.common_mistakes')), '')
-    FROM terms WHERE data <> '';
+    FROM terms t JOIN term_data d ON d.term_id = t.id;
     CREATE VIRTUAL TABLE terms_fts USING fts5(
         title, aliases, body, content = 'term_text', content_rowid = 'id',
         tokenize = 'porter unicode61 remove_diacritics 2'
@@ -214,10 +220,10 @@ PRAGMA busy_timeout = 5000;
 _WRITER_PRAGMAS = "PRAGMA busy_timeout = 60000; PRAGMA cache_size = -16000;"
 
 _CARD_SQL = """
-SELECT t.data,
+SELECT d.data,
        (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
-         WHERE l.term_id = t.id)
-FROM names n JOIN terms t ON t.id = n.term_id
+         WHERE l.term_id = d.term_id)
+FROM names n JOIN term_data d ON d.term_id = n.term_id
 WHERE n.key = ? LIMIT 1
 """
 
@@ -248,9 +254,11 @@ WHERE (SELECT count(*) FROM names m WHERE m.key = fresh.key) > 1
 ORDER BY n.key, n.term_id >= ?1, t.file, n.line
 """
 
+# Two ordered index scans find the missing targets; only their links are then looked at.
 _DANGLING_SQL = """
-SELECT t.file, l.line, l.target FROM links l JOIN terms t ON t.id = l.term_id
-WHERE NOT EXISTS (SELECT 1 FROM terms r WHERE r.slug = l.target)
+WITH missing AS (SELECT target FROM links EXCEPT SELECT slug FROM terms)
+SELECT t.file, l.line, l.target
+FROM missing JOIN links l ON l.target = missing.target JOIN terms t ON t.id = l.term_id
 ORDER BY t.file, l.position
 """
 
@@ -282,7 +290,8 @@ class _Plan:
 
 
 def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
-    """Which files changed since the last load: a worker-thread job at 100,000 terms."""
+    """Which files changed since the last load (none, on a restart with unchanged files):
+    a worker-thread job at 100,000 terms."""
     loaded = {file: _Loaded(*rest) for file, *rest in rows}
     present = {f.name for f in scan.files}
     to_parse = [f for f in scan.files
@@ -446,7 +455,8 @@ class Store:
         return dict(rows)
 
     async def all_terms(self) -> list[Term]:
-        rows = await self._reader.execute_fetchall("SELECT data FROM terms ORDER BY slug")
+        rows = await self._reader.execute_fetchall(
+            "SELECT d.data FROM terms t JOIN term_data d ON d.term_id = t.id ORDER BY t.slug")
         return [_term_from_json(data) for (data,) in rows]
 
     async def term_count(self) -> int:
@@ -507,25 +517,11 @@ class Store:
         async with self._reload_lock:
             directory = Path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
-            diff = None if scan.problems else await self._unchanged(scan, directory)
-            if diff is None:
-                async with self._transaction() as db:
-                    diff = await self._apply(db, directory, scan)
-                if not diff.is_empty or self._index is None:
-                    await self._rebuild_index()
-            else:
-                await self.set_meta("last_reload_at", str(time.time()))
-                if self._index is None:
-                    await self._rebuild_index()
+            async with self._transaction() as db:
+                diff = await self._apply(db, directory, scan)
+            if not diff.is_empty or self._index is None:
+                await self._rebuild_index()
             return diff
-
-    async def _unchanged(self, scan: Scan, directory: Path) -> ReloadDiff | None:
-        """The glossary as loaded when no file changed since (a restart), else None."""
-        rows = await self._reader.execute_fetchall("SELECT file, mtime_ns, size FROM terms")
-        if not await asyncio.to_thread(_same_files, scan, rows):
-            return None
-        warnings = await _dangling(self._reader, display_path(directory))
-        return ReloadDiff(term_count=len(rows), warnings=tuple(warnings))
 
     async def _apply(self, db: aiosqlite.Connection, directory: Path, scan: Scan) -> ReloadDiff:
         """Write what changed inside the caller's transaction; raise to roll it back."""
@@ -542,7 +538,8 @@ class Store:
         after: dict[str, str] = {}
         await _delete_terms(db, [old.id for old in plan.removed])
         first_new_id = next_id = plan.next_id
-        async for chunk in parse_in_chunks(directory, plan.to_parse):
+        chunks = parse_in_chunks(directory, plan.to_parse) if plan.to_parse else _no_chunks()
+        async for chunk in chunks:
             inserts: list[tuple[int, ParsedFile]] = []
             stale: list[int] = []
             touched: list[tuple[int, int, int]] = []
@@ -565,7 +562,7 @@ class Store:
         problems += await _collisions(db, first_new_id, shown)
         warnings = await _dangling(db, shown)
         if any(not p.is_warning for p in problems):
-            valid = await db.execute_fetchall("SELECT count(*) FROM terms WHERE data <> ''")
+            valid = await db.execute_fetchall("SELECT count(*) FROM term_data")
             raise InvalidContent([*problems, *warnings], valid_terms=valid[0][0])
         added = sorted(after.keys() - before.keys())
         removed = sorted(before.keys() - after.keys())
@@ -709,9 +706,9 @@ class Store:
                 SELECT id FROM terms WHERE EXISTS (SELECT 1 FROM answer)
                 AND id NOT IN (SELECT id FROM answer) ORDER BY random() LIMIT ?2
             )
-            SELECT 0, data FROM terms WHERE id IN (SELECT id FROM answer)
-            UNION ALL SELECT 1, data FROM terms WHERE id IN (SELECT id FROM same)
-            UNION ALL SELECT 2, data FROM terms WHERE id IN (SELECT id FROM others)
+            SELECT 0, data FROM term_data WHERE term_id IN (SELECT id FROM answer)
+            UNION ALL SELECT 1, data FROM term_data WHERE term_id IN (SELECT id FROM same)
+            UNION ALL SELECT 2, data FROM term_data WHERE term_id IN (SELECT id FROM others)
             """,
             (category, sample),
         )
@@ -877,15 +874,19 @@ async def _delete_terms(db: aiosqlite.Connection, ids: Sequence[int]) -> None:
 
 async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, ParsedFile]]
                         ) -> None:
-    """Write parsed files. One with errors is written too, without data, so its names
+    """Write parsed files. One with errors is written too, without its data, so its names
     and links meet the checks (nothing of it is indexed); the reload is then rolled back."""
     if not inserts:
         return
     await db.executemany(
-        "INSERT INTO terms(id, slug, file, mtime_ns, size, title, category, data, fingerprint) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size, p.record.title,
-          p.record.category, p.record.data, p.record.fingerprint) for term_id, p in inserts],
+        "INSERT INTO terms(id, slug, file, mtime_ns, size, fingerprint, title, category) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size,
+          p.record.fingerprint, p.record.title, p.record.category) for term_id, p in inserts],
+    )
+    await db.executemany(
+        "INSERT INTO term_data(term_id, data) VALUES (?, ?)",
+        [(term_id, p.record.data) for term_id, p in inserts if p.valid],
     )
     await db.execute(
         "INSERT INTO terms_fts(rowid, title, aliases, body) "
@@ -932,11 +933,10 @@ async def _dangling(db: aiosqlite.Connection, shown: str) -> list[Problem]:
     ]
 
 
-def _same_files(scan: Scan, rows: Sequence[tuple[str, int, int]]) -> bool:
-    if len(rows) != len(scan.files):
-        return False
-    listed = {f.name: (f.mtime_ns, f.size) for f in scan.files}
-    return all(listed.get(file) == (mtime_ns, size) for file, mtime_ns, size in rows)
+async def _no_chunks() -> AsyncIterator[list[ParsedFile]]:
+    """Nothing changed since the last load (a restart): nothing to parse."""
+    return
+    yield
 
 
 def _build_index(names: Sequence[tuple[str, int, int]], terms: Sequence[tuple[int, str, str]]
