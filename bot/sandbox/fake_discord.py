@@ -803,6 +803,18 @@ class FakeDiscord:
         for _ in range(guild_count):
             self.add_guild()
 
+    def forget_history(self) -> None:
+        """Drop the records of past requests, interactions and messages.
+
+        Tests inspect them, so they are kept; a long-running sandbox or a benchmark of tens
+        of thousands of interactions would otherwise hold hundreds of MB of them.
+        """
+        self.requests.clear()
+        self.interactions.clear()
+        self._by_token.clear()
+        self.messages.clear()
+        self.channel_messages.clear()
+
     # -- ids, lifecycle ----------------------------------------------------------------
     def snowflake(self) -> int:
         """A fresh snowflake; consecutive ids have consecutive timestamps (and shards)."""

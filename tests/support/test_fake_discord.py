@@ -535,3 +535,13 @@ async def test_standalone_cli_prints_urls() -> None:
 
 def test_harness_type_exported() -> None:
     assert BotHarness.slash.__doc__
+
+
+async def test_forget_history_drops_every_record():
+    async with FakeDiscord() as fake:
+        fake.requests.append(None)  # type: ignore[arg-type]
+        fake.messages[1] = {"id": "1"}
+        fake.channel_messages[5].append(1)
+        fake.forget_history()
+        assert (fake.requests, fake.messages, dict(fake.channel_messages)) == ([], {}, {})
+        assert fake.interactions == {}
