@@ -134,3 +134,17 @@ async def test_two_processes_each_with_a_shard_share_one_database(config, conten
                 # The other process serves the new glossary at once: same database.
                 assert (await a.slash("define", term="docker", member=far_student)
                         ).embeds[0]["title"] == "Docker"
+
+
+async def test_without_shard_config_the_bot_runs_the_shards_discord_recommends(config):
+    """One process, every shard: the count comes from GET /gateway/bot."""
+    fake = FakeDiscord(shard_count=2, guild_count=2)
+    async with fake, await Store.open(config.database) as store:
+        async with running_bot(GlossaryBot(config, store), fake) as h:
+            assert ("GET", "/gateway/bot") in [(r.method, r.path) for r in fake.requests]
+            assert sorted(s.shard for s in fake.connected_sessions()) == [(0, 2), (1, 2)]
+            for guild in fake.guilds:
+                student = fake.add_member(guild, username=f"student-{guild.id}")
+                reply = await h.slash("define", term="git", member=student)
+                assert reply.embeds[0]["title"] == "Git"
+                assert reply.payload["guild_id"] == str(guild.id)
