@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
-import signal
-import sys
 
 import pytest
 
 from bot.client import GlossaryBot
 from bot.store import Store
-from tests.conftest import REPO_ROOT
 from tests.support.fake_discord import FakeDiscord
-from tests.support.harness import running_bot
+from tests.support.harness import bot_process, running_bot
 
 FAKE_TOKEN = "MTAxMDEwMTAxMDEwMTAxMDEw.GabcDE.fake-token-for-tests-only-xxxxxxxxxxxx"
 
@@ -65,32 +60,14 @@ async def test_start_with_broken_content_serves_the_last_good_glossary(
 
 async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_dir):
     async with FakeDiscord() as fake:
-        config_path = tmp_path / "config.toml"
-        config_path.write_text(
-            f'content_dir = "{content_dir}"\ndatabase = "{tmp_path / "proc.sqlite3"}"\n'
-            f'discord_api_url = "{fake.api_base_url}"\n'
-            f'discord_gateway_url = "{fake.gateway_url}"\nlog_level = "DEBUG"\n'
-        )
-        env = {k: v for k, v in os.environ.items() if k != "GLOSSARY_CONFIG"}
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config_path), cwd=REPO_ROOT,
-            env={**env, "DISCORD_TOKEN": FAKE_TOKEN}, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            await fake.wait_until(lambda: fake.commands.get(None), 20, "the bot's command sync")
-            await fake.wait_for_session(timeout=10)
+        async with bot_process(fake, tmp_path, content_dir, token=FAKE_TOKEN,
+                               extra_config='log_level = "DEBUG"\n') as bot:
             reply = await fake.slash("define", term="backend")
             assert reply.embeds[0]["title"] == "backend"
-        finally:
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-            out, err = await asyncio.wait_for(child.communicate(), 20)
-        log_text = (out + err).decode()
-        assert child.returncode == 0, log_text[-3000:]
-        assert "Glossary loaded: 9 terms" in log_text
-        assert FAKE_TOKEN not in log_text
-        assert FAKE_TOKEN.split(".")[0] not in log_text
+        assert bot.returncode == 0, bot.output[-3000:]
+        assert "Glossary loaded: 9 terms" in bot.output
+        assert FAKE_TOKEN not in bot.output
+        assert FAKE_TOKEN.split(".")[0] not in bot.output
         assert not fake.schema_violations
 
 

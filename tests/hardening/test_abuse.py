@@ -19,19 +19,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import signal
-import sys
 
 import pytest
 
 from bot.client import GlossaryBot
 from bot.content import dump_term
 from bot.store import Store
-from tests.conftest import REPO_ROOT, make_term
+from tests.conftest import make_term
 from tests.hardening._support import acknowledgements, captured_logs
 from tests.support.fake_discord import ADMINISTRATOR, MANAGE_GUILD, FakeDiscord
-from tests.support.harness import running_bot
+from tests.support.harness import bot_process, running_bot
 
 TOKEN = "MTE5ODc2NTQzMjEwOTg3NjU0Mw.GhJkLm.s3cr3t-t0ken-f0r-hardening-tests-0nly-AbCdEf"
 TOKEN_PARTS = TOKEN.split(".")
@@ -185,21 +182,8 @@ async def test_token_never_logged_by_the_bot_process(tmp_path, content_dir):
         await store.reload(content_dir)  # a good glossary served before...
     (content_dir / "broken.yaml").write_text("title: [\n")  # ...then a broken file
     async with FakeDiscord(expected_token=TOKEN) as fake:
-        config_path = tmp_path / "config.toml"
-        config_path.write_text(
-            f'content_dir = "{content_dir}"\ndatabase = "{database}"\n'
-            f'discord_api_url = "{fake.api_base_url}"\n'
-            f'discord_gateway_url = "{fake.gateway_url}"\nlog_level = "DEBUG"\n'
-        )
-        env = {k: v for k, v in os.environ.items() if k != "GLOSSARY_CONFIG"}
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config_path), cwd=REPO_ROOT,
-            env={**env, "DISCORD_TOKEN": TOKEN}, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        try:
-            await fake.wait_until(lambda: fake.commands.get(None), 20, "the command sync")
-            await fake.wait_for_session(timeout=10)
+        async with bot_process(fake, tmp_path, content_dir, token=TOKEN, database=database,
+                               extra_config='log_level = "DEBUG"\n') as bot:
             assert (await fake.slash("define", term="git")).embeds[0]["title"] == "Git"
             fake.fail_next("POST", r"/interactions/\d+/[^/]+/callback", status=500)
             await fake.slash("define", term="backend")
@@ -209,12 +193,8 @@ async def test_token_never_logged_by_the_bot_process(tmp_path, content_dir):
             reload = await fake.slash("glossary", "reload", member=fake.moderator)
             await reload.wait_followup()
             assert reload.embeds[0]["title"] == "Reload refused"
-        finally:
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-            out, err = await asyncio.wait_for(child.communicate(), 20)
-    text = (out + err).decode()
-    assert child.returncode == 0, text[-3000:]
+    text = bot.output
+    assert bot.returncode == 0, text[-3000:]
     assert "broken.yaml:1: yaml:" in text  # the content error was logged
     assert "serving the 9 terms from the last good load" in text
     assert "401" in text  # and so was the failed callback

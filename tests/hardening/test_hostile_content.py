@@ -36,6 +36,7 @@ from tests.conftest import BUNDLED_TERMS, REPO_ROOT
 from tests.hardening._support import captured_logs
 from tests.hardening.content_corpus import DEEP_NESTING, SYMLINK_LOOP, Case, cases
 from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import bot_process
 
 CHECK_SECONDS = 2.0  # per file, in-process
 RELOAD_SECONDS = 3.0  # per file, through Discord
@@ -221,31 +222,12 @@ def test_deep_nesting_is_a_problem_not_a_segfault(tmp_path):
 
 
 async def test_deep_nesting_does_not_kill_the_running_bot(tmp_path, content_dir):
-    async with FakeDiscord() as fake:
-        config_path = tmp_path / "config.toml"
-        config_path.write_text(
-            f'content_dir = "{content_dir}"\ndatabase = "{tmp_path / "proc.sqlite3"}"\n'
-            f'discord_api_url = "{fake.api_base_url}"\n'
-            f'discord_gateway_url = "{fake.gateway_url}"\n'
-        )
-        env = {k: v for k, v in os.environ.items() if k != "GLOSSARY_CONFIG"}
-        child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "--config", str(config_path), cwd=REPO_ROOT,
-            env={**env, "DISCORD_TOKEN": "fake-token"}, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        try:
-            await fake.wait_until(lambda: fake.commands.get(None), 20, "the command sync")
-            await fake.wait_for_session(timeout=10)
-            (content_dir / "deep.yaml").write_text(DEEP_NESTING)
-            reply = await fake.slash("glossary", "reload", member=fake.moderator)
-            await reply.wait_followup(timeout=3)
-            assert reply.embeds[0]["title"] == "Reload refused"
-            card = await fake.slash("define", term="git", timeout=3)
-            assert card.embeds[0]["title"] == "Git"
-            assert child.returncode is None  # still running
-        finally:
-            if child.returncode is None:
-                child.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(child.wait(), 20)
+    async with FakeDiscord() as fake, bot_process(fake, tmp_path, content_dir) as bot:
+        (content_dir / "deep.yaml").write_text(DEEP_NESTING)
+        reply = await fake.slash("glossary", "reload", member=fake.moderator)
+        await reply.wait_followup(timeout=3)
+        assert reply.embeds[0]["title"] == "Reload refused"
+        card = await fake.slash("define", term="git", timeout=3)
+        assert card.embeds[0]["title"] == "Git"
+        assert bot.returncode is None  # still running
 

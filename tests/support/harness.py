@@ -403,3 +403,54 @@ async def running_bot(
         problems.append(f"request bodies violating Discord's OpenAPI schema:\n    {lines}")
     if problems:
         raise AssertionError("bot harness: " + "\n  ".join(problems))
+
+
+class BotProcess:
+    """``python -m bot`` running against a fake Discord; ``output`` once it has stopped."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output = ""
+
+    @property
+    def returncode(self) -> int | None:
+        return self.process.returncode
+
+
+@contextlib.asynccontextmanager
+async def bot_process(
+    fake: FakeDiscord, work_dir: Any, content_dir: Any, *, token: str = "fake-token",
+    database: Any = None, extra_config: str = "",
+) -> AsyncIterator[BotProcess]:
+    """Start the bot as a separate process, exactly as a user would (``python -m bot
+    --config``), pointed at ``fake``; yield once it has synced and connected; on exit stop
+    it with SIGTERM (bounded) and keep everything it printed in ``output``."""
+    import os
+    import signal
+    import sys
+    from pathlib import Path
+
+    repo_root = Path(__file__).resolve().parents[2]
+    config_path = Path(work_dir) / "config.toml"
+    config_path.write_text(
+        f'content_dir = "{content_dir}"\n'
+        f'database = "{database or Path(work_dir) / "proc.sqlite3"}"\n'
+        f'discord_api_url = "{fake.api_base_url}"\n'
+        f'discord_gateway_url = "{fake.gateway_url}"\n' + extra_config
+    )
+    env = {k: v for k, v in os.environ.items() if k != "GLOSSARY_CONFIG"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--config", str(config_path), cwd=repo_root,
+        env={**env, "DISCORD_TOKEN": token}, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    running = BotProcess(process)
+    try:
+        await fake.wait_until(lambda: fake.commands.get(None), 20, "the bot's command sync")
+        await fake.wait_for_session(timeout=10)
+        yield running
+    finally:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+        out, _ = await asyncio.wait_for(process.communicate(), 20)
+        running.output = out.decode(errors="replace")
