@@ -389,38 +389,39 @@ def scan_directory(directory: Path) -> Scan:
     root = directory.resolve()
     files: list[ScannedFile] = []
     problems: list[Problem] = []
-    owners: dict[str, str] = {}
-    with os.scandir(directory) as entries:
-        listed = [e for e in entries if e.name.endswith(TERM_SUFFIXES) and e.name[0] != "."]
-    listed.sort(key=_entry_name)
-    for entry in listed:
-        try:
-            if entry.is_symlink() and not Path(entry.path).resolve(strict=True).is_relative_to(
-                root
-            ):
-                problems.append(Problem(os.path.join(shown, entry.name), 0, "file",
-                                        "is a link to a file outside the content directory"))
+    with os.scandir(directory) as entries:  # entries are not kept: 100,000 would be 100 MB
+        for entry in entries:
+            name = entry.name
+            if not name.endswith(TERM_SUFFIXES) or name[0] == ".":
                 continue
-            info = entry.stat()
-        except (OSError, RuntimeError):
-            problems.append(Problem(os.path.join(shown, entry.name), 0, "file",
-                                    "is a link that loops or leads nowhere"))
-            continue
-        if not stat.S_ISREG(info.st_mode):
-            continue
-        slug = entry.name.rsplit(".", 1)[0]
+            try:
+                if entry.is_symlink() and not Path(entry.path).resolve(
+                    strict=True
+                ).is_relative_to(root):
+                    problems.append(Problem(os.path.join(shown, name), 0, "file",
+                                            "is a link to a file outside the content directory"))
+                    continue
+                info = entry.stat()
+            except (OSError, RuntimeError):
+                problems.append(Problem(os.path.join(shown, name), 0, "file",
+                                        "is a link that loops or leads nowhere"))
+                continue
+            if stat.S_ISREG(info.st_mode):
+                files.append(ScannedFile(name, info.st_mtime_ns, info.st_size))
+    files.sort()
+    unique: list[ScannedFile] = []
+    owners: dict[str, str] = {}
+    for scanned in files:
+        slug = scanned.name.rsplit(".", 1)[0]
         if slug in owners:
-            problems.append(Problem(os.path.join(shown, entry.name), 0, "file name",
+            problems.append(Problem(os.path.join(shown, scanned.name), 0, "file name",
                                     f"defines the term {slug!r} again (first in "
                                     f"{owners[slug]}); keep one of the two"))
             continue
-        owners[slug] = entry.name
-        files.append(ScannedFile(entry.name, info.st_mtime_ns, info.st_size))
-    return Scan(tuple(files), tuple(problems))
-
-
-def _entry_name(entry: os.DirEntry[str]) -> str:
-    return entry.name
+        owners[slug] = scanned.name
+        unique.append(scanned)
+    problems.sort(key=lambda problem: problem.path)
+    return Scan(tuple(unique), tuple(problems))
 
 
 def parse_files(

@@ -88,53 +88,62 @@ def one_edit_variants(key: str, alphabet: str) -> list[str]:
 class NameIndex:
     """Every name key (titles, aliases, slugs) in sorted order, with the term it names.
 
-    Built once per reload from the store's ``names`` table, in a worker thread: keys are
-    kept as one list of strings and term ids as one array, so the garbage collector has
-    almost nothing to walk however large the glossary is.
+    Built once per reload from the store's ``names`` table, in a worker thread. Everything
+    is kept in flat lists and arrays (keys, each key's term as a position in the slug and
+    title lists): a few objects for the garbage collector to walk, however large the
+    glossary, and no per-term tuples to fragment memory.
     """
 
     def __init__(
         self,
         keys: list[str],
-        term_ids: Sequence[int],
+        key_terms: Sequence[int],
         word_counts: Sequence[int],
-        terms: dict[int, tuple[str, str]],
+        slugs: list[str],
+        titles: list[str],
     ) -> None:
         self.keys = keys
-        self.term_ids = array("q", term_ids)
+        self.key_terms = array("I", key_terms)  # position in slugs and titles
         self.word_counts = array("H", (min(count, 65535) for count in word_counts))
-        self.terms = terms  # id -> (slug, title)
+        self.slugs = slugs
+        self.titles = titles
         self.max_words = max(self.word_counts, default=1)
         sample = "".join(keys[:: max(1, len(keys) // ALPHABET_SAMPLE)])
         self.alphabet = "".join(c for c, _ in Counter(sample).most_common(ALPHABET_SIZE))
         by_title = heapq.nsmallest(
-            25, terms.values(), key=lambda term: (term[1].casefold(), term[0])
+            25, range(len(slugs)), key=lambda p: (titles[p].casefold(), slugs[p])
         )
-        self.first = [Suggestion(slug, title, 100.0) for slug, title in by_title]
+        self.first = [Suggestion(slugs[p], titles[p], 100.0) for p in by_title]
 
     @classmethod
     def from_names(cls, names: Iterable[tuple[str, str, str]]) -> NameIndex:
         """An index over (name, slug, title) triples: for tests and small tools."""
-        ids: dict[str, int] = {}
-        terms: dict[int, tuple[str, str]] = {}
+        positions: dict[str, int] = {}
+        titles: list[str] = []
         entries: dict[str, tuple[int, int]] = {}
         for name, slug, title in names:
-            term_id = ids.setdefault(slug, len(ids) + 1)
-            terms[term_id] = (slug, title)
+            if slug not in positions:
+                positions[slug] = len(titles)
+                titles.append(title)
             key = name_key(name)
             if key:
-                entries.setdefault(key, (term_id, len(words(name))))
+                entries.setdefault(key, (positions[slug], len(words(name))))
         keys = sorted(entries)
-        return cls(keys, [entries[k][0] for k in keys], [entries[k][1] for k in keys], terms)
+        return cls(keys, [entries[k][0] for k in keys], [entries[k][1] for k in keys],
+                   list(positions), titles)
 
     def __len__(self) -> int:
-        return len(self.terms)
+        return len(self.slugs)
+
+    def _term(self, i: int) -> tuple[str, str]:
+        position = self.key_terms[i]
+        return self.slugs[position], self.titles[position]
 
     def exact(self, key: str) -> tuple[str, str] | None:
         """(slug, title) of the term a name key belongs to, if any."""
         i = bisect_left(self.keys, key)
         if i < len(self.keys) and self.keys[i] == key:
-            return self.terms[self.term_ids[i]]
+            return self._term(i)
         return None
 
     def words_of(self, key: str) -> int:
@@ -148,7 +157,7 @@ class NameIndex:
         found: dict[str, Suggestion] = {}
         i = bisect_left(self.keys, key)
         while i < len(self.keys) and len(found) < limit and self.keys[i].startswith(key):
-            slug, title = self.terms[self.term_ids[i]]
+            slug, title = self._term(i)
             found.setdefault(slug, Suggestion(slug, title, 100.0))
             i += 1
         return list(found.values())
@@ -176,7 +185,7 @@ class NameIndex:
         skip = set(exclude)
         best: dict[str, Suggestion] = {}
         for i in candidates:
-            slug, title = self.terms[self.term_ids[i]]
+            slug, title = self._term(i)
             if slug in skip:
                 continue
             score = _closeness(key, keys[i])

@@ -21,13 +21,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -246,6 +247,17 @@ WHERE terms_fts MATCH ?1
 ORDER BY page.rank
 """
 
+# The name index's columns, each a flat list in key order: keys, each key's term as a
+# position in the slug and title lists (terms in id order), and its word count.
+_INDEX_SQL = (
+    "SELECT key FROM names ORDER BY key",
+    "SELECT p.position FROM names n JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 "
+    "AS position FROM terms) p ON p.id = n.term_id ORDER BY n.key",
+    "SELECT words FROM names ORDER BY key",
+    "SELECT slug FROM terms ORDER BY id",
+    "SELECT title FROM terms ORDER BY id",
+)
+
 _COLLISIONS_SQL = """
 WITH fresh AS (SELECT DISTINCT key FROM names WHERE term_id >= ?1)
 SELECT n.key, n.name, n.kind, n.line, t.slug, t.file
@@ -322,6 +334,7 @@ class Store:
         self._index_lock = asyncio.Lock()
         self._index_task: asyncio.Task[None] | None = None
         self._cards: dict[str, Card] = {}  # by slug, for the index's version
+        self._checkpoint_task: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(cls, path: Path | str) -> Store:
@@ -346,7 +359,7 @@ class Store:
     async def close(self) -> None:
         """Close both connections: aiosqlite threads are not daemons and would keep the
         process alive. Buffered usage counts are written first."""
-        for task in (self._flush_task, self._index_task):
+        for task in (self._flush_task, self._index_task, self._checkpoint_task):
             if task is not None:
                 await asyncio.gather(task, return_exceptions=True)
         await self.flush_usage()
@@ -489,21 +502,30 @@ class Store:
         return self._index
 
     async def _rebuild_index(self) -> None:
-        async with self._index_lock:
-            db = self._reader
-            await db.execute("BEGIN")  # one snapshot for the three reads
+        """Read every name into a fresh NameIndex, unless it is already current.
+
+        A connection of its own answers with bare column values (no row tuples, which
+        would fragment the memory the index keeps) and keeps these large reads from
+        queueing lookups on the shared reader.
+        """
+        async with self._index_lock, aiosqlite.connect(self.path) as db:
+            await db.executescript("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
+            db.row_factory = _first_column
+            await db.execute("BEGIN")  # one snapshot for every read
             try:
                 version = await db.execute_fetchall(
                     "SELECT value FROM meta WHERE key = 'content_version'")
-                terms = await db.execute_fetchall("SELECT id, slug, title FROM terms")
-                names = await db.execute_fetchall(
-                    "SELECT key, term_id, words FROM names ORDER BY key")
+                current = version[0] if version else None
+                if self._index is not None and current == self._index_version:
+                    self._index_checked = time.monotonic()
+                    return  # another caller rebuilt it while this one waited
+                columns = [await db.execute_fetchall(sql) for sql in _INDEX_SQL]
             finally:
                 await db.execute("COMMIT")
-            self._index = await asyncio.to_thread(_build_index, names, terms)
-            self._index_version = version[0][0] if version else None
-            self._index_checked = time.monotonic()
-            self._cards = {}
+        self._index = await asyncio.to_thread(NameIndex, *columns)
+        self._index_version = current
+        self._index_checked = time.monotonic()
+        self._cards = {}
 
     # ----- reloading --------------------------------------------------------------
 
@@ -517,18 +539,34 @@ class Store:
         async with self._reload_lock:
             directory = Path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
-            async with self._transaction() as db:
-                diff = await self._apply(db, directory, scan)
+            # The commit would copy the whole write into the database file first (a second
+            # or more for a large glossary); that is done afterwards, in the background.
+            await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+            try:
+                async with self._transaction() as db:
+                    rows = await db.execute_fetchall(
+                        "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms")
+                    plan = await asyncio.to_thread(_plan, scan, rows)
+                    with _collector_skips_what_exists():
+                        diff = await self._apply(db, directory, scan, plan)
+            finally:
+                await self._writer.execute("PRAGMA wal_autocheckpoint = 1000")
+            if not diff.is_empty:
+                self._checkpoint_task = asyncio.create_task(self._checkpoint())
+                self._checkpoint_task.add_done_callback(_log_failure)
             if not diff.is_empty or self._index is None:
                 await self._rebuild_index()
             return diff
 
-    async def _apply(self, db: aiosqlite.Connection, directory: Path, scan: Scan) -> ReloadDiff:
+    async def _checkpoint(self) -> None:
+        async with self._write_lock:
+            await self._writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def _apply(
+        self, db: aiosqlite.Connection, directory: Path, scan: Scan, plan: _Plan
+    ) -> ReloadDiff:
         """Write what changed inside the caller's transaction; raise to roll it back."""
         shown = display_path(directory)
-        rows = await db.execute_fetchall(
-            "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms")
-        plan = await asyncio.to_thread(_plan, scan, rows)
         problems = list(scan.problems)
         if not scan.files and plan.loaded:
             problems.append(Problem(shown, 0, "directory", (
@@ -939,13 +977,24 @@ async def _no_chunks() -> AsyncIterator[list[ParsedFile]]:
     yield
 
 
-def _build_index(names: Sequence[tuple[str, int, int]], terms: Sequence[tuple[int, str, str]]
-                 ) -> NameIndex:
-    return NameIndex(
-        [key for key, _, _ in names], [term_id for _, term_id, _ in names],
-        [words for _, _, words in names],
-        {term_id: (slug, title) for term_id, slug, title in terms},
-    )
+@contextlib.contextmanager
+def _collector_skips_what_exists() -> Iterator[None]:
+    """During a reload, keep the garbage collector from walking what already exists.
+
+    A reload holds hundreds of thousands of small records (the file listing, the loaded
+    terms) for its whole length; every full collection would walk them all while holding
+    the GIL, stalling every user (120 ms at 100,000 terms). Frozen objects are still freed
+    as usual when no longer referenced; only the cycle search skips them until the end.
+    """
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _first_column(cursor: sqlite3.Cursor, row: tuple) -> object:
+    return row[0]
 
 
 def _log_failure(task: asyncio.Task[None]) -> None:
