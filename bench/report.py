@@ -14,25 +14,44 @@ Figure = float | tuple[float, float] | str | None
 
 @dataclass(frozen=True)
 class Target:
-    """A limit that applies to some sizes only (``sizes=None``: every size)."""
+    """A limit that applies to some sizes only (``sizes=None``: every size).
+
+    By default the figure must be at most ``limit``; ``minimum=True`` makes it a floor the
+    figure must reach ("at least", shown as ``>= limit``), as for a throughput ratio.
+    ``Target.at_least(0.8)`` says the same.
+    """
 
     limit: float
     sizes: tuple[int, ...] | None = None
     label: str = ""
+    minimum: bool = False
+
+    @classmethod
+    def at_least(cls, limit: float, sizes: tuple[int, ...] | None = None,
+                 label: str = "") -> Target:
+        return cls(limit, sizes, label, minimum=True)
 
     def applies(self, size: int) -> bool:
         return self.sizes is None or size in self.sizes
+
+    def met(self, measured: float) -> bool:
+        return measured >= self.limit if self.minimum else measured <= self.limit
 
     def describe(self, unit: str) -> str:
         if self.label:
             return self.label
         where = "" if self.sizes is None else ",".join(short_size(s) for s in self.sizes) + " "
-        return f"{where}<= {self.limit:g} {unit}".strip()
+        return f"{where}{'>=' if self.minimum else '<='} {self.limit:g} {unit}".strip()
 
 
 @dataclass(frozen=True)
 class Row:
-    """One metric across sizes; a pair figure is (p50, p99) and the target checks the last."""
+    """One metric across sizes; a pair figure is (p50, p99) and the target checks the last.
+
+    ``checked`` turns a figure into the number the target is checked against (``None``: no
+    verdict), for figures whose last part is not the one that counts; to make a figure
+    count as missed, return ``inf`` for an "at most" target and ``-inf`` for an "at least" one.
+    """
 
     section: str
     name: str
@@ -50,7 +69,7 @@ class Row:
         measured = self.checked(value) if self.checked else _checked_value(value)
         if measured is None:
             return None
-        return measured <= self.target.limit
+        return self.target.met(measured)
 
 
 def _checked_value(value: Figure) -> float | None:
@@ -80,6 +99,8 @@ def _format(value: Figure) -> str:
 def _number(value: float) -> str:
     if value == 0:
         return "0"
+    if isinstance(value, int):  # a count: no decimals
+        return str(value)
     magnitude = abs(value)
     if magnitude >= 100:
         return f"{value:.0f}"

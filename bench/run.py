@@ -1,13 +1,18 @@
 """Run every benchmark and print one table: ``python -m bench.run [--sizes ...] [--quick]``.
 
-Benchmark modules are listed in MODULES; each exposes ``collect(ctx) -> list[Row]``. A
-module that does not exist yet (bench.e2e) is shown as a labelled placeholder, so adding
-it later needs no change here beyond nothing at all: dropping bench/e2e.py in is enough.
+Benchmark modules are listed in MODULES, in the order they run; each exposes
+``collect(ctx, log) -> list[Row]``. A module that does not exist yet is shown as a labelled
+placeholder, so adding one needs no change here: dropping the file in is enough.
+
+Each module gets ``ctx.reserve``, the seconds the modules after it say they need (see
+``time_needed``), so an earlier module that could use all the time left (the core
+benchmark at 100k) leaves the end-to-end benchmark its share instead of getting it skipped.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
 import platform
@@ -16,6 +21,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 import yaml
 
@@ -26,6 +32,7 @@ from bench.report import Row, misses, render, short_size
 DEFAULT_SIZES = (1_000, 10_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
 TOTAL_BUDGET_S = 570.0  # the whole run must finish in under 10 minutes
+REPORT_S = 5.0  # printing the table and the summary, kept back from the last module
 # (module, placeholder shown while it does not exist)
 MODULES: tuple[tuple[str, str], ...] = (
     ("bench.core", ""),
@@ -46,7 +53,7 @@ def machine() -> list[str]:
     except OSError:
         pass
     libyaml = getattr(yaml, "__with_libyaml__", False) and hasattr(yaml, "CSafeLoader")
-    from bot import content
+    from bot import content, loading
 
     loader = getattr(content, "_Loader", None)
     return [
@@ -54,8 +61,22 @@ def machine() -> list[str]:
         f"python {platform.python_version()} ({platform.python_implementation()}), "
         f"sqlite {sqlite3.sqlite_version}, PyYAML {yaml.__version__} libyaml "
         f"{'available' if libyaml else 'MISSING'}, loader used: "
-        f"{getattr(loader, '__name__', '?')}",
+        f"{getattr(loader, '__name__', '?')}; parse workers: {loading.worker_count()} "
+        f"processes from {loading.PROCESS_THRESHOLD} files",
     ]
+
+
+def time_needed(module: ModuleType, quick: bool) -> float:
+    """Seconds a module asks to be left: its own ``time_needed(quick)`` if it has one, else
+    the cap it puts on itself, ``BUDGET_CAP_S[quick]`` plus ``CLEANUP_S`` (as bench.e2e
+    declares them), else nothing."""
+    needed = getattr(module, "time_needed", None)
+    if callable(needed):
+        return float(needed(quick))
+    cap = getattr(module, "BUDGET_CAP_S", None)
+    if isinstance(cap, dict) and quick in cap:
+        return float(cap[quick]) + float(getattr(module, "CLEANUP_S", 0.0))
+    return 0.0
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
@@ -88,19 +109,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         glossaries[size] = ensure_glossary(size)
         log(f"glossary {short_size(size)} ready in {time.monotonic() - before:.1f} s "
             f"({glossaries[size]})")
-    ctx = core.Context(sizes=sizes, quick=args.quick, glossaries=glossaries, deadline=deadline)
+    ctx = core.Context(sizes=sizes, quick=args.quick, glossaries=glossaries,
+                       deadline=deadline - REPORT_S)
 
-    rows: list[Row] = []
+    modules: list[ModuleType] = []
     placeholders: list[str] = []
     for name, placeholder in MODULES:
         try:
-            module = importlib.import_module(name)
+            modules.append(importlib.import_module(name))
         except ModuleNotFoundError as exc:
             if exc.name != name or not placeholder:
                 raise
             placeholders.append(placeholder)
-            continue
-        rows.extend(module.collect(ctx, log))
+    rows: list[Row] = []
+    for index, module in enumerate(modules):
+        reserve = sum(time_needed(later, args.quick) for later in modules[index + 1:])
+        rows.extend(module.collect(dataclasses.replace(ctx, reserve=reserve), log))
 
     print("\n".join(machine()))
     print(f"sizes: {', '.join(short_size(s) for s in sizes)}; generator v{GENERATOR_VERSION}; "
