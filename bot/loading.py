@@ -42,8 +42,10 @@ class WorkerFailed(RuntimeError):
 
 
 def worker_count() -> int:
-    """Leave a core to the serving process: it keeps answering while the workers parse."""
-    return max(1, min(4, (os.cpu_count() or 2)))
+    """One per core, up to four. Measured on two cores: with one worker parsing is the
+    bottleneck (10,000 files: 4.3 s against 3.3 s with two); the serving thread still gets
+    its turns, as the workers run at the same priority as everything else."""
+    return max(1, min(4, os.cpu_count() or 2))
 
 
 def _frame(value: object) -> bytes:

@@ -28,7 +28,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -537,26 +537,39 @@ class Store:
         problem (file, line, message); concurrent reloads are serialised.
         """
         async with self._reload_lock:
-            directory = Path(directory)
-            scan = await asyncio.to_thread(scan_directory, directory)
-            # The commit would copy the whole write into the database file first (a second
-            # or more for a large glossary); that is done afterwards, in the background.
-            await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
             try:
-                async with self._transaction() as db:
-                    rows = await db.execute_fetchall(
-                        "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms")
-                    plan = await asyncio.to_thread(_plan, scan, rows)
-                    with _collector_skips_what_exists():
-                        diff = await self._apply(db, directory, scan, plan)
+                diff = await self._reload(Path(directory))
             finally:
-                await self._writer.execute("PRAGMA wal_autocheckpoint = 1000")
+                # Only now: _reload's listing and plan are gone, so the collector's next
+                # full pass does not walk them after all (see _reload).
+                gc.unfreeze()
             if not diff.is_empty:
                 self._checkpoint_task = asyncio.create_task(self._checkpoint())
                 self._checkpoint_task.add_done_callback(_log_failure)
             if not diff.is_empty or self._index is None:
                 await self._rebuild_index()
             return diff
+
+    async def _reload(self, directory: Path) -> ReloadDiff:
+        # A large reload makes and holds hundreds of thousands of small records (the
+        # listing, the loaded terms); every full collection would walk all of them, and all
+        # else, while holding the GIL, stalling every user (120 ms at 100,000 terms). What
+        # exists is frozen (skipped by the cycle search, still freed as usual) now and once
+        # the records are made; the caller unfreezes once they are gone.
+        gc.freeze()
+        scan = await asyncio.to_thread(scan_directory, directory)
+        # The commit would copy the whole write into the database file first (a second or
+        # more for a large glossary); that is done afterwards, in the background.
+        await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
+        try:
+            async with self._transaction() as db:
+                rows = await db.execute_fetchall(
+                    "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms ORDER BY file")
+                plan = await asyncio.to_thread(_plan, scan, rows)
+                gc.freeze()
+                return await self._apply(db, directory, scan, plan)
+        finally:
+            await self._writer.execute("PRAGMA wal_autocheckpoint = 1000")
 
     async def _checkpoint(self) -> None:
         async with self._write_lock:
@@ -602,9 +615,11 @@ class Store:
         if any(not p.is_warning for p in problems):
             valid = await db.execute_fetchall("SELECT count(*) FROM term_data")
             raise InvalidContent([*problems, *warnings], valid_terms=valid[0][0])
-        added = sorted(after.keys() - before.keys())
-        removed = sorted(before.keys() - after.keys())
-        changed = sorted(s for s in after.keys() & before.keys() if after[s] != before[s])
+        # In file order, as the files were read: sorting 100,000 names would hold the GIL
+        # for a tenth of a second, every user waiting.
+        added = [slug for slug in after if slug not in before]
+        removed = [slug for slug in before if slug not in after]
+        changed = [slug for slug in after if slug in before and after[slug] != before[slug]]
         now = str(time.time())
         meta = [("last_reload_at", now)]
         if added or removed or changed:
@@ -975,22 +990,6 @@ async def _no_chunks() -> AsyncIterator[list[ParsedFile]]:
     """Nothing changed since the last load (a restart): nothing to parse."""
     return
     yield
-
-
-@contextlib.contextmanager
-def _collector_skips_what_exists() -> Iterator[None]:
-    """During a reload, keep the garbage collector from walking what already exists.
-
-    A reload holds hundreds of thousands of small records (the file listing, the loaded
-    terms) for its whole length; every full collection would walk them all while holding
-    the GIL, stalling every user (120 ms at 100,000 terms). Frozen objects are still freed
-    as usual when no longer referenced; only the cycle search skips them until the end.
-    """
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 def _first_column(cursor: sqlite3.Cursor, row: tuple) -> object:
