@@ -586,7 +586,6 @@ class Store:
                 f"has no term files; refusing to remove all {len(plan.loaded)} terms (is "
                 "content_dir right? to empty the glossary, keep one term file)")))
         before = {old.slug: old.fingerprint for old in plan.removed}
-        after: dict[str, str] = {}
         await _delete_terms(db, [old.id for old in plan.removed])
         first_new_id = next_id = plan.next_id
         chunks = parse_in_chunks(directory, plan.to_parse) if plan.to_parse else _no_chunks()
@@ -603,8 +602,6 @@ class Store:
                 if old is not None:
                     stale.append(old.id)
                     before[old.slug] = old.fingerprint
-                if parsed.valid:
-                    after[record.slug] = record.fingerprint
                 inserts.append((next_id, parsed))
                 next_id += 1
             await _delete_terms(db, stale)
@@ -615,8 +612,11 @@ class Store:
         if any(not p.is_warning for p in problems):
             valid = await db.execute_fetchall("SELECT count(*) FROM term_data")
             raise InvalidContent([*problems, *warnings], valid_terms=valid[0][0])
-        # In file order, as the files were read: sorting 100,000 names would hold the GIL
-        # for a tenth of a second, every user waiting.
+        # Read back rather than kept from the parsed chunks: names held from every chunk
+        # would keep all their memory from being reused. In file order, as the files were
+        # read: sorting 100,000 names would hold the GIL, every user waiting.
+        after = dict(await db.execute_fetchall(
+            "SELECT slug, fingerprint FROM terms WHERE id >= ? ORDER BY file", (first_new_id,)))
         added = [slug for slug in after if slug not in before]
         removed = [slug for slug in before if slug not in after]
         changed = [slug for slug in after if slug in before and after[slug] != before[slug]]
