@@ -436,6 +436,8 @@ _T = TypeVar("_T")
 def sorted_gently(items: list[_T], key: Callable[[_T], str]) -> list[_T]:
     """``sorted(items, key=key)`` in short runs merged lazily: one sort of 100,000 items
     holds the GIL for tens of milliseconds, and the serving thread waits all that time."""
+    if len(items) <= SORT_RUN * 4:  # a few milliseconds at most: merging would cost more
+        return sorted(items, key=key)
     runs = [sorted(items[i : i + SORT_RUN], key=key) for i in range(0, len(items), SORT_RUN)]
     return list(heapq.merge(*runs, key=key))
 

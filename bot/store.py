@@ -247,13 +247,13 @@ WHERE terms_fts MATCH ?1
 ORDER BY page.rank
 """
 
-# The name index's columns, each a flat list in key order: keys, each key's term as a
-# position in the slug and title lists (terms in id order), and its word count.
+# The name index's columns, each a flat list: keys, their terms' ids and word counts in
+# key order; then the terms' ids, slugs and titles in id order.
 _INDEX_SQL = (
     "SELECT key FROM names ORDER BY key",
-    "SELECT p.position FROM names n JOIN (SELECT id, row_number() OVER (ORDER BY id) - 1 "
-    "AS position FROM terms) p ON p.id = n.term_id ORDER BY n.key",
+    "SELECT term_id FROM names ORDER BY key",
     "SELECT words FROM names ORDER BY key",
+    "SELECT id FROM terms ORDER BY id",
     "SELECT slug FROM terms ORDER BY id",
     "SELECT title FROM terms ORDER BY id",
 )
@@ -522,7 +522,7 @@ class Store:
                 columns = [await db.execute_fetchall(sql) for sql in _INDEX_SQL]
             finally:
                 await db.execute("COMMIT")
-        self._index = await asyncio.to_thread(NameIndex, *columns)
+        self._index = await asyncio.to_thread(_build_index, *columns)
         self._index_version = current
         self._index_checked = time.monotonic()
         self._cards = {}
@@ -990,6 +990,13 @@ async def _no_chunks() -> AsyncIterator[list[ParsedFile]]:
     """Nothing changed since the last load (a restart): nothing to parse."""
     return
     yield
+
+
+def _build_index(keys: list[str], key_term_ids: list[int], word_counts: list[int],
+                 term_ids: list[int], slugs: list[str], titles: list[str]) -> NameIndex:
+    position = {term_id: number for number, term_id in enumerate(term_ids)}
+    return NameIndex(keys, [position[term_id] for term_id in key_term_ids], word_counts,
+                     slugs, titles)
 
 
 def _first_column(cursor: sqlite3.Cursor, row: tuple) -> object:
