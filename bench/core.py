@@ -18,7 +18,7 @@ the next:
 
 Everything goes through the real ``Store`` on a real SQLite file in a temporary directory:
 the figures are what the bot pays, thread hops to aiosqlite and the parse worker processes
-(``python -m bot.loading``, used from 1,000 changed files on) included. A child writes one
+(``python -m bot.parse_worker``, used from 1,000 changed files on) included. A child writes one
 JSON object that ``collect`` turns into table rows.
 """
 

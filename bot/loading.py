@@ -7,8 +7,8 @@ order, with at most a few chunks in flight, so a 100,000-term reload never holds
 than a few thousand parsed terms in memory. A handful of changed files is parsed in a
 thread: starting processes would cost more than it saves.
 
-The workers are plain ``python -m bot.loading`` processes fed pickled chunks over their
-stdin, not a ``multiprocessing`` pool: "spawn" would import the parent's main module again
+The workers are plain ``python -m bot.parse_worker`` processes fed pickled chunks over
+their stdin, not a ``multiprocessing`` pool: "spawn" would import the parent's main module again
 in every worker (a script without a main guard would run twice), and a pool's workers
 outlive a parent killed by SIGKILL. Here a worker exits as soon as its stdin closes, which
 the kernel does when the parent dies.
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import bot
 from bot.content import ParsedFile, ScannedFile, display_path, parse_files
+from bot.parse_worker import HEADER_BYTES, frame
 
 log = logging.getLogger(__name__)
 
 CHUNK_FILES = 250
 PROCESS_THRESHOLD = 1000  # fewer files than this are parsed in a thread
 CHUNKS_IN_FLIGHT_PER_WORKER = 2
-_HEADER_BYTES = 8
 
 
 class WorkerFailed(RuntimeError):
@@ -46,11 +46,6 @@ def worker_count() -> int:
     bottleneck (10,000 files: 4.3 s against 3.3 s with two); the serving thread still gets
     its turns, as the workers run at the same priority as everything else."""
     return max(1, min(4, os.cpu_count() or 2))
-
-
-def _frame(value: object) -> bytes:
-    payload = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    return len(payload).to_bytes(_HEADER_BYTES, "big") + payload
 
 
 class _Worker:
@@ -65,7 +60,7 @@ class _Worker:
         package_root = str(Path(bot.__file__).resolve().parents[1])
         path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.loading", stdin=asyncio.subprocess.PIPE,
+            sys.executable, "-m", "bot.parse_worker", stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
         )
         return cls(process)
@@ -76,9 +71,9 @@ class _Worker:
         assert stdin is not None and stdout is not None
         async with self.lock:
             try:
-                stdin.write(_frame((directory, shown, list(chunk))))
+                stdin.write(frame((directory, shown, list(chunk))))
                 await stdin.drain()
-                size = int.from_bytes(await stdout.readexactly(_HEADER_BYTES), "big")
+                size = int.from_bytes(await stdout.readexactly(HEADER_BYTES), "big")
                 status, value = pickle.loads(await stdout.readexactly(size))
             except (OSError, asyncio.IncompleteReadError) as exc:
                 raise WorkerFailed(f"worker exited ({self.process.returncode})") from exc
@@ -144,22 +139,3 @@ async def _in_processes(
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
         await asyncio.gather(*(worker.stop() for worker in workers), return_exceptions=True)
-
-
-def _serve() -> None:
-    """The worker's side: parse each chunk read from stdin, answer on stdout, until EOF."""
-    requests, answers = sys.stdin.buffer, sys.stdout.buffer
-    sys.stdout = sys.stderr  # nothing else may write to the answer stream
-    while header := requests.read(_HEADER_BYTES):
-        directory, shown, chunk = pickle.loads(requests.read(int.from_bytes(header, "big")))
-        try:
-            answer = _frame(("ok", parse_files(directory, shown, chunk)))
-        except Exception as exc:  # noqa: BLE001 - reported to the parent, which falls back
-            answer = _frame(("error", f"{type(exc).__name__}: {exc}"))
-        answers.write(answer)
-        answers.flush()
-
-
-if __name__ == "__main__":
-    with contextlib.suppress(BrokenPipeError, KeyboardInterrupt):
-        _serve()
