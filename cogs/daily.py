@@ -6,6 +6,7 @@ reconnect can post twice on one day; the bot's clock is injectable so tests can 
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import logging
 from zoneinfo import ZoneInfo
@@ -13,7 +14,7 @@ from zoneinfo import ZoneInfo
 import discord
 from discord.ext import commands, tasks
 
-from bot.cards import card_message
+from bot.cards import card_message, error_embed
 from bot.client import GlossaryBot
 
 log = logging.getLogger(__name__)
@@ -56,13 +57,34 @@ class TermOfTheDay(commands.Cog):
                 continue
             try:
                 await self._post(settings.guild_id, settings.daily_channel_id, slug, day)
+            except (discord.Forbidden, discord.NotFound) as exc:
+                # The channel is gone or closed to the bot: trying every minute would only
+                # fill the log. Today is skipped (the claim stays) and moderators are told.
+                log.warning("Term of the day skipped in guild %s: channel %s refused (%s)",
+                            settings.guild_id, settings.daily_channel_id, exc)
+                await self._tell_moderators(settings.mod_channel_id, settings.daily_channel_id)
+                continue
             except Exception:
-                log.exception("Could not post the term of the day in guild %s channel %s",
-                              settings.guild_id, settings.daily_channel_id)
+                log.exception("Could not post the term of the day in guild %s channel %s; "
+                              "trying again in a minute", settings.guild_id,
+                              settings.daily_channel_id)
                 await self.bot.store.release_daily_term(settings.guild_id, day)
                 continue
             posted.append(settings.daily_channel_id)  # type: ignore[arg-type]
         return posted
+
+    async def _tell_moderators(self, mod_channel_id: int | None, daily_channel_id: int | None
+                               ) -> None:
+        channel = self.bot.get_channel(mod_channel_id or 0)
+        if not isinstance(channel, discord.abc.Messageable):
+            return
+        with contextlib.suppress(discord.HTTPException):
+            await channel.send(embed=error_embed(
+                "Term of the day not posted",
+                f"The bot cannot post in <#{daily_channel_id}> (deleted, or missing the Send "
+                "Messages and Embed Links permissions). It will try again tomorrow; choose "
+                "another channel with `/glossary settings daily_channel:`.",
+            ))
 
     async def _post(self, guild_id: int, channel_id: int | None, slug: str, day: str) -> None:
         assert channel_id is not None

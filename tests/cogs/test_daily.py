@@ -66,3 +66,22 @@ async def test_no_channel_no_posts(h):
     daily = h.bot.get_cog("TermOfTheDay")
     assert await daily.post_due(at(1, 23)) == []
     assert daily_posts(h) == []
+
+
+async def test_a_channel_closed_to_the_bot_is_skipped_for_the_day_and_reported(h):
+    """A 403 is not retried every minute (it would fill the log); the moderators are told
+    once (here in the same channel, whose next post goes through), and the next day is
+    tried again."""
+    settings = await h.slash("glossary", "settings", member=h.moderator,
+                             moderators_channel=h.channel)
+    await settings.wait_followup()
+    await enable_daily(h, hour=9)
+    daily = h.bot.get_cog("TermOfTheDay")
+    h.fake.fail_next("POST", rf"/channels/{h.channel['id']}/messages", status=403,
+                     body={"message": "Missing Access", "code": 50001})
+    assert await daily.post_due(at(1, 9)) == []
+    assert await daily.post_due(at(1, 10)) == []  # not retried today
+    reports = [m for m in h.channel_messages()
+               if m["embeds"] and m["embeds"][0]["title"] == "Term of the day not posted"]
+    assert len(reports) == 1
+    assert await daily.post_due(at(2, 9)) == [int(h.channel["id"])]  # tomorrow it posts
