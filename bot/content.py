@@ -119,6 +119,7 @@ class TermRecord(NamedTuple):
     category: str | None
     data: str  # the term as JSON, its hash the fingerprint; empty for a file with errors
     fingerprint: str
+    names_fingerprint: str  # of the title and names: equal, the name index stays valid
     names: tuple[NameRow, ...]
     links: tuple[tuple[str, int], ...]  # (related slug, line)
 
@@ -362,6 +363,8 @@ def term_record(result: FileResult) -> TermRecord:
         slug=result.slug, title=title, category=values.get("category"),  # type: ignore[arg-type]
         data=data,
         fingerprint=hashlib.sha1(data.encode("utf-8")).hexdigest() if data else "",
+        names_fingerprint=hashlib.sha1(repr((title, sorted(names.values()))).encode(
+            "utf-8")).hexdigest(),
         names=tuple(names.values()),
         links=tuple(zip(related, lines.get("related", ()), strict=True)),
     )

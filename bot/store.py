@@ -166,6 +166,7 @@ MIGRATIONS: tuple[str, ...] = (
         mtime_ns INTEGER NOT NULL,
         size INTEGER NOT NULL,
         fingerprint TEXT NOT NULL,
+        names_fingerprint TEXT NOT NULL,
         title TEXT NOT NULL,
         category TEXT
     );
@@ -218,7 +219,12 @@ PRAGMA busy_timeout = 5000;
 # A reload in another process (a shard) may hold the write lock for seconds on a large
 # glossary; writes here wait for it rather than fail. Everything that writes while a user
 # waits has deferred its answer first.
-_WRITER_PRAGMAS = "PRAGMA busy_timeout = 60000; PRAGMA cache_size = -16000;"
+_WRITER_PRAGMAS = (
+    "PRAGMA busy_timeout = 60000; PRAGMA cache_size = -16000;"
+    # Committing would first copy the write into the database file (seconds, for a large
+    # reload); checkpoints run after reloads and usage flushes instead, off the answer path.
+    "PRAGMA wal_autocheckpoint = 0;"
+)
 
 _CARD_SQL = """
 SELECT d.data,
@@ -291,6 +297,14 @@ class _Loaded:
     mtime_ns: int
     size: int
     fingerprint: str
+    names_fingerprint: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Applied:
+    diff: ReloadDiff
+    names_changed: bool  # else the name index is still right for the new glossary
+    version: str | None  # the new content version, if the content changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -504,28 +518,18 @@ class Store:
     async def _rebuild_index(self) -> None:
         """Read every name into a fresh NameIndex, unless it is already current.
 
-        A connection of its own answers with bare column values (no row tuples, which
-        would fragment the memory the index keeps) and keeps these large reads from
-        queueing lookups on the shared reader.
+        One trip to a worker thread, which reads on a connection of its own: the large
+        reads do not queue lookups on the shared reader, the columns come back as bare
+        values (row tuples would fragment the memory the index keeps), and under load the
+        rebuild does not wait a loop turn for each of its statements.
         """
-        async with self._index_lock, aiosqlite.connect(self.path) as db:
-            await db.executescript("PRAGMA busy_timeout = 5000; PRAGMA query_only = ON;")
-            db.row_factory = _first_column
-            await db.execute("BEGIN")  # one snapshot for every read
-            try:
-                version = await db.execute_fetchall(
-                    "SELECT value FROM meta WHERE key = 'content_version'")
-                current = version[0] if version else None
-                if self._index is not None and current == self._index_version:
-                    self._index_checked = time.monotonic()
-                    return  # another caller rebuilt it while this one waited
-                columns = [await db.execute_fetchall(sql) for sql in _INDEX_SQL]
-            finally:
-                await db.execute("COMMIT")
-        self._index = await asyncio.to_thread(_build_index, *columns)
-        self._index_version = current
-        self._index_checked = time.monotonic()
-        self._cards = {}
+        async with self._index_lock:
+            index = await asyncio.to_thread(_read_index, self.path, self._index_version,
+                                            self._index is None)
+            self._index_checked = time.monotonic()
+            if index is not None:
+                self._index_version, self._index = index
+                self._cards = {}
 
     # ----- reloading --------------------------------------------------------------
 
@@ -538,19 +542,20 @@ class Store:
         """
         async with self._reload_lock:
             try:
-                diff = await self._reload(Path(directory))
+                applied = await self._reload(Path(directory))
             finally:
                 # Only now: _reload's listing and plan are gone, so the collector's next
                 # full pass does not walk them after all (see _reload).
                 gc.unfreeze()
-            if not diff.is_empty:
-                self._checkpoint_task = asyncio.create_task(self._checkpoint())
-                self._checkpoint_task.add_done_callback(_log_failure)
-            if not diff.is_empty or self._index is None:
+            if applied.version is not None:
+                self._checkpoint_soon()
+            if applied.names_changed or self._index is None:
                 await self._rebuild_index()
-            return diff
+            elif applied.version is not None:  # new text, same names: the index still holds
+                self._index_version, self._cards = applied.version, {}
+            return applied.diff
 
-    async def _reload(self, directory: Path) -> ReloadDiff:
+    async def _reload(self, directory: Path) -> _Applied:
         # A large reload makes and holds hundreds of thousands of small records (the
         # listing, the loaded terms); every full collection would walk all of them, and all
         # else, while holding the GIL, stalling every user (120 ms at 100,000 terms). What
@@ -558,18 +563,20 @@ class Store:
         # the records are made; the caller unfreezes once they are gone.
         gc.freeze()
         scan = await asyncio.to_thread(scan_directory, directory)
-        # The commit would copy the whole write into the database file first (a second or
-        # more for a large glossary); that is done afterwards, in the background.
-        await self._writer.execute("PRAGMA wal_autocheckpoint = 0")
-        try:
-            async with self._transaction() as db:
-                rows = await db.execute_fetchall(
-                    "SELECT file, id, slug, mtime_ns, size, fingerprint FROM terms ORDER BY file")
-                plan = await asyncio.to_thread(_plan, scan, rows)
-                gc.freeze()
-                return await self._apply(db, directory, scan, plan)
-        finally:
-            await self._writer.execute("PRAGMA wal_autocheckpoint = 1000")
+        async with self._transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
+                "FROM terms ORDER BY file")
+            plan = await asyncio.to_thread(_plan, scan, rows)
+            gc.freeze()
+            return await self._apply(db, directory, scan, plan)
+
+    def _checkpoint_soon(self) -> None:
+        """Copy committed writes into the database file in the background (the writer's
+        automatic checkpoint is off: it would make the committing write wait for it)."""
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint())
+            self._checkpoint_task.add_done_callback(_log_failure)
 
     async def _checkpoint(self) -> None:
         async with self._write_lock:
@@ -577,7 +584,7 @@ class Store:
 
     async def _apply(
         self, db: aiosqlite.Connection, directory: Path, scan: Scan, plan: _Plan
-    ) -> ReloadDiff:
+    ) -> _Applied:
         """Write what changed inside the caller's transaction; raise to roll it back."""
         shown = display_path(directory)
         problems = list(scan.problems)
@@ -586,6 +593,7 @@ class Store:
                 f"has no term files; refusing to remove all {len(plan.loaded)} terms (is "
                 "content_dir right? to empty the glossary, keep one term file)")))
         before = {old.slug: old.fingerprint for old in plan.removed}
+        names_changed = bool(plan.removed)
         await _delete_terms(db, [old.id for old in plan.removed])
         first_new_id = next_id = plan.next_id
         chunks = parse_in_chunks(directory, plan.to_parse) if plan.to_parse else _no_chunks()
@@ -602,11 +610,15 @@ class Store:
                 if old is not None:
                     stale.append(old.id)
                     before[old.slug] = old.fingerprint
+                names_changed = names_changed or old is None or (
+                    old.names_fingerprint != record.names_fingerprint)
                 inserts.append((next_id, parsed))
                 next_id += 1
             await _delete_terms(db, stale)
             await _insert_terms(db, inserts)
-            await db.executemany("UPDATE terms SET mtime_ns = ?, size = ? WHERE id = ?", touched)
+            if touched:
+                await db.executemany(
+                    "UPDATE terms SET mtime_ns = ?, size = ? WHERE id = ?", touched)
         problems += await _collisions(db, first_new_id, shown)
         warnings = await _dangling(db, shown)
         if any(not p.is_warning for p in problems):
@@ -626,8 +638,9 @@ class Store:
             meta.append(("content_version", now))
         await db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
         count = await db.execute_fetchall("SELECT count(*) FROM terms")
-        return ReloadDiff(tuple(added), tuple(changed), tuple(removed), count[0][0],
+        diff = ReloadDiff(tuple(added), tuple(changed), tuple(removed), count[0][0],
                           tuple(warnings))
+        return _Applied(diff, names_changed, now if not diff.is_empty else None)
 
     # ----- usage records ------------------------------------------------------------
 
@@ -678,6 +691,8 @@ class Store:
             for key, (shown, count) in misses.items():
                 pending = self._pending_misses.get(key, (shown, 0))
                 self._pending_misses[key] = (shown, pending[1] + count)
+            return
+        self._checkpoint_soon()  # with quiz answers and settings since the last one
 
     async def stats(self, limit: int = 10) -> GlossaryStats:
         await self.flush_usage()
@@ -932,10 +947,11 @@ async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, P
     if not inserts:
         return
     await db.executemany(
-        "INSERT INTO terms(id, slug, file, mtime_ns, size, fingerprint, title, category) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO terms(id, slug, file, mtime_ns, size, fingerprint, names_fingerprint, title,"
+        " category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size,
-          p.record.fingerprint, p.record.title, p.record.category) for term_id, p in inserts],
+          p.record.fingerprint, p.record.names_fingerprint, p.record.title, p.record.category)
+         for term_id, p in inserts],
     )
     await db.executemany(
         "INSERT INTO term_data(term_id, data) VALUES (?, ?)",
@@ -992,11 +1008,28 @@ async def _no_chunks() -> AsyncIterator[list[ParsedFile]]:
     yield
 
 
-def _build_index(keys: list[str], key_term_ids: list[int], word_counts: list[int],
-                 term_ids: list[int], slugs: list[str], titles: list[str]) -> NameIndex:
+def _read_index(path: Path, current: str | None, missing: bool
+                ) -> tuple[str | None, NameIndex] | None:
+    """(version, index) from one snapshot of the database, or None if ``current`` is the
+    version already (another caller rebuilt it meanwhile). Runs in a worker thread."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA query_only = ON")
+        db.row_factory = _first_column
+        db.execute("BEGIN")
+        version = db.execute("SELECT value FROM meta WHERE key = 'content_version'").fetchall()
+        if not missing and (version[0] if version else None) == current:
+            return None
+        keys, key_term_ids, word_counts, term_ids, slugs, titles = (
+            db.execute(sql).fetchall() for sql in _INDEX_SQL)
+        db.execute("COMMIT")
+    finally:
+        db.close()
     position = {term_id: number for number, term_id in enumerate(term_ids)}
-    return NameIndex(keys, [position[term_id] for term_id in key_term_ids], word_counts,
-                     slugs, titles)
+    index = NameIndex(keys, [position[term_id] for term_id in key_term_ids], word_counts,
+                      slugs, titles)
+    return (version[0] if version else None), index
 
 
 def _first_column(cursor: sqlite3.Cursor, row: tuple) -> object:

@@ -331,3 +331,30 @@ async def test_another_process_reload_reaches_autocomplete(tmp_path, write_term,
                 break
             await asyncio.sleep(0.01)
         assert found == ["alpha", "alpine"]
+
+
+async def test_an_edit_that_keeps_every_name_keeps_the_name_index(store, write_term, terms_dir,
+                                                                  monkeypatch):
+    """Most edits fix text, not names: the reload then skips rebuilding the index, and the
+    new text is served at once all the same."""
+    import bot.store
+
+    write_term("alpha", aliases=("first",))
+    write_term("beta")
+    await store.reload(terms_dir)
+    builds: list[object] = []
+    read_index = bot.store._read_index
+    monkeypatch.setattr(bot.store, "_read_index", lambda *a: builds.append(a) or read_index(*a))
+    assert (await store.card("first")).term.definition != "Rewritten."
+    write_term("alpha", aliases=("first",), definition="Rewritten.")
+    assert (await store.reload(terms_dir)).changed == ("alpha",)
+    assert builds == []
+    assert (await store.card("first")).term.definition == "Rewritten."
+    assert [s.slug for s in await store.autocomplete("fir")] == ["alpha"]
+    write_term("alpha", aliases=("premier",), definition="Rewritten.")
+    await store.reload(terms_dir)
+    assert len(builds) == 1
+    assert [s.slug for s in await store.autocomplete("prem")] == ["alpha"]
+    assert all(s.score < 100 for s in await store.autocomplete("fir"))  # no name starts so
+    with pytest.raises(TermNotFound):
+        await store.card("first")
