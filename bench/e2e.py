@@ -630,13 +630,11 @@ def _pair(first: float | None, second: float | None) -> tuple[float, float] | st
     return "-" if first is None or second is None else (first, second)
 
 
-def _at_least(value: object) -> float | None:
-    """report.Target checks ``measured <= limit``, and a ratio must be at least 0.8: the
-    checked figure is how far the ratio falls short of it (<= 0 means met). A run that
-    failed misses the target; one skipped for lack of time has no verdict."""
+def _ratio_checked(value: object) -> float | None:
+    """A run that failed misses the target; one skipped for lack of time has no verdict."""
     if value == FAILED:
-        return float("inf")
-    return TARGET_RATIO - value if isinstance(value, int | float) else None
+        return float("-inf")
+    return float(value) if isinstance(value, int | float) else None
 
 
 def _worst(value: object) -> float | None:
@@ -651,8 +649,8 @@ def _section(size: int) -> str:
 def _ratio_row(section: str, name: str, size: int, ratio: object, targeted: bool) -> Row:
     if not targeted:
         return Row(section, name, "x", {size: ratio}, note="no target")
-    return Row(section, name, "x", {size: ratio}, Target(0.0, (size,), f">= {TARGET_RATIO:g} x"),
-               checked=_at_least)
+    return Row(section, name, "x", {size: ratio}, Target.at_least(TARGET_RATIO, (size,)),
+               checked=_ratio_checked)
 
 
 def rows(results: Results) -> list[Row]:
