@@ -2,7 +2,7 @@
 
 Workers send ``/define``, autocomplete, related-term clicks (on messages from "before a
 restart", i.e. synthetic ones) and ``/search`` as fast as the bot answers, until a fixed
-number have been sent; meanwhile a moderator reloads every 0.5-1 s, each time after
+number have been sent; meanwhile a moderator reloads every 150 interactions, each after
 editing a term file, so every reload really changes a term (and one in four adds or
 removes one). Nothing listens beyond 127.0.0.1 and the test stops by itself.
 
@@ -19,6 +19,7 @@ import asyncio
 import random
 import statistics
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from tests.conftest import make_term
 from tests.hardening._support import acknowledgements, captured_logs, reply_problems
 
 EXTRA_TERMS = 300  # next to the bundled 9, so each reload has real work to do
+RELOAD_EVERY = 150  # interactions sent between two reloads
 WORKERS = 8
 TITLES = {"git": "Git", "backend": "backend", "api-routes": "API routes",
           "load-0007": "Load 0007", "load-0150": "Load 0150"}
@@ -66,13 +68,18 @@ async def one_interaction(h: Any, rng: random.Random, latencies: dict[str, list[
     latencies[kind].append(time.perf_counter() - started)
 
 
-async def reloader(h: Any, content_dir: Path, stop: asyncio.Event, rng: random.Random,
-                   reloads: list[float]) -> None:
+async def reloader(h: Any, content_dir: Path, stop: asyncio.Event, sent: Callable[[], int],
+                   every: int, reloads: list[float]) -> None:
+    """Reload after every ``every`` interactions sent, so reloads overlap the load however
+    fast the machine (and the fake) answers."""
     git = content_dir / "git.yaml"
     original = git.read_text(encoding="utf-8")
     number = 0
     while not stop.is_set():
-        await asyncio.sleep(rng.uniform(0.5, 1.0))
+        while sent() < (number + 1) * every and not stop.is_set():
+            await asyncio.sleep(0.005)
+        if stop.is_set():
+            return
         number += 1
         git.write_text(original.replace("Git is a version control system",
                                         f"Git (edit {number}) is a version control system"))
@@ -116,7 +123,8 @@ async def run_load(start_bot: Any, content_dir: Path, total: int, seed: int) -> 
                     sent += 1
                     await one_interaction(h, worker_rng, latencies)
 
-            reloading = asyncio.create_task(reloader(h, content_dir, stop, rng, reloads))
+            reloading = asyncio.create_task(
+                reloader(h, content_dir, stop, lambda: sent, RELOAD_EVERY, reloads))
             started = time.perf_counter()
             workers = [worker(random.Random(rng.random())) for _ in range(WORKERS)]
             try:
