@@ -471,16 +471,6 @@ class Store:
         total = rows[0][4] if rows else 0
         return SearchPage(hits, total, offset)
 
-    async def titles(self, slugs: Sequence[str]) -> dict[str, str]:
-        """Titles of the given slugs that exist, to label buttons in one round trip."""
-        if not slugs:
-            return {}
-        rows = await self._reader.execute_fetchall(
-            "SELECT slug, title FROM terms WHERE slug IN (SELECT value FROM json_each(?))",
-            (json.dumps(list(slugs)),),
-        )
-        return dict(rows)
-
     async def all_terms(self) -> list[Term]:
         rows = await self._reader.execute_fetchall(
             "SELECT d.data FROM terms t JOIN term_data d ON d.term_id = t.id ORDER BY t.slug")
