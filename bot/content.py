@@ -19,6 +19,7 @@ import os
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
+from operator import itemgetter
 from pathlib import Path
 from typing import NamedTuple, TypeVar
 
@@ -124,12 +125,10 @@ class TermRecord(NamedTuple):
     links: tuple[tuple[str, int], ...]  # (related slug, line)
 
 
-class ScannedFile(NamedTuple):
-    """A term file as listed: its name in the content directory and what changes on save."""
-
-    name: str
-    mtime_ns: int
-    size: int
+# A term file as listed: (name in the content directory, mtime_ns, size), what changes on
+# save. A plain tuple: the collector stops tracking those, so 100,000 of them cost a full
+# collection nothing (a NamedTuple stays tracked for life, and would be walked every time).
+ScannedFile = tuple[str, int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,25 +410,22 @@ def scan_directory(directory: Path) -> Scan:
                                         "is a link that loops or leads nowhere"))
                 continue
             if stat.S_ISREG(info.st_mode):
-                files.append(ScannedFile(name, info.st_mtime_ns, info.st_size))
-    files = sorted_gently(files, key=_file_name)
+                files.append((name, info.st_mtime_ns, info.st_size))
+    files = sorted_gently(files, key=itemgetter(0))
     unique: list[ScannedFile] = []
     owners: dict[str, str] = {}
     for scanned in files:
-        slug = scanned.name.rsplit(".", 1)[0]
+        name = scanned[0]
+        slug = name.rsplit(".", 1)[0]
         if slug in owners:
-            problems.append(Problem(os.path.join(shown, scanned.name), 0, "file name",
+            problems.append(Problem(os.path.join(shown, name), 0, "file name",
                                     f"defines the term {slug!r} again (first in "
                                     f"{owners[slug]}); keep one of the two"))
             continue
-        owners[slug] = scanned.name
+        owners[slug] = name
         unique.append(scanned)
     problems.sort(key=lambda problem: problem.path)
     return Scan(tuple(unique), tuple(problems))
-
-
-def _file_name(scanned: ScannedFile) -> str:
-    return scanned.name
 
 
 SORT_RUN = 5000
@@ -451,8 +447,8 @@ def parse_files(
     """Read, validate and turn into rows the given files; runs in a worker process."""
     parsed: list[ParsedFile] = []
     for scanned in files:
-        result = read_term_file(Path(directory, scanned.name),
-                                os.path.join(shown_directory, scanned.name))
+        name = scanned[0]
+        result = read_term_file(Path(directory, name), os.path.join(shown_directory, name))
         parsed.append(ParsedFile(scanned, result.problems, term_record(result)))
     return parsed
 

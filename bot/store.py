@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -288,9 +288,10 @@ def _term_from_json(data: str) -> Term:
     return Term(**raw)
 
 
-@dataclass(frozen=True, slots=True)
-class _Loaded:
-    """A term as the database has it, for deciding what a reload must touch."""
+class _Loaded(NamedTuple):
+    """A term as the database has it, for deciding what a reload must touch. The plan
+    keeps the rows as plain tuples (untracked by the collector, however many); a row is
+    made a _Loaded only where a file is looked at."""
 
     id: int
     slug: str
@@ -309,23 +310,31 @@ class _Applied:
 
 @dataclass(frozen=True, slots=True)
 class _Plan:
-    loaded: dict[str, _Loaded]  # by file name
+    loaded: dict[str, tuple]  # file name -> a _Loaded's fields
     to_parse: list[ScannedFile]
-    removed: list[_Loaded]
+    removed: list[tuple]  # _Loaded fields
     next_id: int
 
 
 def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
     """Which files changed since the last load (none, on a restart with unchanged files):
     a worker-thread job at 100,000 terms."""
-    loaded = {file: _Loaded(*rest) for file, *rest in rows}
-    present = {f.name for f in scan.files}
+    loaded = {row[0]: row[1:] for row in rows}
+    present = {name for name, _, _ in scan.files}
     to_parse = [f for f in scan.files
-                if (old := loaded.get(f.name)) is None or (old.mtime_ns, old.size) != (
-                    f.mtime_ns, f.size)]
+                if (old := loaded.get(f[0])) is None or old[2:4] != f[1:]]
     removed = [old for file, old in loaded.items() if file not in present]
-    next_id = max((old.id for old in loaded.values()), default=0) + 1
+    next_id = max((old[0] for old in loaded.values()), default=0) + 1
     return _Plan(loaded, to_parse, removed, next_id)
+
+
+def _diff(before: dict[str, str], after: dict[str, str]
+          ) -> tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """(added, changed, removed) slugs in file order (sorting 100,000 names would hold the
+    GIL for tens of milliseconds); a worker-thread job, as each is a pass over them all."""
+    return (tuple(slug for slug in after if slug not in before),
+            tuple(slug for slug in after if slug in before and after[slug] != before[slug]),
+            tuple(slug for slug in before if slug not in after))
 
 
 class Store:
@@ -531,12 +540,14 @@ class Store:
         problem (file, line, message); concurrent reloads are serialised.
         """
         async with self._reload_lock:
-            try:
-                applied = await self._reload(Path(directory))
-            finally:
-                # Only now: _reload's listing and plan are gone, so the collector's next
-                # full pass does not walk them after all (see _reload).
-                gc.unfreeze()
+            directory = Path(directory)
+            scan = await asyncio.to_thread(scan_directory, directory)
+            async with self._transaction() as db:
+                rows = await db.execute_fetchall(
+                    "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
+                    "FROM terms ORDER BY file")
+                plan = await asyncio.to_thread(_plan, scan, rows)
+                applied = await self._apply(db, directory, scan, plan)
             if applied.version is not None:
                 self._checkpoint_soon()
             if applied.names_changed or self._index is None:
@@ -544,22 +555,6 @@ class Store:
             elif applied.version is not None:  # new text, same names: the index still holds
                 self._index_version, self._cards = applied.version, {}
             return applied.diff
-
-    async def _reload(self, directory: Path) -> _Applied:
-        # A large reload makes and holds hundreds of thousands of small records (the
-        # listing, the loaded terms); every full collection would walk all of them, and all
-        # else, while holding the GIL, stalling every user (120 ms at 100,000 terms). What
-        # exists is frozen (skipped by the cycle search, still freed as usual) now and once
-        # the records are made; the caller unfreezes once they are gone.
-        gc.freeze()
-        scan = await asyncio.to_thread(scan_directory, directory)
-        async with self._transaction() as db:
-            rows = await db.execute_fetchall(
-                "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
-                "FROM terms ORDER BY file")
-            plan = await asyncio.to_thread(_plan, scan, rows)
-            gc.freeze()
-            return await self._apply(db, directory, scan, plan)
 
     def _checkpoint_soon(self) -> None:
         """Copy committed writes into the database file in the background (the writer's
@@ -582,9 +577,9 @@ class Store:
             problems.append(Problem(shown, 0, "directory", (
                 f"has no term files; refusing to remove all {len(plan.loaded)} terms (is "
                 "content_dir right? to empty the glossary, keep one term file)")))
-        before = {old.slug: old.fingerprint for old in plan.removed}
+        before = {slug: fingerprint for _, slug, _, _, fingerprint, _ in plan.removed}
         names_changed = bool(plan.removed)
-        await _delete_terms(db, [old.id for old in plan.removed])
+        await _delete_terms(db, [row[0] for row in plan.removed])
         first_new_id = next_id = plan.next_id
         chunks = parse_in_chunks(directory, plan.to_parse) if plan.to_parse else _no_chunks()
         async for chunk in chunks:
@@ -593,9 +588,11 @@ class Store:
             touched: list[tuple[int, int, int]] = []
             for parsed in chunk:
                 problems += parsed.problems
-                old, record = plan.loaded.get(parsed.file.name), parsed.record
+                name, mtime_ns, size = parsed.file
+                row, record = plan.loaded.get(name), parsed.record
+                old = _Loaded._make(row) if row is not None else None
                 if old is not None and parsed.valid and old.fingerprint == record.fingerprint:
-                    touched.append((parsed.file.mtime_ns, parsed.file.size, old.id))
+                    touched.append((mtime_ns, size, old.id))
                     continue  # saved again without a change: only its time moves
                 if old is not None:
                     stale.append(old.id)
@@ -615,21 +612,17 @@ class Store:
             valid = await db.execute_fetchall("SELECT count(*) FROM term_data")
             raise InvalidContent([*problems, *warnings], valid_terms=valid[0][0])
         # Read back rather than kept from the parsed chunks: names held from every chunk
-        # would keep all their memory from being reused. In file order, as the files were
-        # read: sorting 100,000 names would hold the GIL, every user waiting.
-        after = dict(await db.execute_fetchall(
-            "SELECT slug, fingerprint FROM terms WHERE id >= ? ORDER BY file", (first_new_id,)))
-        added = [slug for slug in after if slug not in before]
-        removed = [slug for slug in before if slug not in after]
-        changed = [slug for slug in after if slug in before and after[slug] != before[slug]]
+        # would keep all their memory from being reused.
+        after = await db.execute_fetchall(
+            "SELECT slug, fingerprint FROM terms WHERE id >= ? ORDER BY file", (first_new_id,))
+        added, changed, removed = await asyncio.to_thread(_diff, before, dict(after))
         now = str(time.time())
         meta = [("last_reload_at", now)]
         if added or removed or changed:
             meta.append(("content_version", now))
         await db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
         count = await db.execute_fetchall("SELECT count(*) FROM terms")
-        diff = ReloadDiff(tuple(added), tuple(changed), tuple(removed), count[0][0],
-                          tuple(warnings))
+        diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings))
         return _Applied(diff, names_changed, now if not diff.is_empty else None)
 
     # ----- usage records ------------------------------------------------------------
@@ -939,7 +932,7 @@ async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, P
     await db.executemany(
         "INSERT INTO terms(id, slug, file, mtime_ns, size, fingerprint, names_fingerprint, title,"
         " category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(term_id, p.record.slug, p.file.name, p.file.mtime_ns, p.file.size,
+        [(term_id, p.record.slug, *p.file,
           p.record.fingerprint, p.record.names_fingerprint, p.record.title, p.record.category)
          for term_id, p in inserts],
     )

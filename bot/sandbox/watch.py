@@ -24,7 +24,7 @@ Snapshot = dict[str, tuple[int, int]]
 
 def snapshot(directory: Path) -> Snapshot:
     """``{name: (mtime_ns, size)}`` of the files a reload would read (same selection)."""
-    return {f.name: (f.mtime_ns, f.size) for f in scan_directory(directory).files}
+    return {name: (mtime_ns, size) for name, mtime_ns, size in scan_directory(directory).files}
 
 
 class ContentWatcher:
