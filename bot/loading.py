@@ -44,7 +44,7 @@ class WorkerFailed(RuntimeError):
 def worker_count() -> int:
     """One per core, up to four. Measured on two cores: with one worker parsing is the
     bottleneck (10,000 files: 4.3 s against 3.3 s with two); the serving thread still gets
-    its turns, as the workers run at the same priority as everything else."""
+    its turns, as the workers lower their own priority (see bot.parse_worker)."""
     return max(1, min(4, os.cpu_count() or 2))
 
 
