@@ -89,24 +89,25 @@ class NameIndex:
     """Every name key (titles, aliases, slugs) in sorted order, with the term it names.
 
     Built once per reload from the store's ``names`` table, in a worker thread. Everything
-    is kept in flat lists and arrays (keys, each key's term as a position in the slug and
-    title lists): a few objects for the garbage collector to walk, however large the
-    glossary, and no per-term tuples to fragment memory.
+    is kept in flat tuples of strings and arrays of numbers (keys, each key's term as a
+    position in the slug and title tuples): no per-term objects to fragment memory, and
+    nothing the garbage collector walks (a tuple of strings drops out of its view, where
+    each full collection would read every element of a list: 7 ms at 100,000 terms).
     """
 
     def __init__(
         self,
-        keys: list[str],
+        keys: Sequence[str],
         key_terms: Sequence[int],
         word_counts: Sequence[int],
-        slugs: list[str],
-        titles: list[str],
+        slugs: Sequence[str],
+        titles: Sequence[str],
     ) -> None:
-        self.keys = keys
+        self.keys = tuple(keys)
         self.key_terms = array("I", key_terms)  # position in slugs and titles
         self.word_counts = array("H", (min(count, 65535) for count in word_counts))
-        self.slugs = slugs
-        self.titles = titles
+        self.slugs = tuple(slugs)
+        self.titles = tuple(titles)
         self.max_words = max(self.word_counts, default=1)
         sample = "".join(keys[:: max(1, len(keys) // ALPHABET_SAMPLE)])
         self.alphabet = "".join(c for c, _ in Counter(sample).most_common(ALPHABET_SIZE))

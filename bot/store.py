@@ -311,8 +311,11 @@ class _Applied:
 @dataclass(frozen=True, slots=True)
 class _Plan:
     loaded: dict[str, tuple]  # file name -> a _Loaded's fields
-    to_parse: list[ScannedFile]
-    removed: list[tuple]  # _Loaded fields
+    # Tuples, not lists: a tuple of atomic values is dropped from the collector's view,
+    # while every full collection reads each element of a list (100,000 scattered reads,
+    # 20-30 ms holding the GIL, during a 100,000-file reload).
+    to_parse: tuple[ScannedFile, ...]
+    removed: tuple[tuple, ...]  # _Loaded fields
     next_id: int
 
 
@@ -321,9 +324,9 @@ def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
     a worker-thread job at 100,000 terms."""
     loaded = {row[0]: row[1:] for row in rows}
     present = {name for name, _, _ in scan.files}
-    to_parse = [f for f in scan.files
-                if (old := loaded.get(f[0])) is None or old[2:4] != f[1:]]
-    removed = [old for file, old in loaded.items() if file not in present]
+    to_parse = tuple(f for f in scan.files
+                     if (old := loaded.get(f[0])) is None or old[2:4] != f[1:])
+    removed = tuple(old for file, old in loaded.items() if file not in present)
     next_id = max((old[0] for old in loaded.values()), default=0) + 1
     return _Plan(loaded, to_parse, removed, next_id)
 
