@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import heapq
-import json
 import os
 import stat
 from collections.abc import Callable, Sequence
@@ -25,7 +24,16 @@ from typing import NamedTuple, TypeVar
 
 import yaml
 
-from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key, words
+from bot.models import (
+    MAX_SLUG_LENGTH,
+    SLUG_PATTERN,
+    Problem,
+    Term,
+    name_key,
+    term_json,
+    words,
+)
+from bot.sections import MAX_TEXT_CHARS, SECTIONS
 
 try:  # libyaml's parser is about 12x faster; the pure-Python one is only a fallback.
     _Loader: type = yaml.CSafeLoader
@@ -40,28 +48,13 @@ MAX_NESTING = 8  # a term file is a mapping of text and lists of text: two level
 
 TERM_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 256 * 1024
-MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 100
 MAX_RELATED = 20  # a card has room for 20 related-term buttons
 
 TERM_FIELDS = tuple(f.name for f in fields(Term))
-TEXT_FIELDS = ("title", "definition", "why_it_matters", "course_example", "real_world_example")
-LIST_FIELDS = ("common_mistakes", "related", "aliases")
-REQUIRED_FIELDS = ("title", "definition", "why_it_matters")
-# A category is offered as an autocomplete choice, whose value Discord caps at 100.
-TEXT_LIMITS = {"category": 100}
-KNOWN_FIELDS = (*TEXT_FIELDS, "category", *LIST_FIELDS)
-FIELD_ORDER = (
-    "title",
-    "aliases",
-    "category",
-    "definition",
-    "why_it_matters",
-    "course_example",
-    "real_world_example",
-    "common_mistakes",
-    "related",
-)
+_SECTIONS = {s.key: s for s in SECTIONS}
+REQUIRED_FIELDS = tuple(s.key for s in SECTIONS if s.required)
+FIELD_ORDER = tuple(_SECTIONS)  # as files write them, and dump_term too
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _TAG_NAMES = {
@@ -238,15 +231,16 @@ class _FileReader:
                 self.problem(key_node, key, f"appears twice (first on line {self.lines[key]})")
                 continue
             self.lines[key] = key_node.start_mark.line + 1
-            if key not in KNOWN_FIELDS:
+            section = _SECTIONS.get(key)
+            if section is None:
                 self.problem(
                     key_node, key, f"unknown section; expected one of {', '.join(FIELD_ORDER)}"
                 )
                 continue
-            if key in LIST_FIELDS:
+            if section.is_list:
                 values[key] = self.text_list(key, value_node)
             else:
-                values[key] = self.text(key, value_node, TEXT_LIMITS.get(key, MAX_TEXT_CHARS))
+                values[key] = self.text(key, value_node, section.limit)
         self.values = {k: v for k, v in values.items() if v is not None}
         for name in REQUIRED_FIELDS:
             if name not in self.lines:
@@ -332,12 +326,6 @@ def read_term_file(path: Path, display_path: str | None = None) -> FileResult:
                       reader.item_lines, reader.values)
 
 
-def term_data(term: Term) -> str:
-    """The term as JSON, fields in declaration order: equal terms give equal text, so its
-    hash tells changed terms from unchanged ones across reloads and restarts."""
-    return json.dumps({name: getattr(term, name) for name in TERM_FIELDS})
-
-
 def term_record(result: FileResult) -> TermRecord:
     """Everything the store writes for a term, with the lines its names are written on.
 
@@ -357,7 +345,7 @@ def term_record(result: FileResult) -> TermRecord:
         key = name_key(name)
         if key and key not in names:
             names[key] = NameRow(key, name, kind, line, len(words(name)))
-    data = term_data(result.term) if result.term is not None else ""
+    data = term_json(result.term) if result.term is not None else ""
     return TermRecord(
         slug=result.slug, title=title, category=values.get("category"),  # type: ignore[arg-type]
         data=data,

@@ -13,6 +13,7 @@ prose. This module has no Discord dependency so the CLI and tests can use it dir
 
 from __future__ import annotations
 
+import functools
 import html
 import os
 import re
@@ -21,11 +22,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from bot.content import MAX_FILE_BYTES, MAX_LIST_ITEMS, MAX_TEXT_CHARS, dump_term
 from bot.errors import PageFormatError
-from bot.models import Term, name_key, slugify
+from bot.models import name_key, slugify, term_type
+from bot.sections import SECTIONS, Section, importer_headings, term_field_order
 
 MAX_PAGE_BYTES = 1024 * 1024
 """A page export is a few KiB; anything near a megabyte is the wrong file."""
@@ -60,41 +63,40 @@ def _strip_bullet(text: str) -> tuple[bool, str]:
 
 # --- Headings --------------------------------------------------------------------------
 
-_HEADINGS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("definition", re.compile(r"definitions?")),
-    ("why_it_matters", re.compile(r"why (?:it|this) matters")),
-    # The course name varies per deployment; a line ending like a sentence is prose.
-    ("course_example", re.compile(r"example in .{1,60}(?<![.!?])")),
-    ("real_world_example", re.compile(r"(?:another )?real[ -]?world examples?")),
-    ("common_mistakes", re.compile(r"common mistakes?")),
-    ("related", re.compile(r"related(?: terms?)?")),
-    ("aliases", re.compile(r"aliases|also called|also known as")),
-    ("category", re.compile(r"category")),
-)
-# render_text writes "Also called: a, b" on one line, so the inline form must read back.
-_INLINE = re.compile(r"^(aliases|also called|also known as|category)\s*:\s*(\S.*)$", re.I)
-_SHOWN_NAMES = {
-    "title": "title",
-    "definition": "Definition",
-    "why_it_matters": "Why it matters",
-    "course_example": "Example in <course>",
-    "real_world_example": "Another Real World Example",
-    "common_mistakes": "Common mistakes",
-    "related": "Related terms",
-    "aliases": "Also called",
-    "category": "Category",
-}
-REQUIRED_SECTIONS = ("definition", "why_it_matters")
+@dataclass(frozen=True)
+class _Vocabulary:
+    """What a declaration of sections (``bot.sections``) means for reading a page."""
+
+    sections: tuple[Section, ...]
+    headings: tuple[tuple[str, re.Pattern[str]], ...]
+    inline: re.Pattern[str]  # "Also called: a, b", as render_text writes it, reads back
+    shown: dict[str, str]  # how messages name each section
+    required: tuple[str, ...]
 
 
-def heading_field(text: str) -> str | None:
+@functools.cache
+def _vocabulary(sections: tuple[Section, ...]) -> _Vocabulary:
+    inline = "|".join(s.importer for s in sections if s.inline)
+    return _Vocabulary(
+        sections, importer_headings(sections),
+        re.compile(f"^({inline})" + r"\s*:\s*(\S.*)$", re.I),
+        {s.key: s.import_name for s in sections},
+        tuple(s.key for s in sections if s.required and s.card != "title"),
+    )
+
+
+_WORDS = _vocabulary(SECTIONS)
+REQUIRED_SECTIONS = _WORDS.required
+
+
+def heading_field(text: str, words: _Vocabulary = _WORDS) -> str | None:
     """The Term field a cleaned line introduces, or None when the line is prose.
 
     Matching is lenient about case, a leading Markdown ``#`` and a trailing colon because
     hand-edited exports vary in exactly those ways.
     """
     candidate = text.lstrip("#").strip().rstrip(":").strip().casefold()
-    for field_name, pattern in _HEADINGS:
+    for field_name, pattern in words.headings:
         if pattern.fullmatch(candidate):
             return field_name
     return None
@@ -117,12 +119,13 @@ class _Page:
     title_line: int
     last_line: int
     sections: dict[str, _Section]
+    words: _Vocabulary = _WORDS
 
     def error(self, line: int, message: str) -> PageFormatError:
         return PageFormatError(self.source, line, message)
 
 
-def _split_page(text: str, source: str) -> _Page:
+def _split_page(text: str, source: str, words: _Vocabulary) -> _Page:
     """Find the title and cut the rest into sections, keeping line numbers for errors."""
     lines = _LINE_BREAK.split(text.removeprefix("\ufeff"))
     numbered = [(number, raw) for number, raw in enumerate(lines, start=1)]
@@ -131,12 +134,12 @@ def _split_page(text: str, source: str) -> _Page:
         raise PageFormatError(source, 1, "the page is empty; the first line must be the title")
     title_line, title_raw = non_blank[0]
     title = clean_line(title_raw).lstrip("#").strip()
-    if heading_field(title) is not None:
+    if heading_field(title, words) is not None:
         raise PageFormatError(
             source, title_line,
             f"the page starts with the heading {title!r}; the first line must be the title",
         )
-    page = _Page(source, title, title_line, non_blank[-1][0], {})
+    page = _Page(source, title, title_line, non_blank[-1][0], {}, words)
     current: _Section | None = None
     for number, raw in numbered[title_line:]:
         current = _take_line(page, current, number, raw)
@@ -145,9 +148,10 @@ def _split_page(text: str, source: str) -> _Page:
 
 def _take_line(page: _Page, current: _Section | None, number: int, raw: str) -> _Section | None:
     """Route one line to a new section or the current one; returns the current section."""
-    cleaned = clean_line(raw)
-    inline = _INLINE.match(cleaned)
-    field_name = heading_field(cleaned) or (heading_field(inline.group(1)) if inline else None)
+    cleaned, words = clean_line(raw), page.words
+    inline = words.inline.match(cleaned)
+    field_name = heading_field(cleaned, words) or (
+        heading_field(inline.group(1), words) if inline else None)
     if field_name is None:
         if current is not None:
             current.body.append((number, raw))
@@ -155,16 +159,16 @@ def _take_line(page: _Page, current: _Section | None, number: int, raw: str) -> 
             raise page.error(
                 number,
                 f"{cleaned[:60]!r} comes before any known section heading; expected "
-                f"{_SHOWN_NAMES['definition']!r} (headings: "
-                f"{', '.join(_SHOWN_NAMES[f] for f, _ in _HEADINGS)})",
+                f"{words.shown['definition']!r} (headings: "
+                f"{', '.join(words.shown[f] for f, _ in words.headings)})",
             )
         return current
     if field_name in page.sections:
         first = page.sections[field_name].line
-        shown = _SHOWN_NAMES[field_name]
+        shown = words.shown[field_name]
         raise page.error(number, f"the {shown!r} section appears twice (first on line {first})")
     section = _Section(field_name, number)
-    if inline and not heading_field(cleaned):
+    if inline and not heading_field(cleaned, words):
         section.body.append((number, inline.group(2)))
     page.sections[field_name] = section
     return section
@@ -265,19 +269,20 @@ def _unique(items: list[str], key: Callable[[str], str], exclude: set[str]) -> t
 def _text_field(page: _Page, name: str) -> str:
     section = page.sections.get(name)
     if section is None:
-        if name in REQUIRED_SECTIONS:
+        if name in page.words.required:
             raise page.error(
                 page.last_line,
-                f"the page ends without a {_SHOWN_NAMES[name]!r} section (required)",
+                f"the page ends without a {page.words.shown[name]!r} section (required)",
             )
         return ""
     text = _prose(section.body)
-    if name in REQUIRED_SECTIONS and not text:
-        raise page.error(section.line, f"the {_SHOWN_NAMES[name]!r} section is empty (required)")
+    if name in page.words.required and not text:
+        shown = page.words.shown[name]
+        raise page.error(section.line, f"the {shown!r} section is empty (required)")
     if len(text) > MAX_TEXT_CHARS:
         raise page.error(
             section.line,
-            f"the {_SHOWN_NAMES[name]!r} section is {len(text):,} characters; "
+            f"the {page.words.shown[name]!r} section is {len(text):,} characters; "
             f"the limit is {MAX_TEXT_CHARS:,}",
         )
     return text
@@ -287,14 +292,14 @@ def _list_field(page: _Page, name: str, items: tuple[str, ...]) -> tuple[str, ..
     if len(items) > MAX_LIST_ITEMS:
         raise page.error(
             page.sections[name].line,
-            f"the {_SHOWN_NAMES[name]!r} section has {len(items)} items; "
+            f"the {page.words.shown[name]!r} section has {len(items)} items; "
             f"the limit is {MAX_LIST_ITEMS}",
         )
     too_long = next((item for item in items if len(item) > MAX_TEXT_CHARS), None)
     if too_long is not None:
         raise page.error(
             page.sections[name].line,
-            f"an item in {_SHOWN_NAMES[name]!r} is over {MAX_TEXT_CHARS:,} characters",
+            f"an item in {page.words.shown[name]!r} is over {MAX_TEXT_CHARS:,} characters",
         )
     return items
 
@@ -304,13 +309,14 @@ def _body(page: _Page, name: str) -> list[tuple[int, str]]:
     return section.body if section else []
 
 
-def parse_page(text: str, source: str = "<page>") -> Term:
-    """Turn one glossary page export into a Term.
+def parse_page(text: str, source: str = "<page>", sections: tuple[Section, ...] = SECTIONS
+               ) -> Any:
+    """Turn one glossary page export into a Term (of ``sections``' declaration).
 
     Raises PageFormatError, naming ``source`` and the line, when the page has no title,
     lacks a required section, repeats a section or has text before the first heading.
     """
-    page = _split_page(text, source)
+    page = _split_page(text, source, _vocabulary(sections))
     slug = slugify(page.title)
     if not slug:
         raise page.error(
@@ -319,22 +325,27 @@ def parse_page(text: str, source: str = "<page>") -> Term:
         )
     if len(page.title) > MAX_TEXT_CHARS:
         raise page.error(page.title_line, "the title is too long to be a title")
-    related = _unique(_related_slugs(_body(page, "related")), str, {slug})
-    aliases = _unique(_comma_list(_body(page, "aliases")), name_key, {name_key(page.title)})
-    mistakes = tuple(_bullets(_body(page, "common_mistakes")))
-    category = " ".join(_prose(_body(page, "category")).split())
-    return Term(
-        slug=slug,
-        title=page.title,
-        definition=_text_field(page, "definition"),
-        why_it_matters=_text_field(page, "why_it_matters"),
-        course_example=_text_field(page, "course_example"),
-        real_world_example=_text_field(page, "real_world_example"),
-        common_mistakes=_list_field(page, "common_mistakes", mistakes),
-        related=_list_field(page, "related", related),
-        aliases=_list_field(page, "aliases", aliases),
-        category=category or None,
-    )
+    values: dict[str, object] = {"slug": slug, "title": page.title}
+    for s in term_field_order(sections):
+        if s.card != "title":
+            values[s.key] = _section_value(page, s, slug)
+    return term_type(sections)(**values)
+
+
+def _section_value(page: _Page, section: Section, slug: str) -> object:
+    """A section's value by its kind: links (as slugs), names (comma lists), bullets, a
+    one-line text, or prose."""
+    body = _body(page, section.key)
+    if section.links:
+        return _list_field(page, section.key, _unique(_related_slugs(body), str, {slug}))
+    if section.is_list and section.inline:
+        return _list_field(page, section.key,
+                           _unique(_comma_list(body), name_key, {name_key(page.title)}))
+    if section.is_list:
+        return _list_field(page, section.key, tuple(_bullets(body)))
+    if section.inline:
+        return " ".join(_prose(body).split()) or section.default
+    return _text_field(page, section.key)
 
 
 # --- Writing term files ----------------------------------------------------------------
