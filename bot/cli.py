@@ -86,7 +86,7 @@ async def _check_async(directory: Path) -> int:
     with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
         async with await Store.open(Path(scratch) / "check.sqlite3") as store:
             try:
-                diff = await store.reload(directory)
+                diff = await store.reloads.reload(directory)
             except InvalidContent as exc:
                 problems, valid = exc.problems, exc.valid_terms
             else:
@@ -118,14 +118,14 @@ async def _loaded_store(config: Config) -> AsyncIterator[Store]:
     """
     with tempfile.TemporaryDirectory(prefix="glossary-") as scratch:
         async with await Store.open(Path(scratch) / "cli.sqlite3") as store:
-            await store.reload(config.content_dir)
+            await store.reloads.reload(config.content_dir)
             yield store
 
 
 async def _show(config: Config, query: str) -> int:
     try:
         async with _loaded_store(config) as store:
-            card = await store.card(query)
+            card = await store.glossary.card(query)
     except InvalidContent as exc:
         return _report_invalid(exc)
     except TermNotFound as exc:
@@ -140,7 +140,7 @@ async def _show(config: Config, query: str) -> int:
 async def _search(config: Config, query: str, limit: int) -> int:
     try:
         async with _loaded_store(config) as store:
-            page = await store.search(query, limit=limit)
+            page = await store.glossary.search(query, limit=limit)
     except InvalidContent as exc:
         return _report_invalid(exc)
     if not page.hits:

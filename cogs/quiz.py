@@ -21,7 +21,7 @@ async def category_autocomplete(
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     wanted = current.casefold()
     return [app_commands.Choice(name=c[:100], value=c[:100])
-            for c in await bot.store.categories() if wanted in c.casefold()][:25]
+            for c in await bot.store.glossary.categories() if wanted in c.casefold()][:25]
 
 
 @app_commands.guild_only()
@@ -37,7 +37,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.autocomplete(category=category_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
-        answer, same, others = await self.bot.store.quiz_material(category)
+        answer, same, others = await self.bot.store.glossary.quiz_material(category)
         if answer is None:
             raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
                                  if category else "The glossary has no terms yet.")
@@ -48,7 +48,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         # Saving the quiz is a write that may wait for a reload: answer within 3 s first.
         await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None  # guild_only
-        quiz = await self.bot.store.create_quiz(
+        quiz = await self.bot.store.records.create_quiz(
             interaction.guild_id, answer.slug, choices, self.rng.choice(("name", "definition"))
         )
         terms = {term.slug: term for term in (answer, *same, *others)}
@@ -60,7 +60,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.command(name="leaderboard", description="Top quiz scores in this server")
     async def leaderboard(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
-        scores = await self.bot.store.leaderboard(interaction.guild_id)
+        scores = await self.bot.store.records.leaderboard(interaction.guild_id)
         await interaction.response.send_message(
             embed=leaderboard_embed(scores, self.bot.config.embed_colour)
         )

@@ -26,7 +26,7 @@ class Search(commands.Cog):
         self, interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
-        page = await self.bot.store.search(query, SEARCH_PAGE_SIZE)
+        page = await self.bot.store.glossary.search(query, SEARCH_PAGE_SIZE)
         await interaction.response.send_message(
             embed=search_embed(query, page, self.bot.config.embed_colour),
             view=search_view(query, page),

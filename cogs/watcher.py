@@ -67,7 +67,7 @@ class ContentWatcher(commands.Cog):
 
     async def reload_and_report(self) -> None:
         try:
-            diff = await self.bot.store.reload(self.bot.config.content_dir)
+            diff = await self.bot.store.reloads.reload(self.bot.config.content_dir)
         except InvalidContent as exc:
             log.warning("Automatic reload refused: %d error(s)", len(exc.errors))
             embed = reload_failed_embed(exc.problems)
@@ -79,7 +79,7 @@ class ContentWatcher(commands.Cog):
             embed = reload_embed(diff)
         embed.set_author(name="Automatic reload (a term file was saved)")
         for guild in self.bot.guilds:
-            settings = await self.bot.store.guild_settings(guild.id)
+            settings = await self.bot.store.records.guild_settings(guild.id)
             channel = guild.get_channel(settings.mod_channel_id or 0)
             if isinstance(channel, discord.abc.Messageable):
                 try:

@@ -128,7 +128,7 @@ class RelatedTermButton(
 
     async def run(self, interaction: discord.Interaction) -> None:
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        card = await client.store.card(self.slug)
+        card = await client.store.glossary.card(self.slug)
         message = interaction.message
         on_private_card = message is not None and message.flags.ephemeral
         in_place = self.mode == "b" or (self.mode == "t" and on_private_card)
@@ -138,7 +138,7 @@ class RelatedTermButton(
             await interaction.response.edit_message(**reply)
         else:
             await interaction.response.send_message(**reply, ephemeral=True)
-        client.store.record_lookup(card.term.slug)
+        client.store.records.record_lookup(card.term.slug)
 
 
 class SuggestFixButton(
@@ -163,7 +163,7 @@ class SuggestFixButton(
 
     async def run(self, interaction: discord.Interaction) -> None:
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        card = await client.store.card(self.slug)
+        card = await client.store.glossary.card(self.slug)
         await interaction.response.send_modal(SuggestFixModal(card.term.slug, card.term.title))
 
 
@@ -189,7 +189,7 @@ class SuggestFixModal(discord.ui.Modal):
     async def on_submit(self, interaction: discord.Interaction) -> None:
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await client.store.guild_settings(interaction.guild_id or 0)
+        settings = await client.store.records.guild_settings(interaction.guild_id or 0)
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
         channel = interaction.client.get_channel(settings.mod_channel_id) or (
@@ -232,8 +232,9 @@ class QuizAnswerButton(
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
         # Answers are writes, which can wait behind a reload: defer within 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await client.store.answer_quiz(self.quiz_id, interaction.user.id, self.slug)
-        card = await client.store.card(outcome.quiz.answer)
+        outcome = await client.store.records.answer_quiz(
+            self.quiz_id, interaction.user.id, self.slug)
+        card = await client.store.glossary.card(outcome.quiz.answer)
         reply = await card_message(client, card, interaction.guild_id)
         await interaction.followup.send(
             embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
@@ -276,7 +277,7 @@ class SearchPageButton(
 
     async def run(self, interaction: discord.Interaction) -> None:
         client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        page = await client.store.search(self.query, SEARCH_PAGE_SIZE, self.offset)
+        page = await client.store.glossary.search(self.query, SEARCH_PAGE_SIZE, self.offset)
         await interaction.response.edit_message(
             embed=search_embed(self.query, page, client.config.embed_colour),
             view=search_view(self.query, page),
@@ -300,11 +301,11 @@ async def card_message(
     lookup, so a card is rendered once per glossary version and sent as often as asked;
     the store's version changes with every reload that changed content.
     """
-    settings = await client.store.guild_settings(guild_id) if guild_id else None
+    settings = await client.store.records.guild_settings(guild_id) if guild_id else None
     config = client.config
     suggest = bool(settings and settings.mod_channel_id)
-    key = (client.store.content_version, card.term.slug, back_to, suggest, config.course_name,
-           config.embed_colour)
+    key = (client.store.glossary.content_version, card.term.slug, back_to, suggest,
+           config.course_name, config.embed_colour)
     rendered = client.rendered_cards
     if note is None and (cached := rendered.get(key)) is not None:
         return cached

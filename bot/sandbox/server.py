@@ -394,7 +394,7 @@ class Sandbox:
         self.add_note("\n".join(lines))
         assert self.bot is not None
         try:  # the bot loaded them at start-up; unchanged files are not parsed again
-            await self.bot.store.reload(self.config.content_dir)
+            await self.bot.store.reloads.reload(self.config.content_dir)
         except InvalidContent as exc:
             embed = reload_failed_embed(exc.problems).to_dict()
             self.add_note("The term files have errors:", embeds=[embed])
@@ -405,7 +405,7 @@ class Sandbox:
         assert self.bot is not None and self.config is not None
         shown_dir = _shown_path(self.config.content_dir) or str(self.config.content_dir)
         try:
-            diff: ReloadDiff = await self.bot.store.reload(self.config.content_dir)
+            diff: ReloadDiff = await self.bot.store.reloads.reload(self.config.content_dir)
         except InvalidContent as exc:
             embed = reload_failed_embed(exc.problems).to_dict()
         else:
