@@ -77,20 +77,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(directory: Path) -> int:
-    """Validate exactly as a reload would (the same code, on a scratch database), so a
-    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files."""
-    return asyncio.run(_check_async(directory))
+    """Validate exactly as a reload would (the same parsing and checks, with no database),
+    so a clean ``check`` in an author's CI means ``/glossary reload`` will accept the files."""
+    from bot.reloading import check_directory
 
-
-async def _check_async(directory: Path) -> int:
-    with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
-        async with await Store.open(Path(scratch) / "check.sqlite3") as store:
-            try:
-                diff = await store.reloads.reload(directory)
-            except InvalidContent as exc:
-                problems, valid = exc.problems, exc.valid_terms
-            else:
-                problems, valid = diff.warnings, diff.term_count
+    problems, valid = asyncio.run(check_directory(directory))
     for problem in problems:
         print(problem)
     errors = sum(not p.is_warning for p in problems)
