@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
-from bot.content import ParsedFile, ScannedFile, display_path, scan_directory
+from bot.directory import ParsedFile, ScannedFile, display_path, scan_directory
 from bot.errors import InvalidContent
 from bot.loading import parse_in_chunks
 from bot.models import Problem, ReloadDiff

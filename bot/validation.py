@@ -12,7 +12,7 @@ import os
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.content import ParsedFile
+from bot.directory import ParsedFile
 from bot.models import Problem
 
 # What the checks need of one parsed file, as plain tuples (dropped from the collector's

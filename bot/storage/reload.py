@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 import aiosqlite
 
-from bot.content import ParsedFile, Scan, ScannedFile
+from bot.directory import ParsedFile, Scan, ScannedFile
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary

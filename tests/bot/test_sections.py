@@ -10,8 +10,8 @@ import dataclasses
 import sqlite3
 
 from bot.cards.embeds import card_embed
-from bot.importer import parse_page
 from bot.models import Card, term_json, term_type
+from bot.pages import parse_page
 from bot.sections import SECTIONS, Section, text_view_migration
 from bot.storage.database import _split_sql
 from bot.storage.migrations import MIGRATIONS

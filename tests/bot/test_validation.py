@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from bot.content import display_path
+from bot.directory import display_path
 from bot.errors import InvalidContent
 from bot.reloading import check_directory
 
