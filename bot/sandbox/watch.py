@@ -15,7 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from bot.content import scan_directory
+from bot.directory import scan_directory
 
 log = logging.getLogger(__name__)
 
