@@ -16,7 +16,7 @@ from bot.errors import InvalidContent
 from bot.loading import parse_in_chunks
 from bot.models import Problem, ReloadDiff
 from bot.storage.reload import Reloads
-from bot.validation import Kept, Outline, cross_file_problems, outline
+from bot.validation import LinkUse, NameUse, cross_file_problems, uses
 
 
 class Reloader:
@@ -43,14 +43,12 @@ class Reloader:
                     problems.append(Problem(shown, 0, "directory", (
                         f"has no term files; refusing to remove all {batch.loaded_count} terms "
                         "(is content_dir right? to empty the glossary, keep one term file)")))
-                outlines: list[Outline] = []
                 async for chunk in _parse(directory, batch.to_parse):
-                    problems += _problems_and_outlines(chunk, outlines)
+                    problems += [p for parsed in chunk for p in parsed.problems]
                     await batch.write(chunk)
-                kept = await batch.kept()
-                clashes, warnings = await asyncio.to_thread(
-                    cross_file_problems, outlines, kept, shown)
-                del outlines
+                # Every link the store returns is to no term: no slug is passed as known.
+                names, links = await batch.check_candidates()
+                clashes, warnings = cross_file_problems(names, links, (), shown)
                 problems += clashes
                 if any(not p.is_warning for p in problems):
                     raise InvalidContent([*problems, *warnings],
@@ -64,19 +62,19 @@ async def check_directory(directory: Path) -> tuple[list[Problem], int]:
     shown = display_path(directory)
     scan = await asyncio.to_thread(scan_directory, directory)
     problems = list(scan.problems)
-    outlines: list[Outline] = []
+    names: list[NameUse] = []
+    links: list[LinkUse] = []
+    slugs: set[str] = set()
     valid = 0
     async for chunk in _parse(directory, scan.files):
-        problems += _problems_and_outlines(chunk, outlines)
+        problems += [p for parsed in chunk for p in parsed.problems]
         valid += sum(parsed.valid for parsed in chunk)
-    clashes, warnings = await asyncio.to_thread(cross_file_problems, outlines, Kept(), shown)
+        slugs.update(parsed.record.slug for parsed in chunk)
+        chunk_names, chunk_links = uses(chunk)
+        names += chunk_names
+        links += chunk_links
+    clashes, warnings = await asyncio.to_thread(cross_file_problems, names, links, slugs, shown)
     return [*problems, *clashes, *warnings], valid
-
-
-def _problems_and_outlines(chunk: Sequence[ParsedFile], outlines: list[Outline]
-                           ) -> list[Problem]:
-    outlines += map(outline, chunk)
-    return [problem for parsed in chunk for problem in parsed.problems]
 
 
 async def _parse(directory: Path, files: Sequence[ScannedFile]

@@ -4,8 +4,8 @@ The database remembers which file each term came from, with its size and modific
 time, so only files saved since the last load need parsing, even after a restart. This
 module does not parse or judge content: ``bot.reloading`` parses the files the plan names
 (``ReloadBatch.to_parse``), hands them over chunk by chunk, checks them with
-``bot.validation`` (asking the batch what the kept terms contribute) and finishes the
-batch, or raises to roll every write back.
+``bot.validation`` (on the candidate rows the batch reads back) and finishes the batch, or
+raises to roll every write back.
 """
 
 from __future__ import annotations
@@ -24,27 +24,22 @@ from bot.directory import ParsedFile, Scan, ScannedFile
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
-from bot.validation import Kept
+from bot.validation import LinkUse, NameUse
 
-# The kept terms' names that a fresh file uses too (fresh terms have ids from ?1 on).
-_OWNERS_SQL = """
-SELECT f.key, t.slug, t.file
-FROM names f JOIN names n ON n.key = f.key AND n.term_id < ?1 JOIN terms t ON t.id = n.term_id
-WHERE f.term_id >= ?1 ORDER BY t.file
+# The candidates for the cross-file checks (bot.validation decides): every use of a name
+# that a fresh file (ids from ?1 on) uses and another term uses too ...
+_SHARED_NAMES_SQL = """
+WITH fresh AS (SELECT DISTINCT key FROM names WHERE term_id >= ?1)
+SELECT n.key, n.name, n.kind, n.line, t.slug, t.file, n.term_id < ?1
+FROM fresh JOIN names n ON n.key = fresh.key JOIN terms t ON t.id = n.term_id
+WHERE (SELECT count(*) FROM names m WHERE m.key = fresh.key) > 1
 """
-# Slugs that fresh files link to and kept terms have.
-_LINKED_SQL = """
-SELECT DISTINCT l.target FROM links l JOIN terms r ON r.slug = l.target AND r.id < ?1
-WHERE l.term_id >= ?1
-"""
-# Kept terms' links to slugs no kept term has: two ordered index scans find the targets;
-# only their links are then looked at.
-_KEPT_LINKS_SQL = """
-WITH missing AS (SELECT target FROM links WHERE term_id < ?1
-                 EXCEPT SELECT slug FROM terms WHERE id < ?1)
+# ... and every link to no term: two ordered index scans find the missing targets; only
+# their links are then looked at.
+_MISSING_LINKS_SQL = """
+WITH missing AS (SELECT target FROM links EXCEPT SELECT slug FROM terms)
 SELECT t.file, l.position, l.line, l.target
 FROM missing JOIN links l ON l.target = missing.target JOIN terms t ON t.id = l.term_id
-WHERE l.term_id < ?1
 """
 
 
@@ -101,7 +96,6 @@ class ReloadBatch:
         self._plan = plan
         self.to_parse = plan.to_parse
         self.loaded_count = len(plan.loaded)
-        self._kept = len(plan.loaded) - len(plan.removed)
         self._before = {slug: fingerprint for _, slug, _, _, fingerprint, _ in plan.removed}
         self._first_new_id = self._next_id = plan.next_id
         self.names_changed = bool(plan.removed)  # else the name index is still right
@@ -131,24 +125,20 @@ class ReloadBatch:
                 old.names_fingerprint != record.names_fingerprint)
             inserts.append((self._next_id, parsed))
             self._next_id += 1
-        self._kept -= len(stale)
         await _delete_terms(self._db, stale)
         await _insert_terms(self._db, inserts)
         if touched:
             await self._db.executemany(
                 "UPDATE terms SET mtime_ns = ?, size = ? WHERE id = ?", touched)
 
-    async def kept(self) -> Kept:
-        """What the terms this reload keeps as they were bring to the cross-file checks."""
-        if not self._kept:  # a first load: every term is fresh
-            return Kept()
+    async def check_candidates(self) -> tuple[list[NameUse], list[LinkUse]]:
+        """The rows the cross-file checks need, once every chunk is written: the names
+        that more than one term uses (a fresh one among them), the links to no term."""
         first = (self._first_new_id,)
-        owners: dict[str, tuple[str, str]] = {}
-        for key, slug, file in await self._db.execute_fetchall(_OWNERS_SQL, first):
-            owners.setdefault(key, (slug, file))
-        linked = {target for (target,) in await self._db.execute_fetchall(_LINKED_SQL, first)}
-        links = await self._db.execute_fetchall(_KEPT_LINKS_SQL, first)
-        return Kept(owners, frozenset(linked), tuple(links))
+        names = await self._db.execute_fetchall(_SHARED_NAMES_SQL, first)
+        links = await self._db.execute_fetchall(_MISSING_LINKS_SQL)
+        return ([(key, name, kind, line, slug, file, bool(kept))
+                 for key, name, kind, line, slug, file, kept in names], list(links))
 
     async def valid_count(self) -> int:
         rows = await self._db.execute_fetchall("SELECT count(*) FROM term_data")
