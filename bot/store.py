@@ -22,7 +22,6 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.path = db.path
         self.glossary = Glossary(db)
         self.records = Records(db)
         self.reloads = Reloader(Reloads(db, self.glossary))
