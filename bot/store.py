@@ -229,8 +229,9 @@ _WRITER_PRAGMAS = (
 _CARD_SQL = """
 SELECT d.data,
        (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
-         WHERE l.term_id = d.term_id)
-FROM names n JOIN term_data d ON d.term_id = n.term_id
+         WHERE l.term_id = d.term_id),
+       t.file
+FROM names n JOIN term_data d ON d.term_id = n.term_id JOIN terms t ON t.id = n.term_id
 WHERE n.key = ? LIMIT 1
 """
 
@@ -439,8 +440,8 @@ class Store:
         rows = await self._reader.execute_fetchall(_CARD_SQL, (key,))
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
-        data, related = rows[0]
-        card = Card(_term_from_json(data), json.loads(related) if related else {})
+        data, related, file = rows[0]
+        card = Card(_term_from_json(data), json.loads(related) if related else {}, file)
         if version == self._index_version:  # not read across a reload
             if len(self._cards) >= CACHED_CARDS:
                 self._cards.clear()

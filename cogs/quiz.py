@@ -8,8 +8,8 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import QuizAnswerButton, leaderboard_embed, quiz_embed, quiz_view
-from bot.cards.embeds import echo
+from bot.cards import QuizAnswerButton, card_message, leaderboard_embed, quiz_embed, quiz_view
+from bot.cards.embeds import echo, quiz_result_embed
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.errors import NotEnoughTerms
 from bot.quiz import pick_choices
@@ -55,6 +55,19 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         await interaction.followup.send(
             embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
             view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),
+        )
+
+    async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: str) -> None:
+        """A click on one of a quiz's choices (QuizAnswerButton): the verdict and the
+        answer's card, privately; only the first answer of each member counts."""
+        # Answers are writes, which can wait behind a reload: defer within 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.bot.store.answer_quiz(quiz_id, interaction.user.id, choice)
+        card = await self.bot.store.card(outcome.quiz.answer)
+        reply = await card_message(self.bot, card, interaction.guild_id)
+        await interaction.followup.send(
+            embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
+            view=reply["view"], ephemeral=True,
         )
 
     @app_commands.command(name="leaderboard", description="Top quiz scores in this server")

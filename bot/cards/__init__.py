@@ -4,6 +4,7 @@ Only this package and ``bot.client`` import discord; the core hands it plain obj
 """
 
 from bot.cards.buttons import (
+    CARD_BUTTONS,
     DynamicView,
     QuizAnswerButton,
     RelatedTermButton,
@@ -30,6 +31,7 @@ from bot.cards.embeds import (
 )
 
 __all__ = [
+    "CARD_BUTTONS",
     "DynamicView",
     "QuizAnswerButton",
     "RelatedTermButton",
