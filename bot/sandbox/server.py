@@ -28,11 +28,11 @@ from typing import Any
 import discord
 from aiohttp import web
 
-from bot.cards import reload_embed, reload_failed_embed
+from bot.cards import reload_failed_embed
 from bot.client import GlossaryBot, point_discord_at
 from bot.config import Config
 from bot.errors import InvalidContent
-from bot.models import ReloadDiff
+from bot.reloads import ContentWatcher, reload_and_report
 from bot.sandbox.commands import (
     BOOLEAN,
     CHANNEL,
@@ -55,7 +55,6 @@ from bot.sandbox.fake_discord import (
     NetworkGuard,
     iter_components,
 )
-from bot.sandbox.watch import ContentWatcher
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -217,7 +216,7 @@ class Sandbox:
         await self._welcome()
         if self.watch:
             self._watcher = ContentWatcher(
-                self.config.content_dir, self._reload_after_save, interval=self.watch_interval
+                self.config.content_dir, self._reload_after_save, debounce=self.watch_interval
             )
             await self._watcher.start()
 
@@ -404,13 +403,9 @@ class Sandbox:
         the same report, posted as a note."""
         assert self.bot is not None and self.config is not None
         shown_dir = _shown_path(self.config.content_dir) or str(self.config.content_dir)
-        try:
-            diff: ReloadDiff = await self.bot.store.reload(self.config.content_dir)
-        except InvalidContent as exc:
-            embed = reload_failed_embed(exc.problems).to_dict()
-        else:
-            embed = reload_embed(diff).to_dict()
-        self.add_note(f"Saved changes in `{shown_dir}` (--watch):", embeds=[embed])
+        report = await reload_and_report(self.bot.store, self.config.content_dir)
+        self.add_note(f"Saved changes in `{shown_dir}` (--watch):",
+                      embeds=[report.embed.to_dict()])
 
     # -- running commands -----------------------------------------------------------------
     def command_definitions(self) -> list[dict[str, Any]]:
