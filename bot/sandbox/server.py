@@ -28,10 +28,8 @@ from typing import Any
 import discord
 from aiohttp import web
 
-from bot.cards import reload_failed_embed
 from bot.client import GlossaryBot, point_discord_at
 from bot.config import Config
-from bot.errors import InvalidContent
 from bot.reloads import ContentWatcher, reload_and_report
 from bot.sandbox.commands import (
     BOOLEAN,
@@ -392,11 +390,10 @@ class Sandbox:
             lines.append(f"After editing {where}, run `/glossary reload` as Moderator.")
         self.add_note("\n".join(lines))
         assert self.bot is not None
-        try:  # the bot loaded them at start-up; unchanged files are not parsed again
-            await self.bot.store.reload(self.config.content_dir)
-        except InvalidContent as exc:
-            embed = reload_failed_embed(exc.problems).to_dict()
-            self.add_note("The term files have errors:", embeds=[embed])
+        # The bot loaded them at start-up; unchanged files are not parsed again.
+        report = await reload_and_report(self.bot.store, self.config.content_dir)
+        if report.diff is None:  # refused
+            self.add_note("The term files have errors:", embeds=[report.embed.to_dict()])
 
     async def _reload_after_save(self) -> None:
         """What ``--watch`` does on save: the same reload as ``/glossary reload``, with

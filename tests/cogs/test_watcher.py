@@ -132,6 +132,20 @@ async def test_the_sandbox_reports_saves_through_the_same_report(config, monkeyp
         await wait_until(lambda: len(watch_notes()) == 2)
         notes = watch_notes()
     assert [n["title"] for n in notes] == ["Glossary reloaded", "Reload refused"]
+    welcome, *after_saves = spy.made  # the first: the sandbox's check of the files at start
+    assert welcome["description"].startswith("Nothing changed")
+    assert after_saves == notes
+
+
+async def test_the_sandbox_reports_broken_files_at_start_the_same_way(config, monkeypatch):
+    from bot.sandbox import Sandbox
+
+    spy = ReportSpy(monkeypatch)
+    (config.content_dir / "git.yaml").write_text("title: [\n", encoding="utf-8")
+    async with Sandbox(config, port=0) as sandbox:
+        notes = [n["embeds"][0] for n in sandbox.notes.values()
+                 if n["content"] == "The term files have errors:"]
+    assert [n["title"] for n in notes] == ["Reload refused"]
     assert spy.made == notes
 
 
