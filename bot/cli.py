@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -17,6 +18,7 @@ from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
+from bot.models import Problem
 from bot.store import Store
 from bot.text import render_text
 
@@ -31,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="start the Discord bot (the default)")
     check = commands.add_parser("check", help="validate every term file and list all problems")
     check.add_argument("directory", nargs="?", help="content directory (default: from config)")
+    check.add_argument("--strict", action="store_true",
+                       help="also warn about anything that makes the glossary read unevenly "
+                       "(missing sections, orphans, repeats, cut cards); warnings fail")
     importer = commands.add_parser("import", help="turn glossary page exports into term files")
     importer.add_argument("pages", nargs="+", type=Path, help="page export .txt files")
     importer.add_argument("--out", type=Path, help="where to write (default: content_dir)")
@@ -54,7 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load_config(args.config)
         match args.command:
             case "check":
-                return _check(Path(args.directory) if args.directory else config.content_dir)
+                directory = Path(args.directory) if args.directory else config.content_dir
+                return _check(directory, config.course_name if args.strict else None)
             case "import":
                 return _import(args.pages, args.out or config.content_dir, args.force)
             case "show":
@@ -76,13 +82,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _check(directory: Path) -> int:
+def _check(directory: Path, strict_course: str | None = None) -> int:
     """Validate exactly as a reload would (the same code, on a scratch database), so a
-    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files."""
-    return asyncio.run(_check_async(directory))
+    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files.
+
+    With ``strict_course`` (``--strict``) the glossary's consistency is checked too, and
+    its warnings fail the check: authors who ask for it want a clean report.
+    """
+    return asyncio.run(_check_async(directory, strict_course))
 
 
-async def _check_async(directory: Path) -> int:
+async def _check_async(directory: Path, strict_course: str | None) -> int:
     with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
         async with await Store.open(Path(scratch) / "check.sqlite3") as store:
             try:
@@ -91,13 +101,25 @@ async def _check_async(directory: Path) -> int:
                 problems, valid = exc.problems, exc.valid_terms
             else:
                 problems, valid = diff.warnings, diff.term_count
+    if strict_course is not None and not any(not p.is_warning for p in problems):
+        problems = (*problems, *_strict_findings(directory, strict_course))
     for problem in problems:
         print(problem)
     errors = sum(not p.is_warning for p in problems)
     warnings = len(problems) - errors
     summary = f"{valid} valid term(s), {errors} error(s), {warnings} warning(s)"
     print(summary, file=sys.stderr if errors else sys.stdout)
-    return EXIT_PROBLEMS if errors else EXIT_OK
+    return EXIT_PROBLEMS if errors or (strict_course is not None and warnings) else EXIT_OK
+
+
+def _strict_findings(directory: Path, course_name: str) -> list[Problem]:
+    from bot.content import display_path, read_term_file, scan_directory
+    from bot.lint import lint
+
+    shown = display_path(directory)
+    results = [read_term_file(directory / name, os.path.join(shown, name))
+               for name, _mtime, _size in scan_directory(directory).files]
+    return lint(results, course_name)
 
 
 def _import(pages: Sequence[Path], out: Path, force: bool) -> int:
