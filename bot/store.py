@@ -625,6 +625,7 @@ class Store:
             meta.append(("content_version", now))
         await db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
         count = await db.execute_fetchall("SELECT count(*) FROM terms")
+        warnings = [p for p in problems if p.is_warning] + warnings
         diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings))
         return _Applied(diff, names_changed, now if not diff.is_empty else None)
 
