@@ -67,7 +67,7 @@ class ParsedFile(NamedTuple):
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        return not any(not problem.is_warning for problem in self.problems)
 
 
 def term_record(result: FileResult) -> TermRecord:

@@ -8,8 +8,6 @@ This module has no Discord dependency so the CLI and tests can use it directly.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -17,6 +15,7 @@ from pathlib import Path
 
 from bot.content import MAX_FILE_BYTES, dump_term
 from bot.errors import PageFormatError
+from bot.files import replace_text
 from bot.pages import parse_page
 
 MAX_PAGE_BYTES = 1024 * 1024
@@ -85,18 +84,6 @@ def _write_new(target: Path, text: str) -> None:
         handle.write(text)
 
 
-def _replace(target: Path, text: str) -> None:
-    """Write beside the target then rename, so a running bot never reads half a file."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _import_one(path: Path, out_dir: Path, force: bool, claimed: dict[str, Path]) -> ImportOutcome:
     term = parse_page(_read_page(path), str(path))
     if term.slug in claimed:
@@ -121,7 +108,7 @@ def _import_one(path: Path, out_dir: Path, force: bool, claimed: dict[str, Path]
         return ImportOutcome(path, ImportStatus.FAILED, target, f"{out_dir}: {reason}")
     try:
         if force:
-            _replace(target, text)
+            replace_text(target, text)
         else:
             _write_new(target, text)
     except FileExistsError:

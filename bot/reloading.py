@@ -53,7 +53,7 @@ class Reloader:
                 if any(not p.is_warning for p in problems):
                     raise InvalidContent([*problems, *warnings],
                                          valid_terms=await batch.valid_count())
-                return await batch.finish(warnings)
+                return await batch.finish([p for p in problems if p.is_warning] + warnings)
 
 
 async def check_directory(directory: Path) -> tuple[list[Problem], int]:

@@ -19,6 +19,14 @@ def section_text(term: Any, section: Section) -> str:
     return bullet_list(value) if section.is_list else value or ""
 
 
+def term_sections(term: Any, course_name: str, sections: Sequence[Section] = SECTIONS
+                  ) -> list[tuple[str, str]]:
+    """The prose sections a page shows under headings, in page order, skipping empty ones
+    (related terms, which need other terms' titles, are not among them)."""
+    return [(s.title(course_name), text) for s in sections
+            if s.page == "block" and not s.links and (text := section_text(term, s))]
+
+
 def bullet_list(items: tuple[str, ...] | list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
@@ -29,14 +37,12 @@ def render_text(term: Any, course_name: str, related_titles: dict[str, str] | No
     section under its heading, then the one-line ones ("Also called: a, b")."""
     lines = [term.title]
     titles = related_titles or {}
+    for heading, text in term_sections(term, course_name, sections):
+        lines += [heading, text]
     for s in sections:
-        if s.page != "block" or not getattr(term, s.key):
-            continue
-        if s.links:
+        if s.page == "block" and s.links and getattr(term, s.key):
             lines.append(s.title(course_name))
             lines += [f"- {titles.get(slug, slug)}" for slug in getattr(term, s.key)]
-        else:
-            lines += [s.title(course_name), section_text(term, s)]
     for s in sections:
         if s.page == "inline" and (value := getattr(term, s.key)):
             shown = ", ".join(value) if s.is_list else value

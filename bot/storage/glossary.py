@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.errors import TermNotFound
 from bot.matcher import find_mentions
 from bot.models import Card, SearchHit, SearchPage, Suggestion, Term, name_key, term_from_json
-from bot.search import NameIndex, fts_query, name_boost_query
+from bot.search import NameIndex, clean_query, fts_query, name_boost_query, names_within
 from bot.storage.database import Database, log_failure
 
 AUTOCOMPLETE_LIMIT = 25
@@ -28,8 +28,9 @@ CACHED_CARDS = 4096
 _CARD_SQL = """
 SELECT d.data,
        (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
-         WHERE l.term_id = d.term_id)
-FROM names n JOIN term_data d ON d.term_id = n.term_id
+         WHERE l.term_id = d.term_id),
+       t.file
+FROM names n JOIN term_data d ON d.term_id = n.term_id JOIN terms t ON t.id = n.term_id
 WHERE n.key = ? LIMIT 1
 """
 
@@ -119,8 +120,8 @@ class Glossary:
         rows = await self._db.reader.execute_fetchall(_CARD_SQL, (key,))
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
-        data, related = rows[0]
-        card = Card(term_from_json(data), json.loads(related) if related else {})
+        data, related, file = rows[0]
+        card = Card(term_from_json(data), json.loads(related) if related else {}, file)
         if version == self._index_version:  # not read across a reload
             if len(self._cards) >= CACHED_CARDS:
                 self._cards.clear()
@@ -144,11 +145,18 @@ class Glossary:
         return found
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
-        """'Did you mean' for a miss: the closest names, best first."""
-        key = name_key(text)
+        """'Did you mean' for a miss: the closest names, then names inside a sentence
+        and typos of its words, best first."""
+        phrase = clean_query(text)
+        key = name_key(phrase)
         if not key:
             return []
-        return await self.autocomplete(key, limit)
+        found = await self.autocomplete(key, limit)
+        if len(found) < limit and (" " in phrase or not found):
+            index = await self.names()
+            found += await asyncio.to_thread(
+                names_within, index, phrase, limit - len(found), {s.slug for s in found})
+        return found
 
     async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
         """Ranked full-text search over every searchable section (bm25), with snippets."""

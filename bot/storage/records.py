@@ -24,6 +24,7 @@ from bot.models import (
     Score,
     name_key,
 )
+from bot.search import clean_query
 from bot.storage.database import Database
 
 log = logging.getLogger(__name__)
@@ -58,11 +59,16 @@ class Records:
         self._flush_soon()
 
     def record_miss(self, query: str) -> None:
-        """Remember a term students asked for that does not exist: the content gaps."""
-        key = name_key(query)[:100]
+        """Remember a term students asked for that does not exist: the content gaps.
+
+        Only the words that could name a term count: "what is a bakend" is recorded as
+        "bakend", and mentions or links a student typed never reach the moderators' stats.
+        """
+        phrase = clean_query(query)
+        key = name_key(phrase)[:100]
         if not key:
             return
-        shown, count = self._pending_misses.get(key, (" ".join(query.split())[:100], 0))
+        shown, count = self._pending_misses.get(key, (phrase[:100], 0))
         self._pending_misses[key] = (shown, count + 1)
         self._flush_soon()
 

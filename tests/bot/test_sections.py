@@ -45,7 +45,7 @@ def test_a_declared_section_reaches_the_term_the_import_the_card_and_the_page():
     term = parse_page(PAGE, "cache.txt", WITH_ANALOGY)
     assert term.analogy == "A sticky note on the fridge instead of a trip to the archive."
     assert [f.name for f in dataclasses.fields(term)][-1] == "category"  # footer stays last
-    embed = card_embed(Card(term, {}), "VCA", 0, sections=WITH_ANALOGY).to_dict()
+    embed = card_embed(Card(term, {}, "cache.yaml"), "VCA", 0, sections=WITH_ANALOGY).to_dict()
     assert embed["fields"][-1] == {"name": "🧩 Think of it as", "value": term.analogy,
                                    "inline": False}
     page = render_text(term, "VCA", sections=WITH_ANALOGY).splitlines()
