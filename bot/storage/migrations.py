@@ -1,7 +1,7 @@
 """The schema: numbered migrations, each bringing the database one version up.
 
-Never edit a migration that has shipped; append one. A new section of a term needs one
-too: ``text_view_migration()`` (see ``bot.sections``) rebuilds the full-text view from the
+Never edit a migration that has shipped; append one. A new searchable section of a term
+needs one too: ``bot.sections.text_view_migration()`` rebuilds the full-text view from the
 declaration and empties the glossary, which the next start loads again from the files.
 """
 
