@@ -1,6 +1,6 @@
 """``glossary-bot sandbox``: try the real bot in a browser, without Discord.
 
-One process runs a local stand-in for Discord (:mod:`bot.sandbox.fake_discord`, the same
+One process runs a local stand-in for Discord (:mod:`bot.sandbox.fake`, the same
 code the tests use), the real bot connected to it, and a page on 127.0.0.1 that looks and
 behaves like a Discord channel (:mod:`bot.sandbox.server`). No token, account or network
 is needed, and the sandbox keeps its own database so its lookups never mix with the real
@@ -36,7 +36,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def __getattr__(name: str) -> Any:
     """The server (and with it discord.py and the bot) is imported on first use, so that
-    importing :mod:`bot.sandbox.fake_discord` - as the tests do - stays light."""
+    importing :mod:`bot.sandbox.fake` - as the tests do - stays light."""
     if name in __all__:
         return getattr(importlib.import_module("bot.sandbox.server"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -4,7 +4,7 @@ Teachers and content authors should be able to try the bot without a Discord acc
 a token or a network, and see exactly what students will see. So nothing here imitates
 the bot: :class:`Sandbox` starts the real :class:`~bot.client.GlossaryBot` the way
 ``glossary-bot run`` does (config, ``Store.open``, ``GlossaryBot(config, store)``,
-``bot.start``), pointed at :class:`~bot.sandbox.fake_discord.FakeDiscord` instead of
+``bot.start``), pointed at :class:`~bot.sandbox.fake.FakeDiscord` instead of
 Discord. The page only turns typing and clicks into the interactions Discord would send
 (through the stand-in's injection API) and shows the messages the bot really sent.
 
@@ -29,7 +29,7 @@ import discord
 from aiohttp import web
 
 from bot.cards import reload_embed, reload_failed_embed
-from bot.client import GlossaryBot, point_discord_at
+from bot.client import GlossaryBot
 from bot.config import Config
 from bot.errors import InvalidContent
 from bot.models import ReloadDiff
@@ -45,16 +45,18 @@ from bot.sandbox.commands import (
     flatten,
     parse,
 )
-from bot.sandbox.fake_discord import (
+from bot.sandbox.fake import (
     EPHEMERAL,
     LOADING,
     LOOPBACK_HOST,
     FakeDiscord,
     FakeMember,
     InteractionReply,
-    NetworkGuard,
+    NotAnswered,
+    WaitTimeout,
     iter_components,
 )
+from bot.sandbox.running import BotDidNotStart, bot_against_fake
 from bot.sandbox.watch import ContentWatcher
 from bot.store import Store
 
@@ -102,7 +104,7 @@ def sandbox_database(config: Config) -> Path:
 
 
 class SandboxDiscord(FakeDiscord):
-    """The stand-in, plus a hook the page's long-poll waits on, and bounded memory."""
+    """The stand-in, plus a hook the page's long-poll waits on."""
 
     def __init__(self, on_change: Callable[[], None]) -> None:
         super().__init__()
@@ -110,8 +112,6 @@ class SandboxDiscord(FakeDiscord):
 
     def _notify(self) -> None:
         super()._notify()
-        if len(self.requests) > 5000:  # the sandbox never looks far back
-            del self.requests[:-1000]
         self._on_change()
 
 
@@ -155,15 +155,14 @@ class Sandbox:
         self._change = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
-        self._bot_task: asyncio.Task[None] | None = None
+        self._bot_running = contextlib.AsyncExitStack()
         self._watcher: ContentWatcher | None = None
-        self._guard: NetworkGuard | None = None
-        self._saved_urls: tuple[str, Any] | None = None
 
     # -- lifecycle -----------------------------------------------------------------------
     @property
     def url(self) -> str:
-        assert self.port is not None, "the sandbox is not started"
+        if self.port is None:
+            raise SandboxError("the sandbox is not started")
         return f"http://{HOST}:{self.port}/"
 
     @property
@@ -203,17 +202,16 @@ class Sandbox:
             discord_api_url=self.fake.api_base_url,
             discord_gateway_url=self.fake.gateway_url,
         )
-        gateway = discord.gateway.DiscordWebSocket
-        self._saved_urls = (discord.http.Route.BASE, gateway.DEFAULT_GATEWAY)
-        point_discord_at(self.config.discord_api_url, self.config.discord_gateway_url)
-        self._guard = NetworkGuard().__enter__()  # "no network" is a promise: enforce it
         self.store = await Store.open(self.config.database)
         # guild_ready_timeout: the stand-in sends every guild at once, no need to wait 2 s.
         self.bot = GlossaryBot(self.config, self.store, guild_ready_timeout=0.2)
-        self._bot_task = asyncio.create_task(
-            self.bot.start(self.config.require_token()), name="sandbox-bot"
-        )
-        await self._wait_ready()
+        try:  # "no network" is a promise: bot_against_fake enforces it
+            await self._bot_running.enter_async_context(bot_against_fake(
+                self.bot, self.fake.address, token=self.config.require_token(),
+                ready_timeout=self.ready_timeout,
+            ))
+        except BotDidNotStart as exc:
+            raise SandboxError(str(exc)) from exc
         await self._welcome()
         if self.watch:
             self._watcher = ContentWatcher(
@@ -247,18 +245,6 @@ class Sandbox:
             ) from None
         self.port = self._runner.addresses[0][1]
 
-    async def _wait_ready(self) -> None:
-        assert self.bot is not None and self._bot_task is not None
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.ready_timeout
-        while not self.bot.is_ready():
-            if self._bot_task.done():
-                error = None if self._bot_task.cancelled() else self._bot_task.exception()
-                raise SandboxError(f"the bot stopped while starting: {error!r}")
-            if loop.time() > deadline:
-                raise SandboxError(f"the bot was not ready within {self.ready_timeout:.0f} s")
-            await asyncio.sleep(0.05)
-
     async def stop(self) -> None:
         """Stop everything that was started, each step bounded, in reverse order."""
         self._closing = True
@@ -266,27 +252,11 @@ class Sandbox:
         if self._watcher is not None:
             await self._watcher.stop()
             self._watcher = None
-        if self.bot is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.bot.close(), 10.0)
-        if self._bot_task is not None:
-            if not self._bot_task.done():
-                self._bot_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await asyncio.wait_for(asyncio.shield(self._bot_task), 5.0)
-            self._bot_task = None
+        await self._bot_running.aclose()  # closes the bot, puts discord.py and aiohttp back
         if self.store is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.store.close(), 10.0)
             self.store = None
-        if self._guard is not None:
-            self._guard.__exit__(None, None, None)
-            self._guard = None
-        if self._saved_urls is not None:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = (
-                self._saved_urls
-            )
-            self._saved_urls = None
         with contextlib.suppress(Exception):
             await asyncio.wait_for(self.fake.stop(), 5.0)
         if self._runner is not None:
@@ -515,7 +485,7 @@ class Sandbox:
         reply = await self.fake.inject(payload, description, RESPONSE_TIMEOUT)
         try:
             await reply.wait_callback(RESPONSE_TIMEOUT)
-        except AssertionError:
+        except WaitTimeout:
             self.add_note("The application did not respond", failed_command=who)
             raise CommandError("The application did not respond.") from None
         return reply
@@ -546,7 +516,8 @@ class Sandbox:
             return empty
         spec = parsed.spec
         option = spec.option(parsed.focused)
-        assert option is not None
+        if option is None:
+            return empty
         current = parsed.raw.get(option.name, "")
         start, end = parsed.spans[option.name]
         result: dict[str, Any] = {"option": option.name, "command": spec.qualified_name,
@@ -558,7 +529,7 @@ class Sandbox:
             )
             payload = self.fake.interaction_payload(4, data, member=member)
             reply = await self.fake.inject(payload, "autocomplete", AUTOCOMPLETE_TIMEOUT)
-            with contextlib.suppress(AssertionError):
+            with contextlib.suppress(WaitTimeout, NotAnswered):
                 await reply.wait_callback(AUTOCOMPLETE_TIMEOUT)
                 result["choices"] = [
                     {"name": str(c["name"]), "value": str(c["value"])} for c in reply.choices
