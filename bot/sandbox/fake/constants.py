@@ -40,6 +40,7 @@ LOADING = 1 << 7
 
 # Gateway intents the stand-in looks at.
 INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
 
 # Interaction types and contexts.
 PING, APPLICATION_COMMAND, MESSAGE_COMPONENT, AUTOCOMPLETE, MODAL_SUBMIT = 1, 2, 3, 4, 5

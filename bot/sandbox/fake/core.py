@@ -14,7 +14,7 @@ from aiohttp import web
 from bot.sandbox.fake.clock import Clock, Snowflakes
 from bot.sandbox.fake.constants import API_PREFIX, LOOPBACK_HOST
 from bot.sandbox.fake.gateway import GatewayMixin, GatewaySession
-from bot.sandbox.fake.messages import MessageMixin
+from bot.sandbox.fake.messages import MessageMixin, Pings
 from bot.sandbox.fake.payloads import PayloadMixin
 from bot.sandbox.fake.replies import InteractionReply
 from bot.sandbox.fake.resources import ResourceMixin
@@ -78,6 +78,8 @@ class FakeDiscord(
         self.interactions: dict[int, InteractionReply] = {}
         self._by_token: dict[str, InteractionReply] = {}
         self.modals: dict[str, dict[str, Any]] = {}
+        self.dm_channels: dict[int, dict[str, Any]] = {}  # by channel id
+        self.pings: dict[int, Pings] = {}  # by message id: who a new message notified
         self.sessions: dict[str, GatewaySession] = {}
         self.identify_count = 0
         self.resume_count = 0
@@ -103,6 +105,7 @@ class FakeDiscord(
         self.interactions.clear()
         self._by_token.clear()
         self.messages.clear()
+        self.pings.clear()
         self.channel_messages.clear()
 
     # -- ids and time ------------------------------------------------------------------

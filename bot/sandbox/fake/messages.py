@@ -2,18 +2,62 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
 
 from bot.sandbox.fake.constants import (
     EPHEMERAL,
+    INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     LOADING,
     LOOPBACK_HOST,
 )
+from bot.sandbox.fake.limits import is_empty, message_problems
 from bot.sandbox.fake.replies import InteractionReply
+from bot.sandbox.fake.rest import discord_error, form_error
 from bot.sandbox.fake.world import FakeGuild, FakeMember
+
+USER_MENTION = re.compile(r"<@!?(\d+)>")
+ROLE_MENTION = re.compile(r"<@&(\d+)>")
+EVERYONE_MENTION = re.compile(r"@(everyone|here)\b")
+
+
+@dataclass(frozen=True)
+class Pings:
+    """Who a message notified when it was created (edits never notify anyone)."""
+
+    users: frozenset[int] = frozenset()
+    roles: frozenset[int] = frozenset()
+    everyone: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.roles or self.everyone)
+
+
+def pings_of(body: dict[str, Any]) -> Pings:
+    """The mentions in ``content`` that ``allowed_mentions`` lets notify, as Discord decides:
+    no ``allowed_mentions`` parses everything; ``parse`` lists the kinds that notify;
+    ``users``/``roles`` list the only ids that do. Ephemeral messages notify no one."""
+    if int(body.get("flags") or 0) & EPHEMERAL:
+        return Pings()
+    content = body.get("content") or ""
+    allowed = body.get("allowed_mentions")
+    if allowed is None:
+        allowed = {"parse": ["users", "roles", "everyone"]}
+    parse = set(allowed.get("parse") or ())
+    users = {int(u) for u in USER_MENTION.findall(content)}
+    roles = {int(r) for r in ROLE_MENTION.findall(content)}
+    if "users" not in parse:
+        users &= {int(u) for u in allowed.get("users") or ()}
+    if "roles" not in parse:
+        roles &= {int(r) for r in allowed.get("roles") or ()}
+    everyone = "everyone" in parse and bool(EVERYONE_MENTION.search(content))
+    return Pings(frozenset(users), frozenset(roles), everyone)
 
 
 def interaction_user(payload: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +70,7 @@ class MessageMixin:
     """``messages`` by id and ``channel_messages`` by channel; MESSAGE_* events."""
 
     messages: dict[int, dict[str, Any]]
+    pings: dict[int, Pings]
     channel_messages: defaultdict[int, list[int]]
     dispatch_message_events: bool
     app_id: int
@@ -88,7 +133,35 @@ class MessageMixin:
         self._apply(message, body, files or [], creating=True)
         self.messages[int(message["id"])] = message
         self.channel_messages[channel_id].append(int(message["id"]))
+        self.pings[int(message["id"])] = pings_of(body)
         return message
+
+    def pinged(self, message: dict[str, Any] | int) -> Pings:
+        """Who ``message`` (or its id) notified (nobody for the first follow-up after a
+        deferral, and no edit ever notifies)."""
+        message_id = message if isinstance(message, int) else int(message["id"])
+        return self.pings.get(message_id, Pings())
+
+    def _refuse(
+        self,
+        body: dict[str, Any],
+        files: list[dict[str, Any]],
+        *,
+        creating: bool,
+        prefix: tuple[str, ...] = (),
+    ) -> web.Response | None:
+        """Discord's answer to a message body it refuses (None: accepted)."""
+        problems = [([*prefix, *path], code, text) for path, code, text in message_problems(body)]
+        if problems:
+            self._on_refused(problems)
+            return form_error(problems)
+        if creating and is_empty(body, has_files=bool(files)):
+            self._on_refused([([], "EMPTY", "Cannot send an empty message")])
+            return discord_error(400, "Cannot send an empty message", 50006)
+        return None
+
+    def _on_refused(self, problems: list[tuple[list[str | int], str, str]]) -> None:
+        """Hook: a body Discord would refuse (recorders keep them)."""
 
     def _apply(
         self,
@@ -113,7 +186,8 @@ class MessageMixin:
                 "guild_id": message.get("guild_id"),
             }
         )
-        await self._broadcast(event, data, guild_id, INTENT_GUILD_MESSAGES)
+        intent = INTENT_GUILD_MESSAGES if guild_id else INTENT_DIRECT_MESSAGES
+        await self._broadcast(event, data, guild_id, intent)
 
 
 def apply_body(

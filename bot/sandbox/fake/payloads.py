@@ -7,9 +7,20 @@ import asyncio
 import secrets
 from typing import TYPE_CHECKING, Any
 
-from bot.sandbox.fake.constants import DEFAULT_TIMEOUT, EVERYONE_PERMISSIONS
+from bot.sandbox.fake.clock import Clock
+from bot.sandbox.fake.constants import (
+    CONTEXT_BOT_DM,
+    CONTEXT_GUILD,
+    DEFAULT_TIMEOUT,
+    EVERYONE_PERMISSIONS,
+    GUILD_INSTALL,
+    USER_INSTALL,
+)
 from bot.sandbox.fake.replies import InteractionReply
-from bot.sandbox.fake.world import FakeGuild, FakeMember
+from bot.sandbox.fake.world import FakeGuild, FakeMember, channel_permissions
+
+# What Discord reports the bot may do in a DM (no guild, no overwrites).
+DM_PERMISSIONS = EVERYONE_PERMISSIONS
 
 
 class UnknownCommand(LookupError):
@@ -20,9 +31,11 @@ class PayloadMixin:
     """Builds and injects interactions. Needs the world, the gateway and the messages."""
 
     app_id: int
+    clock: Clock
     commands: dict[int | None, list[dict[str, Any]]]
     interactions: dict[int, InteractionReply]
     _by_token: dict[str, InteractionReply]
+    dm_channels: dict[int, dict[str, Any]]
 
     if TYPE_CHECKING:  # provided by the other parts of FakeDiscord
         guild: FakeGuild
@@ -52,37 +65,80 @@ class PayloadMixin:
         channel: dict[str, Any] | None = None,
         message: dict[str, Any] | None = None,
         locale: str = "en-US",
+        context: int = CONTEXT_GUILD,
+        user_install: bool = False,
     ) -> dict[str, Any]:
-        """A full INTERACTION_CREATE payload from ``member`` in ``channel``'s guild."""
+        """A full INTERACTION_CREATE payload from ``member``, as Discord sends it.
+
+        ``context``: ``CONTEXT_GUILD`` (in ``channel``, default the member's guild's
+        #general: ``member`` with the permissions it has there, ``app_permissions`` the
+        bot's there), ``CONTEXT_BOT_DM`` (the bot's DM with the member) or
+        ``CONTEXT_PRIVATE_CHANNEL`` (another DM, user-installed apps only): ``user`` and
+        no ``member``/``guild_id``. ``user_install``: the app is installed to the user, so
+        ``authorizing_integration_owners`` names the user (``"1"``) instead of the guild.
+        """
         member = member or self.student
-        guild = self._find_guild(member.guild_id) or self.guild
-        channel = channel or guild.text_channel
-        bot_member = guild.get_member(self.app_id)
-        app_permissions = bot_member.permissions if bot_member else EVERYONE_PERMISSIONS
         payload: dict[str, Any] = {
             "id": str(self.snowflake()),
             "application_id": str(self.app_id),
             "type": type_,
             "token": "itok-" + secrets.token_urlsafe(24),
             "version": 1,
-            "guild_id": str(guild.id),
-            "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
-            "channel_id": channel["id"],
-            "channel": channel,
-            "member": member.member_payload(),
-            "app_permissions": str(app_permissions),
             "attachment_size_limit": 10 * 1024 * 1024,
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0,
+            "context": context,
             "locale": locale,
-            "guild_locale": "en-US",
         }
+        owners: dict[str, str] = {}
+        if user_install:
+            owners[USER_INSTALL] = str(member.id)
+        if context == CONTEXT_GUILD:
+            guild = self._find_guild(member.guild_id) or self.guild
+            channel = channel or guild.text_channel
+            member_payload = member.member_payload()
+            member_payload["permissions"] = str(channel_permissions(guild, member, channel))
+            payload.update({
+                "guild_id": str(guild.id),
+                "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+                "guild_locale": "en-US",
+                "member": member_payload,
+                "app_permissions": str(self._app_permissions(guild, channel)),
+            })
+            if not user_install:
+                owners[GUILD_INSTALL] = str(guild.id)
+        else:
+            channel = channel or self.dm_channel(member)
+            payload["user"] = member.user_payload()
+            payload["app_permissions"] = str(DM_PERMISSIONS)
+            if context == CONTEXT_BOT_DM and not user_install:
+                owners[GUILD_INSTALL] = "0"  # Discord: "0" in the bot's DM
+        payload["channel_id"] = channel["id"]
+        payload["channel"] = channel
+        payload["authorizing_integration_owners"] = owners
         if data is not None:
             payload["data"] = data
         if message is not None:
             payload["message"] = message
         return payload
+
+    def _app_permissions(self, guild: FakeGuild, channel: dict[str, Any]) -> int:
+        bot_member = guild.get_member(self.app_id)
+        return 0 if bot_member is None else channel_permissions(guild, bot_member, channel)
+
+    def dm_channel(self, member: FakeMember) -> dict[str, Any]:
+        """The bot's DM channel with ``member`` (made on first use, as Discord does)."""
+        for channel in self.dm_channels.values():
+            if channel["recipients"][0]["id"] == str(member.id):
+                return channel
+        channel = {
+            "id": str(self.snowflake()),
+            "type": 1,
+            "last_message_id": None,
+            "flags": 0,
+            "recipients": [member.user_payload()],
+        }
+        self.dm_channels[int(channel["id"])] = channel
+        return channel
 
     async def inject(
         self,
@@ -97,6 +153,7 @@ class PayloadMixin:
         self.interactions[reply.id] = reply
         self._by_token[reply.token] = reply
         reply.injected_at = asyncio.get_running_loop().time()
+        reply.injected_clock = self.clock.time()
         guild_id = int(payload["guild_id"]) if payload.get("guild_id") else None
         await self.dispatch("INTERACTION_CREATE", payload, guild_id=guild_id, timeout=timeout)
         return reply

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.fake.clock import Clock, snowflake_time
 from bot.sandbox.fake.constants import DEFAULT_TIMEOUT, EPHEMERAL, LOADING
 
 if TYPE_CHECKING:
@@ -49,13 +50,21 @@ class InteractionReply:
         self.followup_message_ids: list[int] = []
         self.edits: list[dict[str, Any]] = []
         self.original_deleted = False
-        self.injected_at: float | None = None
+        self.injected_at: float | None = None  # loop time, for latency figures
+        self.injected_clock: float | None = None  # the stand-in's clock, for Discord's deadlines
         if payload.get("message"):
             # A component interaction's "original" message is the one the component is on.
             self.original_message_id = int(payload["message"]["id"])
 
     def __repr__(self) -> str:
         return f"<InteractionReply {self.description} type={self.callback_type}>"
+
+    def age(self, clock: Clock) -> float:
+        """Seconds since the interaction was delivered, on the stand-in's clock."""
+        started = self.injected_clock
+        if started is None:
+            started = snowflake_time(self.id)
+        return clock.time() - started
 
     # -- raw state ---------------------------------------------------------------------
     @property

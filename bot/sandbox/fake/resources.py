@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.sandbox.fake.constants import ATTACH_FILES, EMBED_LINKS, SEND_MESSAGES, VIEW_CHANNEL
 from bot.sandbox.fake.rest import discord_error, json_response
 from bot.sandbox.fake.world import FakeGuild, FakeMember
 
@@ -20,6 +21,7 @@ class ResourceMixin:
     commands: dict[int | None, list[dict[str, Any]]]
     _command_ids: dict[tuple[int | None, str, int], int]
     messages: dict[int, dict[str, Any]]
+    dm_channels: dict[int, dict[str, Any]]
     gateway_url: str
 
     if TYPE_CHECKING:  # provided by the other parts of FakeDiscord
@@ -33,6 +35,10 @@ class ResourceMixin:
         def _new_message(self, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]: ...
         def _apply(self, message: dict[str, Any], body: dict[str, Any],
                    files: list[dict[str, Any]], *, creating: bool = False) -> None: ...
+        def _refuse(self, body: dict[str, Any], files: list[dict[str, Any]], *,
+                    creating: bool, prefix: tuple[str, ...] = ()) -> web.Response | None: ...
+        def bot_permissions(self, channel_id: int) -> int | None: ...
+        def dm_channel(self, member: FakeMember) -> dict[str, Any]: ...
         def _notify(self) -> None: ...
         async def _announce(self, event: str, message: dict[str, Any]) -> None: ...
 
@@ -134,22 +140,39 @@ class ResourceMixin:
         return json_response(echoed)
 
     # -- REST handlers: channels and guilds --------------------------------------------
+    def _refuse_posting(
+        self, channel_id: int, body: dict[str, Any], files: list[dict[str, Any]]
+    ) -> web.Response | None:
+        """Discord's answer when the bot may not post this in a guild channel: without View
+        Channel it cannot see it (403 50001), without Send Messages, or Embed Links for
+        embeds (Attach Files for files), it lacks permissions (403 50013)."""
+        permissions = self.bot_permissions(channel_id)
+        if permissions is None:  # a DM: nothing to check
+            return None
+        if not permissions & VIEW_CHANNEL:
+            return discord_error(403, "Missing Access", 50001)
+        needed = SEND_MESSAGES
+        if body.get("embeds"):
+            needed |= EMBED_LINKS
+        if files:
+            needed |= ATTACH_FILES
+        if permissions & needed != needed:
+            return discord_error(403, "Missing Permissions", 50013)
+        return None
+
     async def _post_message(
         self, request: web.Request, cid: str, body: Any, files: list[dict[str, Any]], **_: Any
     ) -> web.Response:
-        _, channel = self._find_channel(int(cid))
-        if channel is None:
+        channel_id = int(cid)
+        if self._find_channel(channel_id)[1] is None and channel_id not in self.dm_channels:
             return discord_error(404, "Unknown Channel", 10003)
         body = body or {}
-        if not (
-            body.get("content")
-            or body.get("embeds")
-            or body.get("components")
-            or files
-            or body.get("sticker_ids")
-            or body.get("poll")
-        ):
-            return discord_error(400, "Cannot send an empty message", 50006)
+        denied = self._refuse_posting(channel_id, body, files)
+        if denied is not None:
+            return denied
+        refused = self._refuse(body, files, creating=True)
+        if refused is not None:
+            return refused
         msg_type = 19 if body.get("message_reference") else 0
         message = self._new_message(body, channel_id=int(cid), msg_type=msg_type, files=files)
         self._notify()
@@ -182,6 +205,9 @@ class ResourceMixin:
         message = self._channel_message(cid, mid)
         if message is None:
             return discord_error(404, "Unknown Message", 10008)
+        refused = self._refuse(body or {}, files, creating=False)
+        if refused is not None:
+            return refused
         self._apply(message, body or {}, files, creating=False)
         self._notify()
         await self._announce("MESSAGE_UPDATE", message)
@@ -203,6 +229,15 @@ class ResourceMixin:
         if channel is None:
             return discord_error(404, "Unknown Channel", 10003)
         return json_response(channel)
+
+    async def _open_dm(self, request: web.Request, body: Any, **_: Any) -> web.Response:
+        """``POST /users/@me/channels {"recipient_id"}``: the bot's DM with a known user."""
+        wanted = str((body or {}).get("recipient_id", ""))
+        for guild in self.guilds:
+            for member in guild.members:
+                if str(member.id) == wanted:
+                    return json_response(self.dm_channel(member))
+        return discord_error(400, "Invalid Recipient(s)", 50033)
 
     async def _typing(self, request: web.Request, **_: Any) -> web.Response:
         return web.Response(status=204)

@@ -44,6 +44,7 @@ ROUTES: list[tuple[str, str, str, bool]] = [
     ("DELETE", "/channels/{cid}/messages/{mid}", "_delete_message", True),
     ("GET", "/channels/{cid}", "_get_channel", True),
     ("POST", "/channels/{cid}/typing", "_typing", True),
+    ("POST", "/users/@me/channels", "_open_dm", True),
     ("GET", "/guilds/{gid}", "_get_guild", True),
     ("GET", "/guilds/{gid}/channels", "_get_guild_channels", True),
     ("GET", "/guilds/{gid}/roles", "_get_guild_roles", True),

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from bot.sandbox.fake.clock import Clock
 from bot.sandbox.fake.constants import EPHEMERAL, LOADING
+from bot.sandbox.fake.limits import modal_problems
 from bot.sandbox.fake.replies import InteractionReply
-from bot.sandbox.fake.rest import discord_error, json_response
+from bot.sandbox.fake.rest import discord_error, form_error, json_response
+
+TOKEN_LIFETIME = 15 * 60.0  # an interaction token works for 15 minutes
 
 
 class WebhookMixin:
@@ -22,12 +25,16 @@ class WebhookMixin:
     modals: dict[str, dict[str, Any]]
     ack_deadline: float | None
     late_callbacks: list[str]
+    clock: Clock
 
     if TYPE_CHECKING:  # provided by the other parts of FakeDiscord
 
         def _new_message(self, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]: ...
         def _apply(self, message: dict[str, Any], body: dict[str, Any],
                    files: list[dict[str, Any]], *, creating: bool = False) -> None: ...
+        def _refuse(self, body: dict[str, Any], files: list[dict[str, Any]], *,
+                    creating: bool, prefix: tuple[str, ...] = ()) -> web.Response | None: ...
+        def _on_refused(self, problems: list[tuple[list[str | int], str, str]]) -> None: ...
         def _notify(self) -> None: ...
         async def _announce(self, event: str, message: dict[str, Any]) -> None: ...
 
@@ -45,18 +52,15 @@ class WebhookMixin:
             return discord_error(404, "Unknown interaction", 10062)
         if reply.callback is not None:
             return discord_error(400, "Interaction has already been acknowledged.", 40060)
-        loop_time = asyncio.get_running_loop().time()
-        if (
-            self.ack_deadline is not None
-            and reply.injected_at is not None
-            and loop_time - reply.injected_at > self.ack_deadline
-        ):
+        if self.ack_deadline is not None and reply.age(self.clock) > self.ack_deadline:
             self.late_callbacks.append(reply.description)
             return discord_error(404, "Unknown interaction", 10062)
         body = body or {}
         kind = int(body.get("type", 0))
         data = body.get("data") or {}
-        channel_id = int(reply.payload["channel_id"])
+        refused = self._refuse_callback(reply, kind, data, files)
+        if refused is not None:
+            return refused
         interaction: dict[str, Any] = {"id": str(reply.id), "type": reply.interaction_type}
         resource: dict[str, Any] | None = None
         created: dict[str, Any] | None = None
@@ -64,22 +68,21 @@ class WebhookMixin:
         if kind in (4, 5):
             flags = int(data.get("flags") or 0)
             msg_body = dict(data) if kind == 4 else {"flags": flags | LOADING}
-            msg_type = 20 if reply.interaction_type == 2 else 0
             created = self._new_message(
-                msg_body, channel_id=channel_id, msg_type=msg_type, reply=reply, files=files
+                msg_body,
+                channel_id=int(reply.payload["channel_id"]),
+                msg_type=20 if reply.interaction_type == 2 else 0,
+                reply=reply,
+                files=files,
             )
             reply.original_message_id = int(created["id"])
-            interaction.update(
-                {
-                    "response_message_id": created["id"],
-                    "response_message_loading": kind == 5,
-                    "response_message_ephemeral": bool(flags & EPHEMERAL),
-                }
-            )
+            interaction.update({
+                "response_message_id": created["id"],
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool(flags & EPHEMERAL),
+            })
             resource = {"type": kind, "message": created}
         elif kind in (6, 7):
-            if reply.interaction_type not in (3, 5):
-                return discord_error(400, "Interaction callback type not allowed here", 50035)
             target = self.messages.get(reply.original_message_id or 0)
             if target is not None:
                 interaction["response_message_id"] = target["id"]
@@ -87,9 +90,6 @@ class WebhookMixin:
                     self._apply(target, data, files, creating=False)
                     updated = target
                     resource = {"type": kind, "message": target}
-        elif kind == 8:
-            if reply.interaction_type != 4:
-                return discord_error(400, "Interaction callback type not allowed here", 50035)
         elif kind == 9:
             self.modals[data.get("custom_id", "")] = data
         reply.callback = body
@@ -105,18 +105,43 @@ class WebhookMixin:
             result["resource"] = resource
         return json_response(result)
 
-    def _reply_for_webhook(self, app: str, token: str) -> InteractionReply | None:
+    def _refuse_callback(
+        self, reply: InteractionReply, kind: int, data: dict[str, Any],
+        files: list[dict[str, Any]],
+    ) -> web.Response | None:
+        """Discord's answer to a callback it refuses: wrong type here, or a bad body."""
+        allowed = {
+            2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7),
+        }.get(reply.interaction_type, (4, 5))
+        if kind not in allowed:
+            return discord_error(400, "Interaction callback type not allowed here", 50035)
+        if kind == 4:
+            return self._refuse(data, files, creating=True, prefix=("data",))
+        if kind == 7:
+            return self._refuse(data, files, creating=False, prefix=("data",))
+        if kind == 9:
+            problems = modal_problems(data)
+            if problems:
+                self._on_refused(problems)
+                return form_error(problems)
+        return None
+
+    def _webhook_reply(self, app: str, token: str) -> InteractionReply | web.Response:
+        """The interaction a webhook token belongs to, or Discord's refusal: unknown token,
+        or one older than 15 minutes (401 50027 "Invalid Webhook Token")."""
         reply = self._by_token.get(token)
         if reply is None or int(app) != self.app_id:
-            return None
+            return discord_error(404, "Unknown Webhook", 10015)
+        if reply.age(self.clock) > TOKEN_LIFETIME:
+            return discord_error(401, "Invalid Webhook Token", 50027)
         return reply
 
     async def _get_original(
         self, request: web.Request, app: str, token: str, **_: Any
     ) -> web.Response:
-        reply = self._reply_for_webhook(app, token)
-        if reply is None:
-            return discord_error(404, "Unknown Webhook", 10015)
+        reply = self._webhook_reply(app, token)
+        if isinstance(reply, web.Response):
+            return reply
         if reply.message is None:
             return discord_error(404, "Unknown Message", 10008)
         return json_response(reply.message)
@@ -130,12 +155,15 @@ class WebhookMixin:
         files: list[dict[str, Any]],
         **_: Any,
     ) -> web.Response:
-        reply = self._reply_for_webhook(app, token)
-        if reply is None:
-            return discord_error(404, "Unknown Webhook", 10015)
+        reply = self._webhook_reply(app, token)
+        if isinstance(reply, web.Response):
+            return reply
         message = reply.message
         if message is None:
             return discord_error(404, "Unknown Message", 10008)
+        refused = self._refuse(body or {}, files, creating=False)
+        if refused is not None:
+            return refused
         reply.edits.append(body or {})
         self._apply(message, body or {}, files, creating=False)
         message["flags"] = int(message.get("flags") or 0) & ~LOADING
@@ -146,9 +174,9 @@ class WebhookMixin:
     async def _delete_original(
         self, request: web.Request, app: str, token: str, **_: Any
     ) -> web.Response:
-        reply = self._reply_for_webhook(app, token)
-        if reply is None:
-            return discord_error(404, "Unknown Webhook", 10015)
+        reply = self._webhook_reply(app, token)
+        if isinstance(reply, web.Response):
+            return reply
         message = reply.message
         if message is None:
             return discord_error(404, "Unknown Message", 10008)
@@ -166,12 +194,15 @@ class WebhookMixin:
         files: list[dict[str, Any]],
         **_: Any,
     ) -> web.StreamResponse:
-        reply = self._reply_for_webhook(app, token)
-        if reply is None:
-            return discord_error(404, "Unknown Webhook", 10015)
+        reply = self._webhook_reply(app, token)
+        if isinstance(reply, web.Response):
+            return reply
         if reply.callback is None:
             return discord_error(404, "Unknown Webhook", 10015)
         body = body or {}
+        refused = self._refuse(body, files, creating=True)
+        if refused is not None:
+            return refused
         original = reply.message
         if (
             original is not None
@@ -179,7 +210,7 @@ class WebhookMixin:
             and int(original.get("flags") or 0) & LOADING
         ):
             # Discord: the first follow-up after a "thinking" deferral replaces the
-            # loading message (keeping the deferral's ephemerality).
+            # loading message, keeping the deferral's ephemerality, and pings no one.
             keep = int(original["flags"]) & EPHEMERAL
             self._apply(
                 original, {k: v for k, v in body.items() if k != "flags"}, files, creating=False
@@ -207,20 +238,23 @@ class WebhookMixin:
 
     def _followup_message(
         self, app: str, token: str, mid: str
-    ) -> tuple[InteractionReply | None, dict[str, Any] | None]:
-        reply = self._reply_for_webhook(app, token)
-        if reply is None:
-            return None, None
+    ) -> tuple[InteractionReply, dict[str, Any]] | web.Response:
+        reply = self._webhook_reply(app, token)
+        if isinstance(reply, web.Response):
+            return reply
         ids = {*reply.followup_message_ids, reply.original_message_id}
-        return reply, self.messages.get(int(mid)) if int(mid) in ids else None
+        message = self.messages.get(int(mid)) if int(mid) in ids else None
+        if message is None:
+            return discord_error(404, "Unknown Message", 10008)
+        return reply, message
 
     async def _get_followup(
         self, request: web.Request, app: str, token: str, mid: str, **_: Any
     ) -> web.Response:
-        _, message = self._followup_message(app, token, mid)
-        if message is None:
-            return discord_error(404, "Unknown Message", 10008)
-        return json_response(message)
+        found = self._followup_message(app, token, mid)
+        if isinstance(found, web.Response):
+            return found
+        return json_response(found[1])
 
     async def _edit_followup(
         self,
@@ -232,9 +266,13 @@ class WebhookMixin:
         files: list[dict[str, Any]],
         **_: Any,
     ) -> web.Response:
-        reply, message = self._followup_message(app, token, mid)
-        if reply is None or message is None:
-            return discord_error(404, "Unknown Message", 10008)
+        found = self._followup_message(app, token, mid)
+        if isinstance(found, web.Response):
+            return found
+        reply, message = found
+        refused = self._refuse(body or {}, files, creating=False)
+        if refused is not None:
+            return refused
         if int(mid) == reply.original_message_id:
             reply.edits.append(body or {})
         self._apply(message, body or {}, files, creating=False)
@@ -245,11 +283,11 @@ class WebhookMixin:
     async def _delete_followup(
         self, request: web.Request, app: str, token: str, mid: str, **_: Any
     ) -> web.Response:
-        reply, message = self._followup_message(app, token, mid)
-        if reply is None or message is None:
-            return discord_error(404, "Unknown Message", 10008)
+        found = self._followup_message(app, token, mid)
+        if isinstance(found, web.Response):
+            return found
+        message = found[1]
         self.messages.pop(int(mid), None)
         self._notify()
         await self._announce("MESSAGE_DELETE", message)
         return web.Response(status=204)
-
