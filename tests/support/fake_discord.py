@@ -125,9 +125,9 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
         if body is not None and self.schema is not None:
             problems = self.schema.validate(method, path, body)
             if problems:
-                for _, message in problems:
+                for _, _, message in problems:
                     self.schema_violations.append((method, path, message))
-                return form_error([(p, "SCHEMA_VALIDATION", m) for p, m in problems])
+                return form_error(problems)
         return None
 
     def _on_request(self, record: RecordedRequest) -> None:

@@ -100,8 +100,11 @@ class SchemaValidator:
             self.build_seconds += time.perf_counter() - started
         return self._validators[key]
 
-    def validate(self, method: str, path: str, body: Any) -> list[tuple[list[str | int], str]]:
-        """Return ``[(json_path, message), ...]`` (empty when valid or unchecked)."""
+    def validate(
+        self, method: str, path: str, body: Any
+    ) -> list[tuple[list[str | int], str, str]]:
+        """Return ``[(json_path, Discord's error code, message), ...]`` (empty when valid or
+        unchecked); lengths get Discord's own codes (``BASE_TYPE_MAX_LENGTH``...)."""
         if not self.enabled:
             return []
         template = self.template_for(path)
@@ -111,10 +114,11 @@ class SchemaValidator:
         if validator is None:
             return []
         started = time.perf_counter()
-        problems: list[tuple[list[str | int], str]] = []
+        problems: list[tuple[list[str | int], str, str]] = []
         for error in validator.iter_errors(body):
             for leaf in _leaf_errors(error):
-                problems.append((list(leaf.absolute_path), _describe(leaf)))
+                code = _DISCORD_CODES.get(leaf.validator, "SCHEMA_VALIDATION")
+                problems.append((list(leaf.absolute_path), code, _describe(leaf)))
         self.validate_seconds += time.perf_counter() - started
         self.validated += 1
         return problems
@@ -133,6 +137,14 @@ def get_schema_validator(spec_path: Path | None = None) -> SchemaValidator:
 @functools.cache
 def _validator_for(spec_path: Path) -> SchemaValidator:
     return SchemaValidator(spec_path)
+
+
+_DISCORD_CODES = {
+    "maxLength": "BASE_TYPE_MAX_LENGTH",
+    "maxItems": "BASE_TYPE_MAX_LENGTH",
+    "minLength": "BASE_TYPE_MIN_LENGTH",
+    "minItems": "BASE_TYPE_MIN_LENGTH",
+}
 
 
 def _is_branch_mismatch(error: Any) -> bool:
