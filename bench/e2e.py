@@ -583,9 +583,11 @@ async def measure(glossary: Path, size: int, plan: Plan, deadline: float,
                     before = {side.name: side.bot_rss_mb() for side in sides}
                     await _rounds(sides, plan, deadline, results, log)
                     results.rss_mb = {s.name: (before[s.name], s.bot_rss_mb()) for s in sides}
+            except WaitTimeout as exc:  # the fake waited in vain: a failure, not the bound
+                results.stopped = f"{FAILED}: {exc}"
             except TimeoutError:
                 results.stopped = "hit the time bound"
-            except (RuntimeError, AssertionError, OSError) as exc:
+            except (RuntimeError, OSError) as exc:
                 results.stopped = f"{FAILED}: {exc}"
             if results.stopped:
                 log(f"e2e: {results.stopped}")

@@ -8,6 +8,7 @@ sandbox runs, so both can never drift apart):
   ``wait_for_request``;
 * OpenAPI validation of every JSON body (``schema_violations``, answered 400 50035 as
   Discord would), see :mod:`tests.support.schema`;
+* ``refusals``: bodies refused by Discord's limits (``bot.sandbox.fake.limits``);
 * fault injection (:mod:`tests.support.faults`) and user-like driving helpers
   (:mod:`tests.support.driving`);
 * timeouts that fail the test: ``AssertionError`` with what was awaited and what happened.
@@ -96,6 +97,7 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
         self.schema_violations: list[tuple[str, str, str]] = []
         self.gateway_log: list[dict[str, Any]] = []
         self.logged_errors: list[str] = []
+        self.refusals: list[list[tuple[list[str | int], str, str]]] = []
         self._faults = []
         self.schema: SchemaValidator | None = (
             get_schema_validator(spec_path) if validate_schema else None
@@ -133,6 +135,9 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
     def _on_request(self, record: RecordedRequest) -> None:
         self.requests.append(record)
 
+    def _on_refused(self, problems: list[tuple[list[str | int], str, str]]) -> None:
+        self.refusals.append(problems)
+
     def _on_unknown_route(self, method: str, path: str) -> None:
         self.unknown_routes.append((method, path))
 
@@ -153,6 +158,8 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
             lines.append(f"schema violations: {self.schema_violations[-3:]}")
         if self.unknown_routes:
             lines.append(f"unknown routes: {self.unknown_routes[-3:]}")
+        if self.refusals:
+            lines.append(f"refused as Discord would: {self.refusals[-3:]}")
         if self.late_callbacks:
             lines.append(f"acknowledged too late (> {self.ack_deadline}s): {self.late_callbacks}")
         recent = [f"{r.method} {r.path} -> {r.status}" for r in self.requests[-5:]]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import re
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from bot.sandbox.fake.gateway import GatewaySession
-from bot.sandbox.fake.rest import json_response
+from bot.sandbox.fake.rest import json_response, rate_limit_headers
 
 if TYPE_CHECKING:
     from bot.sandbox.fake.core import FakeDiscord as _Base
@@ -27,25 +26,6 @@ class Fault:
     body: Any
     headers: dict[str, str]
     remaining: int
-
-
-def rate_limit_headers(retry_after: float, *, is_global: bool, scope: str) -> dict[str, str]:
-    """The headers Discord sends with a 429 (discord.py only honours a 429 carrying
-    ``Via``; without it, it assumes a Cloudflare ban)."""
-    retry = f"{retry_after:g}"
-    headers = {
-        "Via": "1.1 google",
-        "Retry-After": retry,
-        "X-RateLimit-Limit": "5",
-        "X-RateLimit-Remaining": "0",
-        "X-RateLimit-Reset-After": retry,
-        "X-RateLimit-Reset": f"{time.time() + retry_after:.3f}",
-        "X-RateLimit-Bucket": "fake-bucket",
-        "X-RateLimit-Scope": scope,
-    }
-    if is_global:
-        headers["X-RateLimit-Global"] = "true"
-    return headers
 
 
 class FaultMixin(_Base):
@@ -82,7 +62,8 @@ class FaultMixin(_Base):
             retry = float(body.get("retry_after", 0.05)) if isinstance(body, dict) else 0.05
             is_global = bool(isinstance(body, dict) and body.get("global"))
             default_headers = rate_limit_headers(
-                retry, is_global=is_global, scope="global" if is_global else "user"
+                retry, is_global=is_global, scope="global" if is_global else "user",
+                now=self.clock.time(),
             )
         self._faults.append(Fault(method.upper(), re.compile(path_regex), status, body,
                                   {**default_headers, **(headers or {})}, times))

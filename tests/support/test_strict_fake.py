@@ -167,7 +167,8 @@ async def test_message_limits_are_invalid_form_body(
 
 async def test_limits_hold_exactly_at_the_edge(h: BotHarness) -> None:
     body = {"content": "c" * 2000,
-            "embeds": [{"description": "d" * 3000}, {"title": "t" * 256, "description": "d" * 2744}],
+            "embeds": [{"description": "d" * 3000},
+                       {"title": "t" * 256, "description": "d" * 2744}],
             "components": [{"type": 1, "components": [button(f"b{r}{i}") for i in range(5)]}
                            for r in range(5)]}
     result = await run_probe(h, post(h.channel["id"], body))
@@ -342,3 +343,60 @@ async def test_posting_needs_view_send_and_embed_links() -> None:
 async def _answer_with(interaction: discord.Interaction, value: Any) -> Any:
     await interaction.response.send_message("ok", ephemeral=True)
     return value
+
+
+# -- rule 8: rate limits --------------------------------------------------------------------
+
+async def test_a_global_429_is_shaped_as_discords_and_discord_py_waits_it_out(
+    h: BotHarness,
+) -> None:
+    h.fake.fail_next("POST", r"/channels/\d+/messages", status=429,
+                     body={"message": "You are being rate limited.", "retry_after": 0.2,
+                           "global": True})
+    started = time.monotonic()
+    result = await run_probe(h, post(h.channel["id"], {"content": "after the wait"}))
+    assert result["content"] == "after the wait"
+    assert time.monotonic() - started >= 0.2
+    limited = [r for r in h.fake.requests if r.status == 429]
+    assert json.loads(limited[0].response) == {
+        "message": "You are being rate limited.", "retry_after": 0.2, "global": True}
+
+
+async def test_the_201st_command_create_of_a_day_is_refused() -> None:
+    import aiohttp
+
+    async with FakeDiscord(validate_schema=False) as fake:
+        url = f"{fake.api_base_url}/applications/{fake.app_id}/commands"
+        auth = {"Authorization": "Bot t"}
+
+        def commands(names: range) -> list[dict[str, Any]]:
+            return [{"name": f"c{i}", "description": "d", "type": 1} for i in names]
+
+        async with aiohttp.ClientSession(headers=auth) as http:
+            for names, status in [
+                (range(150), 200),  # 150 creates
+                (range(150), 200),  # the same again: updates, not creates
+                (range(200), 200),  # 50 new: 200 today
+                (range(201), 429),  # the 201st
+            ]:
+                async with http.put(url, json=commands(names)) as response:
+                    assert response.status == status, names
+                    body = await response.json()
+            assert body["code"] == 30034 and body["global"] is False
+            assert 0 < body["retry_after"] <= 24 * 3600
+            assert response.headers["X-RateLimit-Scope"] == "shared"
+            assert "Retry-After" in response.headers
+            fake.clock.advance(24 * 3600)
+            async with http.put(url, json=commands(range(201))) as response:
+                assert response.status == 200  # a new day
+
+
+async def test_the_glossary_answers_define_in_a_dm(start_bot: Any) -> None:
+    """The DM path the fake could not carry before (KeyError 'member')."""
+    async with start_bot() as h:
+        data = h.fake.command_data("define", (), {"term": "backend"})
+        payload = h.fake.interaction_payload(2, data, context=CONTEXT_BOT_DM)
+        reply = await (await h.fake.inject(payload, "/define in a DM")).wait_callback()
+        assert reply.embeds[0]["title"] == "backend"
+        assert reply.message["channel_id"] == payload["channel_id"]
+        assert "guild_id" not in reply.message

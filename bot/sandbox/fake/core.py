@@ -11,6 +11,7 @@ from typing import Any
 
 from aiohttp import web
 
+from bot.sandbox.fake.appcommands import CommandMixin
 from bot.sandbox.fake.clock import Clock, Snowflakes
 from bot.sandbox.fake.constants import API_PREFIX, LOOPBACK_HOST
 from bot.sandbox.fake.gateway import GatewayMixin, GatewaySession
@@ -40,7 +41,14 @@ class FakeAddress:
 
 
 class FakeDiscord(
-    WorldMixin, GatewayMixin, PayloadMixin, MessageMixin, RestMixin, ResourceMixin, WebhookMixin
+    WorldMixin,
+    GatewayMixin,
+    PayloadMixin,
+    MessageMixin,
+    RestMixin,
+    CommandMixin,
+    ResourceMixin,
+    WebhookMixin,
 ):
     """The stand-in Discord. Start with ``await fake.start()`` / ``async with fake``.
 
@@ -75,6 +83,7 @@ class FakeDiscord(
         self.channel_messages: defaultdict[int, list[int]] = defaultdict(list)
         self.commands: dict[int | None, list[dict[str, Any]]] = {}
         self._command_ids: dict[tuple[int | None, str, int], int] = {}
+        self._creates: dict[int | None, list[float]] = {}
         self.interactions: dict[int, InteractionReply] = {}
         self._by_token: dict[str, InteractionReply] = {}
         self.modals: dict[str, dict[str, Any]] = {}

@@ -18,8 +18,6 @@ class ResourceMixin:
     bot_user: FakeMember
     guilds: list[FakeGuild]
     shard_count: int
-    commands: dict[int | None, list[dict[str, Any]]]
-    _command_ids: dict[tuple[int | None, str, int], int]
     messages: dict[int, dict[str, Any]]
     dm_channels: dict[int, dict[str, Any]]
     gateway_url: str
@@ -96,48 +94,6 @@ class ResourceMixin:
                 },
             }
         )
-
-    # -- REST handlers: commands -------------------------------------------------------
-    def _command_id(self, guild_id: int | None, name: str, kind: int) -> int:
-        key = (guild_id, name, kind)
-        if key not in self._command_ids:
-            self._command_ids[key] = self.snowflake()
-        return self._command_ids[key]
-
-    async def _get_commands(
-        self, request: web.Request, app: str, guild: str | None = None, **_: Any
-    ) -> web.Response:
-        if int(app) != self.app_id:
-            return discord_error(403, "Missing Access", 50001)
-        return json_response(self.commands.get(int(guild) if guild else None, []))
-
-    async def _put_commands(
-        self, request: web.Request, app: str, body: Any, guild: str | None = None, **_: Any
-    ) -> web.Response:
-        if int(app) != self.app_id:
-            return discord_error(403, "Missing Access", 50001)
-        gid = int(guild) if guild else None
-        if gid is not None and self._find_guild(gid) is None:
-            return discord_error(403, "Missing Access", 50001)
-        echoed = []
-        for command in body or []:
-            kind = int(command.get("type") or 1)
-            item = {
-                "id": str(self._command_id(gid, command["name"], kind)),
-                "application_id": str(self.app_id),
-                "version": str(self.snowflake()),
-                "type": kind,
-                "description": command.get("description", ""),
-                "default_member_permissions": command.get("default_member_permissions"),
-                "nsfw": bool(command.get("nsfw", False)),
-                **{k: v for k, v in command.items() if k not in ("id", "type")},
-            }
-            item.setdefault("options", [])
-            if gid is not None:
-                item["guild_id"] = str(gid)
-            echoed.append(item)
-        self.commands[gid] = echoed
-        return json_response(echoed)
 
     # -- REST handlers: channels and guilds --------------------------------------------
     def _refuse_posting(

@@ -28,8 +28,10 @@ ROUTES: list[tuple[str, str, str, bool]] = [
     ("GET", "/gateway/bot", "_get_gateway_bot", True),
     ("GET", "/applications/{app}/commands", "_get_commands", True),
     ("PUT", "/applications/{app}/commands", "_put_commands", True),
+    ("POST", "/applications/{app}/commands", "_post_command", True),
     ("GET", "/applications/{app}/guilds/{guild}/commands", "_get_commands", True),
     ("PUT", "/applications/{app}/guilds/{guild}/commands", "_put_commands", True),
+    ("POST", "/applications/{app}/guilds/{guild}/commands", "_post_command", True),
     ("POST", "/interactions/{iid}/{token}/callback", "_callback", False),
     ("GET", "/webhooks/{app}/{token}/messages/@original", "_get_original", False),
     ("PATCH", "/webhooks/{app}/{token}/messages/@original", "_edit_original", False),
@@ -102,6 +104,44 @@ def discord_error(
     if errors is not None:
         body["errors"] = errors
     return json_response(body, status, headers)
+
+
+def rate_limit_headers(
+    retry_after: float, *, is_global: bool, scope: str, now: float
+) -> dict[str, str]:
+    """The headers Discord sends with a 429. discord.py only honours a 429 that carries
+    ``Via`` (without it, it assumes a Cloudflare ban) and waits ``retry_after``."""
+    retry = f"{retry_after:g}"
+    headers = {
+        "Via": "1.1 google",
+        "Retry-After": retry,
+        "X-RateLimit-Limit": "5",
+        "X-RateLimit-Remaining": "0",
+        "X-RateLimit-Reset-After": retry,
+        "X-RateLimit-Reset": f"{now + retry_after:.3f}",
+        "X-RateLimit-Bucket": "fake-bucket",
+        "X-RateLimit-Scope": scope,
+    }
+    if is_global:
+        headers["X-RateLimit-Global"] = "true"
+    return headers
+
+
+def rate_limited(
+    retry_after: float,
+    *,
+    now: float,
+    is_global: bool = False,
+    scope: str = "user",
+    message: str = "You are being rate limited.",
+    code: int | None = None,
+) -> web.Response:
+    """Discord's 429: ``{"message", "retry_after", "global"[, "code"]}`` and its headers."""
+    body: dict[str, Any] = {"message": message, "retry_after": retry_after, "global": is_global}
+    if code is not None:
+        body["code"] = code
+    headers = rate_limit_headers(retry_after, is_global=is_global, scope=scope, now=now)
+    return json_response(body, 429, headers)
 
 
 def form_error(problems: list[tuple[list[str | int], str, str]]) -> web.Response:
