@@ -400,3 +400,33 @@ async def test_the_glossary_answers_define_in_a_dm(start_bot: Any) -> None:
         assert reply.embeds[0]["title"] == "backend"
         assert reply.message["channel_id"] == payload["channel_id"]
         assert "guild_id" not in reply.message
+
+
+# -- product bugs the strict fake exposes (issue 13's list; fixed in the fidelity work) -------
+
+@pytest.mark.xfail(strict=True, reason="quiz answer on a long card exceeds 6,000 characters "
+                                       "across embeds: fixed in fidelity work")
+async def test_a_quiz_answer_on_a_long_card_reaches_the_student(
+    start_bot: Any, tmp_path: Any
+) -> None:
+    import random
+
+    from bot.content import dump_term
+    from tests.conftest import make_term
+
+    terms = tmp_path / "long-terms"
+    terms.mkdir()
+    long = "A long explanation of this idea, as a teacher might write it. " * 80
+    for slug in ("alpha", "bravo", "charlie", "delta"):
+        term = make_term(slug, category="big", definition=long, why_it_matters=long,
+                         course_example=long, real_world_example=long)
+        (terms / f"{slug}.yaml").write_text(dump_term(term), encoding="utf-8")
+    async with start_bot(content_dir=terms) as h:
+        h.bot.get_cog("Quiz").rng = random.Random(1)
+        quiz = await h.slash("quiz", "ask")
+        await quiz.wait_followup()
+        for button in quiz.buttons:  # one of them is right; every answer brings the card
+            answer = await h.click(button["custom_id"], message=quiz.message)
+            await answer.wait_followup()
+            assert answer.embeds[0]["title"] in ("✅ Correct!", "❌ Not quite"), answer.embeds
+            break
