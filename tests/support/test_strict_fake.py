@@ -430,3 +430,22 @@ async def test_a_quiz_answer_on_a_long_card_reaches_the_student(
             await answer.wait_followup()
             assert answer.embeds[0]["title"] in ("✅ Correct!", "❌ Not quite"), answer.embeds
             break
+
+
+async def test_a_changed_overwrite_reaches_the_bots_cache(h: BotHarness) -> None:
+    """What the bot's own permission check (``permissions_for(guild.me)``) sees follows
+    the fake, so a product check before posting and the fake's 403 agree."""
+    bot_role = h.guild.role("GlossaryBot")
+    channel_id = int(h.channel["id"])
+
+    def can_send() -> bool:
+        guild = h.bot.get_guild(h.guild.id)
+        channel = guild.get_channel(channel_id)
+        return channel.permissions_for(guild.me).send_messages
+
+    assert can_send()
+    await h.fake.set_overwrites(h.channel, [{"id": bot_role["id"], "type": 0,
+                                             "deny": SEND_MESSAGES}])
+    await h.fake.wait_until(lambda: not can_send(), 5, "the CHANNEL_UPDATE in the bot's cache")
+    result = await run_probe(h, post(h.channel["id"], {"content": "x"}))
+    assert isinstance(result, discord.Forbidden) and result.code == 50013

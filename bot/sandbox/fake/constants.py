@@ -39,6 +39,7 @@ EPHEMERAL = 1 << 6
 LOADING = 1 << 7
 
 # Gateway intents the stand-in looks at.
+INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MESSAGES = 1 << 9
 INTENT_DIRECT_MESSAGES = 1 << 12
 

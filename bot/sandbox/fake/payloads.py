@@ -87,23 +87,11 @@ class PayloadMixin:
             "context": context,
             "locale": locale,
         }
-        owners: dict[str, str] = {}
-        if user_install:
-            owners[USER_INSTALL] = str(member.id)
+        owners: dict[str, str] = {USER_INSTALL: str(member.id)} if user_install else {}
         if context == CONTEXT_GUILD:
-            guild = self._find_guild(member.guild_id) or self.guild
-            channel = channel or guild.text_channel
-            member_payload = member.member_payload()
-            member_payload["permissions"] = str(channel_permissions(guild, member, channel))
-            payload.update({
-                "guild_id": str(guild.id),
-                "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
-                "guild_locale": "en-US",
-                "member": member_payload,
-                "app_permissions": str(self._app_permissions(guild, channel)),
-            })
+            channel = self._in_guild(payload, member, channel)
             if not user_install:
-                owners[GUILD_INSTALL] = str(guild.id)
+                owners[GUILD_INSTALL] = payload["guild_id"]
         else:
             channel = channel or self.dm_channel(member)
             payload["user"] = member.user_payload()
@@ -118,6 +106,24 @@ class PayloadMixin:
         if message is not None:
             payload["message"] = message
         return payload
+
+    def _in_guild(
+        self, payload: dict[str, Any], member: FakeMember, channel: dict[str, Any] | None
+    ) -> dict[str, Any]:
+        """Add the guild parts: the member with its permissions in the channel, and the
+        bot's (``app_permissions``). Returns the channel (default: #general)."""
+        guild = self._find_guild(member.guild_id) or self.guild
+        channel = channel or guild.text_channel
+        member_payload = member.member_payload()
+        member_payload["permissions"] = str(channel_permissions(guild, member, channel))
+        payload.update({
+            "guild_id": str(guild.id),
+            "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+            "guild_locale": "en-US",
+            "member": member_payload,
+            "app_permissions": str(self._app_permissions(guild, channel)),
+        })
+        return channel
 
     def _app_permissions(self, guild: FakeGuild, channel: dict[str, Any]) -> int:
         bot_member = guild.get_member(self.app_id)

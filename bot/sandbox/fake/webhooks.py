@@ -66,20 +66,11 @@ class WebhookMixin:
         created: dict[str, Any] | None = None
         updated: dict[str, Any] | None = None
         if kind in (4, 5):
-            flags = int(data.get("flags") or 0)
-            msg_body = dict(data) if kind == 4 else {"flags": flags | LOADING}
-            created = self._new_message(
-                msg_body,
-                channel_id=int(reply.payload["channel_id"]),
-                msg_type=20 if reply.interaction_type == 2 else 0,
-                reply=reply,
-                files=files,
-            )
-            reply.original_message_id = int(created["id"])
+            created = self._create_response(reply, kind, data, files)
             interaction.update({
                 "response_message_id": created["id"],
                 "response_message_loading": kind == 5,
-                "response_message_ephemeral": bool(flags & EPHEMERAL),
+                "response_message_ephemeral": bool(int(data.get("flags") or 0) & EPHEMERAL),
             })
             resource = {"type": kind, "message": created}
         elif kind in (6, 7):
@@ -104,6 +95,22 @@ class WebhookMixin:
         if resource is not None:
             result["resource"] = resource
         return json_response(result)
+
+    def _create_response(
+        self, reply: InteractionReply, kind: int, data: dict[str, Any],
+        files: list[dict[str, Any]],
+    ) -> dict[str, Any]:
+        """The response message of a type 4 (message) or 5 (deferred: "thinking") callback."""
+        flags = int(data.get("flags") or 0)
+        created = self._new_message(
+            dict(data) if kind == 4 else {"flags": flags | LOADING},
+            channel_id=int(reply.payload["channel_id"]),
+            msg_type=20 if reply.interaction_type == 2 else 0,
+            reply=reply,
+            files=files,
+        )
+        reply.original_message_id = int(created["id"])
+        return created
 
     def _refuse_callback(
         self, reply: InteractionReply, kind: int, data: dict[str, Any],

@@ -15,6 +15,7 @@ from bot.sandbox.fake.constants import (
     ADMINISTRATOR,
     ALL_PERMISSIONS,
     EVERYONE_PERMISSIONS,
+    INTENT_GUILDS,
     MANAGE_GUILD,
 )
 
@@ -203,6 +204,9 @@ class WorldMixin:
         def snowflake(self) -> int: ...
 
         def _new_guild_id(self) -> int: ...
+        async def _broadcast(
+            self, event: str, data: dict[str, Any], guild_id: int | None, intent: int
+        ) -> None: ...
 
     def add_guild(self, name: str | None = None, guild_id: int | None = None) -> FakeGuild:
         """Add a guild with @everyone, Students, Moderators (MANAGE_GUILD) and bot roles,
@@ -250,11 +254,7 @@ class WorldMixin:
             "guild_id": str(guild.id),
             "name": name,
             "position": len(guild.channels),
-            "permission_overwrites": [
-                {**o, "id": str(o["id"]), "allow": str(o.get("allow", 0)),
-                 "deny": str(o.get("deny", 0))}
-                for o in overwrites or []
-            ],
+            "permission_overwrites": [],
             "topic": None,
             "nsfw": False,
             "parent_id": None,
@@ -263,7 +263,16 @@ class WorldMixin:
             "flags": 0,
         }
         guild.channels.append(channel)
+        channel["permission_overwrites"] = _overwrites(overwrites or [])
         return channel
+
+    async def set_overwrites(
+        self, channel: dict[str, Any], overwrites: list[dict[str, Any]]
+    ) -> None:
+        """Replace a channel's permission overwrites and tell connected bots
+        (CHANNEL_UPDATE), as Discord does when a moderator edits the channel."""
+        channel["permission_overwrites"] = _overwrites(overwrites)
+        await self._broadcast("CHANNEL_UPDATE", channel, int(channel["guild_id"]), INTENT_GUILDS)
 
     def _new_member(
         self,
@@ -346,6 +355,14 @@ class WorldMixin:
             return None
         member = guild.get_member(self.app_id)
         return 0 if member is None else channel_permissions(guild, member, channel)
+
+
+def _overwrites(overwrites: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Overwrites as Discord sends them: ids and permission bits as strings."""
+    return [
+        {**o, "id": str(o["id"]), "allow": str(o.get("allow", 0)), "deny": str(o.get("deny", 0))}
+        for o in overwrites
+    ]
 
 
 def _role(rid: int, name: str, permissions: int, position: int, **extra: Any) -> dict[str, Any]:
