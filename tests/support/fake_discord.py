@@ -99,6 +99,7 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
         self.logged_errors: list[str] = []
         self.refusals: list[list[tuple[list[str | int], str, str]]] = []
         self._faults = []
+        self._limits = []
         self.schema: SchemaValidator | None = (
             get_schema_validator(spec_path) if validate_schema else None
         )
@@ -118,7 +119,7 @@ class FakeDiscord(FaultMixin, DriverMixin, _fake.FakeDiscord):
     def _before_route(
         self, method: str, path: str, body: Any, parse_error: str | None
     ) -> web.StreamResponse | None:
-        fault = self._take_fault(method, path)
+        fault = self._take_fault(method, path) or self._take_limit(method, path)
         if fault is not None:
             return fault
         if parse_error is not None:

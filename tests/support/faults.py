@@ -10,12 +10,24 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from bot.sandbox.fake.gateway import GatewaySession
-from bot.sandbox.fake.rest import json_response, rate_limit_headers
+from bot.sandbox.fake.rest import json_response, rate_limit_headers, rate_limited
 
 if TYPE_CHECKING:
     from bot.sandbox.fake.core import FakeDiscord as _Base
 else:
     _Base = object
+
+
+@dataclass
+class RouteLimit:
+    """A real rate limit on matching requests: at most ``limit`` per ``per`` seconds."""
+
+    method: str
+    path_regex: re.Pattern[str]
+    limit: int
+    per: float
+    is_global: bool
+    seen: list[float]
 
 
 @dataclass
@@ -33,6 +45,30 @@ class FaultMixin(_Base):
     ``drop_socket`` for the gateway."""
 
     _faults: list[Fault]
+    _limits: list[RouteLimit]
+
+    def limit_route(
+        self, method: str, path_regex: str, *, limit: int, per: float, is_global: bool = False
+    ) -> None:
+        """Rate-limit matching requests as Discord does: past ``limit`` in ``per`` seconds
+        (on the fake's clock), 429 with ``retry_after`` until the oldest leaves the window,
+        ``global`` and ``X-RateLimit-Scope`` as given."""
+        self._limits.append(
+            RouteLimit(method.upper(), re.compile(path_regex), limit, per, is_global, [])
+        )
+
+    def _take_limit(self, method: str, path: str) -> web.Response | None:
+        now = self.clock.time()
+        for bucket in self._limits:
+            if bucket.method != method or not bucket.path_regex.fullmatch(path):
+                continue
+            bucket.seen = [t for t in bucket.seen if now - t < bucket.per]
+            if len(bucket.seen) >= bucket.limit:
+                retry_after = round(bucket.per - (now - bucket.seen[0]), 3)
+                return rate_limited(max(retry_after, 0.001), now=now, is_global=bucket.is_global,
+                                    scope="global" if bucket.is_global else "user")
+            bucket.seen.append(now)
+        return None
 
     def fail_next(
         self,

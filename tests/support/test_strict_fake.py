@@ -449,3 +449,19 @@ async def test_a_changed_overwrite_reaches_the_bots_cache(h: BotHarness) -> None
     await h.fake.wait_until(lambda: not can_send(), 5, "the CHANNEL_UPDATE in the bot's cache")
     result = await run_probe(h, post(h.channel["id"], {"content": "x"}))
     assert isinstance(result, discord.Forbidden) and result.code == 50013
+
+
+async def test_a_real_route_limit_is_waited_out_by_discord_py(h: BotHarness) -> None:
+    h.fake.limit_route("POST", r"/channels/\d+/messages", limit=2, per=0.3)
+
+    async def probe(interaction: discord.Interaction) -> Any:
+        await interaction.response.send_message("posting", ephemeral=True)
+        channel = interaction.channel
+        return [await channel.send(f"message {i}") for i in range(4)]
+
+    started = time.monotonic()
+    sent = await run_probe(h, probe)
+    assert [m.content for m in sent] == [f"message {i}" for i in range(4)]
+    assert time.monotonic() - started >= 0.3
+    limited = [r for r in h.fake.requests if r.status == 429]
+    assert limited and json.loads(limited[0].response)["global"] is False
