@@ -110,7 +110,8 @@ class ActionsMixin:
         payload = self.fake.interaction_payload(
             2,
             self.fake.command_data(
-                spec.name, spec.subpath, options, command_defs=self.command_definitions()
+                spec.name, spec.subpath, options, command_defs=self.command_definitions(),
+                member=member,
             ),
             member=member,
         )

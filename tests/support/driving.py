@@ -39,6 +39,7 @@ class DriverMixin(_Base):
             all_options,
             guild_id=command_guild_id if command_defs is not None else member.guild_id,
             command_defs=command_defs,
+            member=member,
         )
         payload = self.interaction_payload(2, data, member=member, channel=channel)
         reply = await self.inject(payload, "/" + " ".join((name, *path)), timeout)
@@ -68,6 +69,7 @@ class DriverMixin(_Base):
             guild_id=command_guild_id if command_defs is not None else member.guild_id,
             command_defs=command_defs,
             focused=focused,
+            member=member,
         )
         payload = self.interaction_payload(4, data, member=member, channel=channel)
         reply = await self.inject(

@@ -465,3 +465,19 @@ async def test_a_real_route_limit_is_waited_out_by_discord_py(h: BotHarness) -> 
     assert time.monotonic() - started >= 0.3
     limited = [r for r in h.fake.requests if r.status == 429]
     assert limited and json.loads(limited[0].response)["global"] is False
+
+
+def test_a_channel_option_resolves_with_the_typists_permissions() -> None:
+    fake = FakeDiscord(validate_schema=False)
+    hidden = fake.add_channel("staff", overwrites=[
+        {"id": fake.guild.id, "type": 0, "deny": VIEW_CHANNEL},
+        {"id": fake.guild.role("Moderators")["id"], "type": 0, "allow": VIEW_CHANNEL}])
+    defs = [{"name": "where", "type": 1, "options": [{"name": "channel", "type": 7}]}]
+
+    def seen_by(member: Any) -> int:
+        data = fake.command_data("where", (), {"channel": hidden}, command_defs=defs,
+                                 member=member)
+        return int(data["resolved"]["channels"][hidden["id"]]["permissions"])
+
+    assert not seen_by(fake.student) & VIEW_CHANNEL
+    assert seen_by(fake.moderator) & VIEW_CHANNEL

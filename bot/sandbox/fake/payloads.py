@@ -125,6 +125,15 @@ class PayloadMixin:
         })
         return channel
 
+    def _member_permissions_in(
+        self, channel: dict[str, Any], member: FakeMember | None
+    ) -> int:
+        guild, known = self._find_channel(int(channel["id"]))
+        member = member or self.student
+        if guild is None or known is None or member.guild_id != guild.id:
+            return EVERYONE_PERMISSIONS
+        return channel_permissions(guild, member, known)
+
     def _app_permissions(self, guild: FakeGuild, channel: dict[str, Any]) -> int:
         bot_member = guild.get_member(self.app_id)
         return 0 if bot_member is None else channel_permissions(guild, bot_member, channel)
@@ -171,8 +180,12 @@ class PayloadMixin:
         guild_id: int | None = None,
         command_defs: list[dict[str, Any]] | None = None,
         focused: str | None = None,
+        member: FakeMember | None = None,
     ) -> dict[str, Any]:
         """``data`` of a chat-input (or autocomplete) interaction.
+
+        A channel option resolves with ``member``'s permissions in it (default: the
+        student's), as Discord resolves it for whoever typed the command.
 
         Option types come from the command definition: ``command_defs`` (e.g. from the
         bot's tree), else the commands the bot synced (guild ones first, then global);
@@ -216,7 +229,7 @@ class PayloadMixin:
                         f"/{' '.join((name, *path))} has no option {key!r}; "
                         f"known: {[o['name'] for o in option_defs]}"
                     )
-            option = self._option(key, value, opt_def, resolved, focused == key)
+            option = self._option(key, value, opt_def, resolved, focused == key, member)
             leaf.append(option)
         data: dict[str, Any] = {
             "id": str(definition["id"])
@@ -239,6 +252,7 @@ class PayloadMixin:
         definition: dict[str, Any] | None,
         resolved: dict[str, dict[str, Any]],
         focused: bool,
+        member: FakeMember | None = None,
     ) -> dict[str, Any]:
         if isinstance(value, FakeMember):
             resolved.setdefault("users", {})[str(value.id)] = value.user_payload()
@@ -252,7 +266,7 @@ class PayloadMixin:
                 "id": value["id"],
                 "name": value.get("name"),
                 "type": value["type"],
-                "permissions": str(EVERYONE_PERMISSIONS),
+                "permissions": str(self._member_permissions_in(value, member)),
             }
             kind, value = 7, value["id"]
         elif isinstance(value, dict) and "permissions" in value and "name" in value:
