@@ -13,7 +13,7 @@ import contextlib
 import os
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from bot.config import Config, load_config
@@ -68,7 +68,25 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
                          help="reload the term files whenever one is saved")
+    _add_export(command)
     return parser
+
+
+def _add_export(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    from bot.export import FORMATS
+
+    export = command("export", "write the glossary out as term files, a spreadsheet, JSON, "
+                     "a Markdown page or an Anki deck")
+    export.add_argument("--format", choices=FORMATS, default="yaml",
+                        help="yaml (term files), csv, json, md or apkg (default: yaml)")
+    export.add_argument("--out", type=Path, metavar="PATH",
+                        help="file to write (default: glossary.<format> here); for yaml an "
+                        "existing directory gets the term files, anything else a zip of them")
+    source = export.add_mutually_exclusive_group()
+    source.add_argument("--from", dest="source", type=Path, metavar="DIR",
+                        help="content directory to read (default: content_dir from the config)")
+    source.add_argument("--database", type=Path, metavar="PATH",
+                        help="export the glossary stored in this bot database instead")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -85,6 +103,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_show(config, args.term))
             case "search":
                 return asyncio.run(_search(config, args.query, args.limit))
+            case "export":
+                return asyncio.run(_export(config, args))
             case "sandbox":
                 from bot.sandbox import run_sandbox
 
@@ -142,7 +162,8 @@ def _import(pages: Sequence[Path], out: Path, force: bool) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _loaded_store(config: Config) -> AsyncIterator[Store]:
+async def _loaded_store(config: Config, directory: Path | None = None
+                        ) -> AsyncIterator[Store]:
     """A throwaway database loaded from the content directory.
 
     The terminal tools read the files, not the bot's database, so they show what the
@@ -150,7 +171,7 @@ async def _loaded_store(config: Config) -> AsyncIterator[Store]:
     """
     with tempfile.TemporaryDirectory(prefix="glossary-") as scratch:
         async with await Store.open(Path(scratch) / "cli.sqlite3") as store:
-            await store.reloads.reload(config.content_dir)
+            await store.reloads.reload(directory or config.content_dir)
             yield store
 
 
@@ -181,6 +202,38 @@ async def _search(config: Config, query: str, limit: int) -> int:
     for number, hit in enumerate(page.hits, start=1):
         print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
     print(f"{page.total} result(s)")
+    return EXIT_OK
+
+
+async def _export(config: Config, args: argparse.Namespace) -> int:
+    """Read the terms (validated, as a reload would) and write them in one format."""
+    from bot.export import export, file_name, term_files
+    from bot.files import replace_text
+
+    try:
+        if args.database is not None:
+            if not args.database.is_file():
+                print(f"error: {args.database}: no such database", file=sys.stderr)
+                return EXIT_USAGE
+            async with await Store.open(args.database) as store:
+                terms = await store.glossary.all_terms()
+        else:
+            async with _loaded_store(config, args.source) as store:
+                terms = await store.glossary.all_terms()
+    except InvalidContent as exc:
+        return _report_invalid(exc)
+    out: Path = args.out or Path(file_name(args.format))
+    try:
+        if args.format == "yaml" and out.is_dir():
+            for name, text in term_files(terms):
+                replace_text(out / name, text)
+        else:
+            data = export(terms, args.format, config.course_name)
+            out.write_bytes(data)
+    except OSError as exc:
+        print(f"error: {out}: cannot be written: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{len(terms)} term(s) written to {out}")
     return EXIT_OK
 
 
