@@ -68,7 +68,9 @@ SECTIONS: tuple[Section, ...] = (
             inline=True, nullable=True),
     Section("definition", "Definition", "description", "block", required=True,
             searchable=True, importer=r"definitions?"),
-    Section("why_it_matters", "Why it matters", "field", "block", emoji="💡", required=True,
+    # Optional since bulk import (issue 19): a Quizlet or spreadsheet term has only a title
+    # and a definition; the card leaves the field out and ``check --strict`` warns.
+    Section("why_it_matters", "Why it matters", "field", "block", emoji="💡",
             searchable=True, importer=r"why (?:it|this) matters"),
     # The course name varies per deployment; a line ending like a sentence is prose.
     Section("course_example", "Example in {course}", "field", "block", emoji="🎓",

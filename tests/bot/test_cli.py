@@ -36,13 +36,13 @@ def test_check_passes_on_the_bundled_glossary(capsys):
 
 def test_check_lists_every_problem_with_file_and_line(write_term, terms_dir, capsys):
     write_term("good")
-    write_term("bad", "title: 7\ndefinition: x\n")
+    write_term("bad", "title: 7\nwhy_it_matters: x\n")
     assert main(["check", str(terms_dir)]) == 1
     out = capsys.readouterr()
     lines = out.out.splitlines()
     assert any(line.endswith("bad.yaml:1: title: expected text, found a number")
                for line in lines)
-    assert any("bad.yaml:1: why_it_matters: is missing (required)" in line for line in lines)
+    assert any("bad.yaml:1: definition: is missing (required)" in line for line in lines)
     assert "1 valid term(s), 2 error(s)" in out.err
 
 

@@ -63,7 +63,7 @@ async def test_each_error_names_its_line(write_term, terms_dir, text, line, fiel
 
 
 async def test_all_problems_are_reported_at_once(write_term, terms_dir):
-    write_term("one", "title: 1\ndefinition: ''\nextra: x\n")
+    write_term("one", "title: 1\ndefinition: ''\nextra: x\nwhy_it_matters: [a]\n")
     write_term("two", "title: [\n")
     fields = {p.field for p in (await validate(terms_dir)).errors}
     assert {"title", "definition", "extra", "why_it_matters", "yaml"} <= fields

@@ -301,6 +301,13 @@ def test_lenient_headings(heading: str, field_name: str) -> None:
     assert getattr(term, field_name) == "Some text."
 
 
+def test_a_page_without_why_it_matters_imports_with_the_section_empty() -> None:
+    """Only the title and the definition are required (data/README.md, issue 19)."""
+    term = parse_page("Widget\nDefinition\nA widget is a thing.\n")
+    assert term.definition == "A widget is a thing."
+    assert term.why_it_matters == ""
+
+
 def test_a_sentence_starting_like_a_heading_is_prose() -> None:
     text = page("Definition\nExample in practice.\nMore.", "Why it matters\nx")
     assert parse_page(text).definition == "Example in practice. More."
@@ -361,13 +368,12 @@ def test_category() -> None:
         ("", 1, "empty"),
         ("\n  \n", 1, "empty"),
         ("Definition\nx\nWhy it matters\ny\n", 1, "first line must be the title"),
-        ("Widget\nDefinition\nx\n", 3, "'Why it matters' section (required)"),
         ("Widget\nWhy it matters\ny\nCommon mistakes\n- m\n", 5, "'Definition' section"),
         ("Widget\nDefintion\nx\nWhy it matters\ny\n", 2, "before any known section heading"),
         ("Widget\nDefinition\n\nWhy it matters\ny\n", 2, "'Definition' section is empty"),
         ("Widget\nDefinition\nx\nWhy it matters\ny\nDefinition\nz\n", 6, "first on line 2"),
         ("!!!\nDefinition\nx\nWhy it matters\ny\n", 1, "no letters or digits"),
-        ("Widget\r\n\r\nDefinition\r\nx\r\n\r\n", 4, "'Why it matters'"),
+        ("Widget\r\n\r\nWhy it matters\r\nx\r\n\r\n", 4, "'Definition' section"),
     ],
 )
 def test_bad_pages_raise_with_path_and_line(text: str, line: int, fragment: str) -> None:
@@ -392,7 +398,7 @@ def pages_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "pages"
     folder.mkdir()
     (folder / "widget.txt").write_text(BASE_PAGE, encoding="utf-8")
-    (folder / "broken.txt").write_text("Widget 2\nDefinition\nx\n", encoding="utf-8")
+    (folder / "broken.txt").write_text("Widget 2\nWhy it matters\nx\n", encoding="utf-8")
     return folder
 
 
