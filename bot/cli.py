@@ -51,12 +51,7 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--strict", action="store_true",
                        help="also warn about anything that makes the glossary read unevenly "
                        "(missing sections, orphans, repeats, cut cards); warnings fail")
-    importer = command("import", "turn glossary page exports into term files")
-    importer.add_argument("pages", nargs="+", type=Path, help="page export .txt files")
-    importer.add_argument("--out", type=Path, metavar="DIR",
-                          help="where to write (default: content_dir from the config)")
-    importer.add_argument("--force", action="store_true",
-                          help="replace files that exist already (keeping their permissions)")
+    _add_import(command)
     show = command("show", "print a term's card as it will read")
     show.add_argument("term", help="slug, title or alias")
     search = command("search", "full-text search over every section, ranked")
@@ -70,6 +65,20 @@ def _parser() -> argparse.ArgumentParser:
                          help="reload the term files whenever one is saved")
     _add_export(command)
     return parser
+
+
+def _add_import(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    importer = command("import", "bring terms in from spreadsheets (CSV), Quizlet exports, "
+                       "JSON or page exports: shows what would change, writes on confirm")
+    importer.add_argument("files", nargs="+", type=Path, metavar="FILE",
+                          help=".csv (header row of sections), .json, .tsv or .txt (Quizlet's "
+                          "term TAB definition, or a glossary page export)")
+    importer.add_argument("--out", type=Path, metavar="DIR",
+                          help="content directory to import into (default: content_dir)")
+    importer.add_argument("--yes", "-y", action="store_true",
+                          help="write the changes without asking")
+    importer.add_argument("--force", action="store_true", dest="yes",
+                          help="the same as --yes (kept for older scripts)")
 
 
 def _add_export(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -98,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 directory = Path(args.directory) if args.directory else config.content_dir
                 return _check(directory, config.course_name if args.strict else None)
             case "import":
-                return _import(args.pages, args.out or config.content_dir, args.force)
+                return _import(args.files, args.out or config.content_dir, args.yes)
             case "show":
                 return asyncio.run(_show(config, args.term))
             case "search":
@@ -152,13 +161,52 @@ def _strict_findings(directory: Path, course_name: str) -> list[Problem]:
     return lint(results, course_name)
 
 
-def _import(pages: Sequence[Path], out: Path, force: bool) -> int:
-    from bot.importer import import_pages
+LISTED_CHANGES = 200  # more than a screenful of "added" lines helps nobody
 
-    outcomes = import_pages(pages, out, force=force)
-    for outcome in outcomes:
-        print(outcome)
-    return EXIT_PROBLEMS if any(o.failed for o in outcomes) else EXIT_OK
+
+def _import(files: Sequence[Path], out: Path, yes: bool) -> int:
+    """Preview, then write on confirm (``--yes`` or an answer at the prompt); nothing is
+    written when any row has a problem."""
+    from bot.bulk_import import apply_plan, plan_import
+
+    plan = asyncio.run(plan_import(files, out))
+    for problem in plan.problems:
+        print(problem, file=sys.stderr)
+    for warning in plan.warnings[:LISTED_CHANGES]:
+        print(f"{warning} (warning)")
+    writes = plan.writes
+    for change in writes[:LISTED_CHANGES]:
+        print(change)
+    if len(writes) > LISTED_CHANGES:
+        print(f"... and {len(writes) - LISTED_CHANGES} more")
+    print(plan.summary())
+    if not plan.ok:
+        print("Nothing was written: fix the rows above and run the import again.",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    if not writes:
+        print("Nothing to change.")
+        return EXIT_OK
+    if not yes and not _confirmed(f"Write {len(writes)} term file(s) to {out}? [y/N] "):
+        print("Nothing was written (run with --yes to write without asking).")
+        return EXIT_OK
+    try:
+        written = apply_plan(plan)
+    except OSError as exc:
+        print(f"error: {out}: cannot be written: {exc.strerror or exc}; nothing was written",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{written} term file(s) written to {out}; the next reload serves them.")
+    return EXIT_OK
+
+
+def _confirmed(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().casefold() in ("y", "yes")
+    except EOFError:
+        return False
 
 
 @contextlib.asynccontextmanager

@@ -75,12 +75,12 @@ def test_search_prints_ranked_results(config_for, capsys):
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"seed page not found at {SEED}")
-def test_import_writes_then_refuses_to_overwrite(tmp_path, capsys):
+def test_import_writes_then_finds_nothing_to_change(tmp_path, capsys):
     out_dir = tmp_path / "terms"
-    assert main(["import", str(SEED), "--out", str(out_dir)]) == 0
+    assert main(["import", str(SEED), "--out", str(out_dir), "--yes"]) == 0
     assert (out_dir / "backend.yaml").is_file()
-    assert main(["import", str(SEED), "--out", str(out_dir)]) == 0
-    assert "exists, skipped" in capsys.readouterr().out
+    assert main(["import", str(SEED), "--out", str(out_dir), "--yes"]) == 0
+    assert "0 added, 0 changed, 1 unchanged" in capsys.readouterr().out
     assert main(["check", str(out_dir)]) == 0
 
 

@@ -1,0 +1,284 @@
+"""Reading a whole glossary in from a spreadsheet, a Quizlet export, JSON or page exports.
+
+Each source file becomes rows of section values (``bot.import_sources``); this module
+checks every row as the loader would, against the others and the content directory, and
+says what an import would do (added, changed, unchanged, and every problem as
+``file:row: column: problem``) before anything is written. Nothing is written unless the
+whole import is valid; then every file is staged beside its target and only renamed into
+place once all of them are written, so a failure leaves the directory as it was.
+
+A row gives only the sections its source has: a Quizlet row updating an existing term
+replaces its definition and keeps the rest. An empty cell in a column that exists clears
+that section.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.content import MAX_LIST_ITEMS, MAX_RELATED
+from bot.directory import ParsedFile, display_path, scan_directory
+from bot.export import term_file_text
+from bot.import_sources import Row, RowProblem, read_source
+from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Term, name_key, term_from_json
+from bot.sections import SECTIONS
+
+REQUIRED = tuple(s.key for s in SECTIONS if s.required)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What the import does to one term; ``sections`` are the keys whose value differs."""
+
+    kind: str  # "added", "changed" or "unchanged"
+    term: Term
+    where: str  # file:row of the row it came from
+    sections: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        detail = f" ({', '.join(self.sections)})" if self.kind == "changed" else ""
+        return f"{self.kind}: {self.term.slug}{detail} [{self.where}]"
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    """Everything an import would do, decided before anything is written."""
+
+    directory: Path
+    changes: tuple[Change, ...]
+    problems: tuple[RowProblem, ...]
+    warnings: tuple[RowProblem, ...] = field(default=())
+    files: dict[str, str] = field(default_factory=dict, repr=False)  # slug -> existing file
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def count(self, kind: str) -> int:
+        return sum(change.kind == kind for change in self.changes)
+
+    @property
+    def writes(self) -> tuple[Change, ...]:
+        return tuple(c for c in self.changes if c.kind != "unchanged")
+
+    def summary(self) -> str:
+        return (f"{self.count('added')} added, {self.count('changed')} changed, "
+                f"{self.count('unchanged')} unchanged, {len(self.problems)} error(s)")
+
+
+# --- Validation of one row -------------------------------------------------------------
+
+def _check_values(values: dict[str, Any], slug: str) -> list[tuple[str, str]]:
+    """(column, problem) for every rule of ``bot.content`` a row breaks."""
+    problems: list[tuple[str, str]] = []
+    if not SLUG_PATTERN.match(slug):
+        problems.append(("slug", f"{slug!r} is not a slug: lowercase letters, digits and "
+                         "single hyphens, like api-routes"))
+    elif len(slug) > MAX_SLUG_LENGTH:
+        problems.append(("slug", f"is {len(slug)} characters; the limit is {MAX_SLUG_LENGTH}"))
+    for key in REQUIRED:
+        if not values.get(key):
+            problems.append((key, "is empty (required)"))
+    for s in SECTIONS:
+        value = values.get(s.key)
+        if not value:
+            continue
+        items = value if s.is_list else (value,)
+        if s.is_list and len(items) > (MAX_RELATED if s.links else MAX_LIST_ITEMS):
+            problems.append((s.key, f"has {len(items)} items; the limit is "
+                             f"{MAX_RELATED if s.links else MAX_LIST_ITEMS}"))
+        for item in items:
+            if len(item) > s.limit:
+                problems.append((s.key, f"is {len(item):,} characters; the limit is "
+                                 f"{s.limit:,}"))
+                break
+        if s.links:
+            problems += [(s.key, f"{item!r} is not a slug (like api-routes)")
+                         for item in items if not SLUG_PATTERN.match(item)]
+    title = values.get("title") or ""
+    if title and not name_key(title):
+        problems.append(("title", f"{title!r} has no letters or digits"))
+    problems += [("aliases", f"{alias!r} has no letters or digits")
+                 for alias in values.get("aliases", ()) if not name_key(alias)]
+    return problems
+
+
+def _merged(row: Row, existing: Term | None) -> dict[str, Any]:
+    """The row's sections over the existing term's (or the defaults), self-links and
+    repeated links dropped as the page importer does."""
+    values = {s.key: getattr(existing, s.key) if existing else s.default for s in SECTIONS}
+    values.update(row.values)
+    for s in SECTIONS:
+        if s.links and values[s.key]:
+            seen = {row.slug}
+            values[s.key] = tuple(x for x in values[s.key] if not (x in seen or seen.add(x)))
+    return values
+
+
+# --- The content directory -------------------------------------------------------------
+
+@dataclass
+class _Existing:
+    terms: dict[str, Term]  # the valid terms by slug
+    owners: dict[str, tuple[str, str]]  # name key -> (slug, file) of every existing file
+    files: dict[str, str]  # slug -> file name, valid or not
+
+
+async def _read_directory(directory: Path) -> _Existing:
+    """The directory as the reload reads it (worker processes for a large one)."""
+    import asyncio
+
+    from bot.loading import parse_in_chunks
+
+    existing = _Existing({}, {}, {})
+    if not directory.is_dir():
+        return existing
+    scan = await asyncio.to_thread(scan_directory, directory)
+    shown = display_path(directory)
+    if not scan.files:
+        return existing
+    chunk: list[ParsedFile]
+    async for chunk in parse_in_chunks(directory, scan.files):
+        for parsed in chunk:
+            record = parsed.record
+            existing.files.setdefault(record.slug, parsed.file[0])
+            if record.data:
+                existing.terms[record.slug] = term_from_json(record.data)
+            for name in record.names:
+                existing.owners.setdefault(
+                    name.key, (record.slug, os.path.join(shown, parsed.file[0])))
+    return existing
+
+
+# --- The plan --------------------------------------------------------------------------
+
+def _diff(term: Term, before: Term | None, where: str, file_exists: bool) -> Change:
+    if before is None and file_exists:  # the file has errors: the import replaces it
+        return Change("changed", term, where, tuple(s.key for s in SECTIONS))
+    if before is None:
+        return Change("added", term, where)
+    changed = tuple(s.key for s in SECTIONS if getattr(term, s.key) != getattr(before, s.key))
+    return Change("changed" if changed else "unchanged", term, where, changed)
+
+
+class _Planner:
+    def __init__(self, existing: _Existing) -> None:
+        self.existing = existing
+        self.problems: list[RowProblem] = []
+        self.changes: list[Change] = []
+        self.slugs: dict[str, str] = {}  # slug -> file:row that claimed it
+        self.names: dict[str, tuple[str, str]] = {}  # key -> (slug, file:row)
+
+    def take(self, row: Row) -> None:
+        where = f"{row.file}:{row.row}"
+        if row.slug in self.slugs:
+            self.problems.append(RowProblem(row.file, row.row, "slug", (
+                f"{row.slug!r} is also the slug of {self.slugs[row.slug]}: each term may "
+                "come once in an import (titles that differ only in case or punctuation "
+                "make the same file name)")))
+            return
+        self.slugs[row.slug] = where
+        before = self.existing.terms.get(row.slug)
+        values = _merged(row, before)
+        found = _check_values(values, row.slug)
+        self.problems += [RowProblem(row.file, row.row, column, message)
+                          for column, message in found]
+        if found:
+            return
+        term = Term(slug=row.slug, **values)
+        if self._names_clash(term, row):
+            return
+        self.changes.append(_diff(term, before, where, row.slug in self.existing.files))
+
+    def _names_clash(self, term: Term, row: Row) -> bool:
+        clash = False
+        for kind, name in (("slug", term.slug), ("title", term.title),
+                           *(("aliases", alias) for alias in term.aliases)):
+            key = name_key(name)
+            owner = self.names.get(key)
+            if owner is None:
+                old = self.existing.owners.get(key)
+                owner = old if old and old[0] not in self.slugs else None
+            if owner is not None and owner[0] != term.slug:
+                clash = True
+                self.problems.append(RowProblem(row.file, row.row, kind, (
+                    f"{name!r} collides with term {owner[0]!r} ({owner[1]}); names must "
+                    "differ ignoring case, accents and punctuation")))
+        if not clash:
+            for name in term.names():
+                self.names.setdefault(name_key(name), (term.slug, f"{row.file}:{row.row}"))
+        return clash
+
+    def warnings(self) -> list[RowProblem]:
+        known = set(self.slugs) | set(self.existing.terms)
+        return [RowProblem(*change.where.rsplit(":", 1), "related",  # type: ignore[misc]
+                           f"{slug!r} is not a term yet (its button is shown disabled)")
+                for change in self.changes for slug in change.term.related
+                if slug not in known]
+
+
+async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
+    """Read every source, check every row, and say what an import into ``directory``
+    would do. Reading is all-or-nothing per file; rows are checked in order."""
+    import asyncio
+
+    rows: list[Row] = []
+    problems: list[RowProblem] = []
+    for path in paths:
+        found, bad = await asyncio.to_thread(read_source, Path(path))
+        rows += found
+        problems += bad
+    existing = await _read_directory(directory)
+    planner = _Planner(existing)
+    for row in rows:
+        planner.take(row)
+    return ImportPlan(directory, tuple(planner.changes), tuple(problems + planner.problems),
+                      tuple(planner.warnings()), existing.files)
+
+
+# --- Applying --------------------------------------------------------------------------
+
+def _mode(target: Path) -> int:
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def target_file(plan: ImportPlan, slug: str) -> Path:
+    """The term's file: the existing one (``.yml`` stays ``.yml``), else ``<slug>.yaml``."""
+    return plan.directory / plan.files.get(slug, f"{slug}.yaml")
+
+
+def apply_plan(plan: ImportPlan) -> int:
+    """Write every added or changed term file; returns how many. Every file is staged as
+    a temporary file beside its target first (keeping the target's mode, as
+    ``bot.files.replace_text`` does), and renamed only once all are written."""
+    if not plan.ok:
+        raise ValueError("an import with errors is never applied")
+    directory = plan.directory
+    directory.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for change in plan.writes:
+            target = target_file(plan, change.term.slug)
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.stem}.", suffix=".tmp")
+            staged.append((temp, target))
+            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(term_file_text(change.term))
+                os.fchmod(handle.fileno(), _mode(target))
+    except BaseException:
+        for temp, _ in staged:
+            Path(temp).unlink(missing_ok=True)
+        raise
+    for temp, target in staged:
+        os.replace(temp, target)
+    return len(staged)
