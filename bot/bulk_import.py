@@ -189,30 +189,34 @@ class _Planner:
         found = _check_values(values, row.slug)
         self.problems += [RowProblem(row.file, row.row, column, message)
                           for column, message in found]
-        if found:
+        clashed = self._names_clash(row, values)
+        if found or clashed:
             return
         term = Term(slug=row.slug, **values)
-        if self._names_clash(term, row):
-            return
         self.changes.append(_diff(term, before, where, row.slug in self.existing.files))
 
-    def _names_clash(self, term: Term, row: Row) -> bool:
+    def _names_clash(self, row: Row, values: dict[str, Any]) -> bool:
+        """Every name against the earlier rows' and the directory's (except terms this
+        import replaces); a row's names count even when it has other problems, so one
+        run shows every clash."""
         clash = False
-        for kind, name in (("slug", term.slug), ("title", term.title),
-                           *(("aliases", alias) for alias in term.aliases)):
+        spelled = [("slug", row.slug), ("title", values.get("title") or ""),
+                   *(("aliases", alias) for alias in values.get("aliases", ()))]
+        for kind, name in spelled:
             key = name_key(name)
+            if not key:
+                continue
             owner = self.names.get(key)
             if owner is None:
                 old = self.existing.owners.get(key)
                 owner = old if old and old[0] not in self.slugs else None
-            if owner is not None and owner[0] != term.slug:
+            if owner is not None and owner[0] != row.slug:
                 clash = True
                 self.problems.append(RowProblem(row.file, row.row, kind, (
                     f"{name!r} collides with term {owner[0]!r} ({owner[1]}); names must "
                     "differ ignoring case, accents and punctuation")))
-        if not clash:
-            for name in term.names():
-                self.names.setdefault(name_key(name), (term.slug, f"{row.file}:{row.row}"))
+            else:
+                self.names.setdefault(key, (row.slug, f"{row.file}:{row.row}"))
         return clash
 
     def warnings(self) -> list[RowProblem]:

@@ -259,6 +259,9 @@ def decode(raw: bytes, file: str) -> str:
     if len(raw) > MAX_SOURCE_BYTES:
         raise _Refused(RowProblem(file, 1, "file", (
             f"is {len(raw):,} bytes; an import takes at most {MAX_SOURCE_BYTES:,}")))
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise _Refused(RowProblem(file, 1, "file", (
+            "is UTF-16 text; save it as UTF-8 (Excel: Save As > CSV UTF-8)")))
     if b"\0" in raw:
         hint = " (an .xlsx? save it as CSV)" if raw.startswith(b"PK") else ""
         raise _Refused(RowProblem(file, 1, "file", f"is binary, not text{hint}"))
