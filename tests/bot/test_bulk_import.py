@@ -214,3 +214,16 @@ def test_cli_errors_are_file_row_column_problem(source, tmp_path, capsys):
     assert f"{sheet}:2: definition: is empty (required)" in err
     assert "Nothing was written" in err
     assert not (tmp_path / "t").exists()
+
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "data" / "templates"
+
+
+@pytest.mark.parametrize("template", sorted(TEMPLATES.glob("*.csv")), ids=lambda p: p.name)
+async def test_each_spreadsheet_template_imports_cleanly(template, tmp_path):
+    from bot.export import csv_header
+
+    header = template.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
+    assert set(header) <= set(csv_header())  # the columns follow bot.sections
+    plan = await plan_import([template], tmp_path / "terms")
+    assert plan.ok and plan.count("added") >= 1
