@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,40 +247,42 @@ async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
 
 # --- Applying --------------------------------------------------------------------------
 
-def _mode(target: Path) -> int:
-    try:
-        return stat.S_IMODE(target.stat().st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
 def target_file(plan: ImportPlan, slug: str) -> Path:
     """The term's file: the existing one (``.yml`` stays ``.yml``), else ``<slug>.yaml``."""
     return plan.directory / plan.files.get(slug, f"{slug}.yaml")
 
 
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
 def apply_plan(plan: ImportPlan) -> int:
     """Write every added or changed term file; returns how many. Every file is staged as
-    a temporary file beside its target first (keeping the target's mode, as
-    ``bot.files.replace_text`` does), and renamed only once all are written."""
+    a temporary file beside its target first (keeping an existing target's mode, as
+    ``bot.files.replace_text`` does; a new file gets what ``open()`` would give it), and
+    renamed only once all are written."""
     if not plan.ok:
         raise ValueError("an import with errors is never applied")
     directory = plan.directory
     directory.mkdir(parents=True, exist_ok=True)
-    staged: list[tuple[str, Path]] = []
+    staged: list[tuple[Path, Path]] = []
     try:
         for change in plan.writes:
             target = target_file(plan, change.term.slug)
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.stem}.", suffix=".tmp")
+            temp = directory / f".{target.stem}.{os.getpid()}.import.tmp"
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
             staged.append((temp, target))
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-                handle.write(term_file_text(change.term))
-                os.fchmod(handle.fileno(), _mode(target))
+            try:
+                _write_all(fd, term_file_text(change.term).encode("utf-8"))
+                if change.term.slug in plan.files:
+                    os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))
+            finally:
+                os.close(fd)
     except BaseException:
         for temp, _ in staged:
-            Path(temp).unlink(missing_ok=True)
+            temp.unlink(missing_ok=True)
         raise
     for temp, target in staged:
         os.replace(temp, target)

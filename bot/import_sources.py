@@ -28,7 +28,10 @@ from bot.models import slugify
 from bot.pages import _strip_bullet, heading_field, parse_page
 from bot.sections import SECTIONS, Section
 
-MAX_SOURCE_BYTES = 5 * 1024 * 1024
+MAX_SOURCE_BYTES = 5 * 1024 * 1024  # an attachment to /glossary import
+# A file in the terminal: a full 10,000-term glossary exported as CSV is ~25 MB (each
+# term is ~2.5 KB of text), and it must import back.
+MAX_FILE_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 10_000
 _BY_KEY = {s.key: s for s in SECTIONS}
 _REQUIRED = tuple(s.key for s in SECTIONS if s.required)
@@ -135,7 +138,12 @@ def _header(cells: list[str], file: str) -> list[str | None]:
 
 
 def read_csv(text: str, file: str) -> tuple[list[Row], list[RowProblem]]:
-    records = list(csv.reader(io.StringIO(text, newline="")))
+    records: list[list[str]] = []
+    try:
+        records.extend(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:  # a cell over the csv module's 131,072 characters
+        raise _Refused(RowProblem(file, len(records) + 1, "file", (
+            f"cannot be read as CSV: {exc} (no section takes a cell that long)"))) from exc
     if not records:
         raise _Refused(RowProblem(file, 1, "file", "is empty; the first row must be a header"))
     _too_many(len(records) - 1, file)
@@ -254,11 +262,16 @@ def source_kind(path: Path, text: str) -> str:
     return "quizlet" if "\t" in first else "page"
 
 
-def decode(raw: bytes, file: str) -> str:
+def _too_big(size: int, limit: int, file: str) -> RowProblem | None:
+    if size <= limit:
+        return None
+    return RowProblem(file, 1, "file", f"is {size:,} bytes; an import takes at most {limit:,}")
+
+
+def decode(raw: bytes, file: str, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """UTF-8 with or without a byte-order mark; anything else is refused with advice."""
-    if len(raw) > MAX_SOURCE_BYTES:
-        raise _Refused(RowProblem(file, 1, "file", (
-            f"is {len(raw):,} bytes; an import takes at most {MAX_SOURCE_BYTES:,}")))
+    if too_big := _too_big(len(raw), max_bytes, file):
+        raise _Refused(too_big)
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise _Refused(RowProblem(file, 1, "file", (
             "is UTF-16 text; save it as UTF-8 (Excel: Save As > CSV UTF-8)")))
@@ -274,11 +287,11 @@ def decode(raw: bytes, file: str) -> str:
             "Sheets' CSV download is UTF-8 already)"))) from exc
 
 
-def read_bytes(raw: bytes, file: str, kind: str | None = None
-               ) -> tuple[list[Row], list[RowProblem]]:
+def read_bytes(raw: bytes, file: str, kind: str | None = None,
+               max_bytes: int = MAX_SOURCE_BYTES) -> tuple[list[Row], list[RowProblem]]:
     """Rows and problems of one source given as bytes (an attachment, or a file's)."""
     try:
-        text = decode(raw, file)
+        text = decode(raw, file, max_bytes)
         return READERS[kind or source_kind(Path(file), text)](text, file)
     except _Refused as refused:
         return [], [refused.problem]
@@ -287,11 +300,9 @@ def read_bytes(raw: bytes, file: str, kind: str | None = None
 def read_source(path: Path) -> tuple[list[Row], list[RowProblem]]:
     file = str(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_SOURCE_BYTES:
-            return [], [RowProblem(file, 1, "file", (
-                f"is {size:,} bytes; an import takes at most {MAX_SOURCE_BYTES:,}"))]
+        if too_big := _too_big(path.stat().st_size, MAX_FILE_BYTES, file):
+            return [], [too_big]
         raw = path.read_bytes()
     except OSError as exc:
         return [], [RowProblem(file, 1, "file", f"cannot be read: {exc.strerror or exc}")]
-    return read_bytes(raw, file)
+    return read_bytes(raw, file, max_bytes=MAX_FILE_BYTES)

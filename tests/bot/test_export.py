@@ -10,6 +10,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.cli import main
 from bot.content import dump_term, read_term_file
@@ -73,6 +75,19 @@ def test_yaml_zip_holds_term_files_the_loader_reads_back(tmp_path):
 
 @pytest.mark.parametrize("term", TERMS, ids=lambda t: t.slug)
 def test_term_file_text_is_what_dump_term_writes(term):
+    assert term_file_text(term) == dump_term(term)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="ab 'yes:#-\"\n\t.,!?=&0", min_size=1, max_size=300)
+       .filter(lambda text: text.strip()),
+       st.lists(st.text(alphabet="abc -:#'0", min_size=1, max_size=100)
+                .filter(lambda text: text.strip()), max_size=3))
+def test_the_fast_writer_matches_dump_term_on_any_text(text, items):
+    """Plain and folded values are written without libyaml: they must come out exactly
+    as dump_term writes them, whatever the spacing, punctuation or length."""
+    term = make_term("widget", definition=text.strip(), common_mistakes=tuple(
+        item.strip() for item in items), title="true" if "yes" in text else "Widget")
     assert term_file_text(term) == dump_term(term)
 
 

@@ -7,7 +7,15 @@ import json
 import pytest
 
 from bot.export import export
-from bot.import_sources import MAX_ROWS, MAX_SOURCE_BYTES, column_key, read_bytes
+from bot.import_sources import (
+    MAX_FILE_BYTES,
+    MAX_ROWS,
+    MAX_SOURCE_BYTES,
+    RowProblem,
+    column_key,
+    read_bytes,
+    read_source,
+)
 from bot.sections import SECTIONS
 from tests.conftest import make_term
 
@@ -95,8 +103,23 @@ def test_binary_and_spreadsheet_files_are_refused():
     assert ".xlsx? save it as CSV" in only_problem(b"PK\x03\x04\x00\x00")
 
 
-def test_size_and_row_limits():
-    assert "an import takes at most" in only_problem(b"x" * (MAX_SOURCE_BYTES + 1))
+def test_size_and_row_limits(tmp_path):
+    assert "an import takes at most 5,242,880" in only_problem(b"x" * (MAX_SOURCE_BYTES + 1))
+    big = tmp_path / "big.csv"  # a file in the terminal may be bigger than an attachment
+    with big.open("wb") as handle:
+        handle.truncate(MAX_FILE_BYTES + 1)
+    assert read_source(big) == ([], [RowProblem(str(big), 1, "file", (
+        f"is {MAX_FILE_BYTES + 1:,} bytes; an import takes at most {MAX_FILE_BYTES:,}"))])
+    big.write_bytes(REQUIRED_HEADER.encode() + b"".join(
+        b"t%d,%s\r\n" % (i, b"x" * 1000) for i in range(6000)))
+    assert big.stat().st_size > MAX_SOURCE_BYTES
+    rows, problems = read_source(big)
+    assert len(rows) == 6000 and problems == []
+
+
+def test_a_cell_too_long_for_csv_is_a_clear_problem():
+    raw = REQUIRED_HEADER.encode() + b"Widget,x\r\nGizmo," + b"x" * 200_000 + b"\r\n"
+    assert only_problem(raw).startswith("sheet.csv:3: file: cannot be read as CSV: field larger")
     many = REQUIRED_HEADER + "".join(f"t{i},d\r\n" for i in range(MAX_ROWS + 1))
     assert f"at most {MAX_ROWS:,}" in only_problem(many.encode())
     exactly = REQUIRED_HEADER + "".join(f"t{i},d\r\n" for i in range(MAX_ROWS))
