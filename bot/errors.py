@@ -6,7 +6,7 @@ message, so the wording users see is decided in a single spot.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.models import Problem, Suggestion
 
@@ -64,3 +64,12 @@ class NotEnoughTerms(GlossaryError):
 
 class SuggestionsOff(GlossaryError):
     """A suggestion arrived for a server without a moderators' channel."""
+
+
+class EditConflict(GlossaryError):
+    """A term file changed, appeared or went away between opening it and saving it;
+    ``changes`` are the editor's values, to hand back so nothing typed is lost."""
+
+    def __init__(self, message: str, changes: Mapping[str, object]) -> None:
+        super().__init__(message)
+        self.changes = dict(changes)
