@@ -1,0 +1,113 @@
+"""The history of every term: who changed which sections when, with the text before and
+after, so an editor can see recent changes and restore an earlier version.
+
+Every way a term changes records here (a reload, an edit, an import, an applied
+suggestion, a restore, which is itself a change). Each entry keeps whole terms as the
+JSON the store keeps (``bot.models.term_json``), so restoring is writing one back.
+
+``HISTORY_MIGRATION`` is migration 6 (reserved for issue 19); it is appended to
+``bot.storage.migrations.MIGRATIONS`` once migrations 4 and 5 have landed, and ``Store``
+exposes ``History`` from then on.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import term_from_json, term_json
+from bot.sections import SECTIONS
+from bot.storage.database import Database
+
+SOURCES = ("reload", "edit", "import", "suggestion", "restore")
+RECENT = 10
+
+HISTORY_MIGRATION = f"""
+    CREATE TABLE term_history (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL,
+        at REAL NOT NULL,
+        source TEXT NOT NULL CHECK (source IN ({", ".join(repr(s) for s in SOURCES)})),
+        actor_id INTEGER,  -- the editor's Discord id; NULL for a reload or the terminal
+        actor_name TEXT NOT NULL DEFAULT '',
+        credited_id INTEGER,  -- the student whose suggestion was applied
+        sections TEXT NOT NULL,  -- JSON list of the section keys that changed
+        before TEXT,  -- the term's JSON before; NULL when it was added
+        after TEXT  -- and after; NULL when it was removed
+    );
+    CREATE INDEX term_history_slug ON term_history(slug, id);
+"""
+
+
+def changed_sections(before: Any | None, after: Any | None) -> tuple[str, ...]:
+    """The keys whose value differs; every section the existing side has when a term is
+    added or removed."""
+    if before is None or after is None:
+        term = after if before is None else before
+        return tuple(s.key for s in SECTIONS if getattr(term, s.key))
+    return tuple(s.key for s in SECTIONS if getattr(before, s.key) != getattr(after, s.key))
+
+
+@dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One change of one term. ``before`` and ``after`` are Terms (None: added/removed)."""
+
+    slug: str
+    source: str
+    before: Any | None
+    after: Any | None
+    actor_id: int | None = None
+    actor_name: str = ""
+    credited_id: int | None = None
+    at: float = 0.0
+    id: int = 0
+
+    @property
+    def sections(self) -> tuple[str, ...]:
+        return changed_sections(self.before, self.after)
+
+
+class History:
+    """Reads on the reader connection; writes in the database's one write transaction."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def record(self, entries: Sequence[HistoryEntry]) -> None:
+        """Record many changes at once (a reload or an import is one transaction)."""
+        now = time.time()
+        rows = [(e.slug, e.at or now, e.source, e.actor_id, e.actor_name, e.credited_id,
+                 json.dumps(e.sections), term_json(e.before) if e.before else None,
+                 term_json(e.after) if e.after else None)
+                for e in entries if e.source in SOURCES and (e.sections or e.after is None)]
+        if not rows:
+            return
+        async with self._db.transaction() as db:
+            await db.executemany(
+                "INSERT INTO term_history (slug, at, source, actor_id, actor_name, "
+                "credited_id, sections, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows)
+
+    async def recent(self, slug: str, limit: int = RECENT) -> list[HistoryEntry]:
+        """The term's latest changes, newest first."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT id, slug, at, source, actor_id, actor_name, credited_id, before, after "
+            "FROM term_history WHERE slug = ? ORDER BY id DESC LIMIT ?", (slug, limit))
+        return [_entry(row) for row in rows]
+
+    async def entry(self, entry_id: int) -> HistoryEntry | None:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT id, slug, at, source, actor_id, actor_name, credited_id, before, after "
+            "FROM term_history WHERE id = ?", (entry_id,))
+        return _entry(rows[0]) if rows else None
+
+
+def _entry(row: Sequence[Any]) -> HistoryEntry:
+    entry_id, slug, at, source, actor_id, actor_name, credited_id, before, after = row
+    return HistoryEntry(
+        slug, source, term_from_json(before) if before else None,
+        term_from_json(after) if after else None, actor_id, actor_name, credited_id, at,
+        entry_id)
