@@ -43,6 +43,11 @@ EXTENSIONS: tuple[str, ...] = (
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+TOKEN_REJECTED = (
+    "Discord rejected the token (401 Unauthorized): it is mistyped or was reset. Open "
+    "https://discord.com/developers/applications > your application > Bot > Reset Token, "
+    "and put the new token in DISCORD_TOKEN."
+)
 
 
 def utc_now() -> datetime.datetime:
@@ -324,15 +329,16 @@ async def _serve(config: Config, token: str) -> int:
             try:
                 await bot.start(token)
             except discord.LoginFailure:
-                log.error("Discord rejected the token. Reset it in the Developer Portal "
-                          "(Bot > Reset Token) and update DISCORD_TOKEN.")
+                log.error(TOKEN_REJECTED)
                 return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
                 log.error("Discord refused the requested intents.")
                 return EXIT_CONFIG
-            except (aiohttp.ClientError, OSError) as exc:
-                log.error("Cannot reach Discord (%s). Check the network connection and try "
-                          "again.", exc)
+            except (aiohttp.ClientError, OSError, discord.GatewayNotFound,
+                    discord.DiscordServerError) as exc:
+                log.error("Cannot reach Discord at %s (%s). The token was not checked: "
+                          "check this machine's network connection, then start the bot "
+                          "again.", yarl.URL(discord.http.Route.BASE).host, exc)
                 return EXIT_UNAVAILABLE
     finally:
         await store.close()
