@@ -27,6 +27,8 @@ from discord.ext import commands
 from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
+from bot.logs import setup_logging
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -262,21 +264,6 @@ class GlossaryBot(commands.AutoShardedBot):
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
 
 
-class TokenRedactor(logging.Filter):
-    """Belt and braces: no log line may ever carry the token, whatever logged it."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token and self.token in message:
-            record.msg = message.replace(self.token, "[token hidden]")
-            record.args = ()
-        return True
-
-
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -307,9 +294,7 @@ def run_bot(config: Config) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenRedactor(token))
+    setup_logging(config.log_level, config.log_format, token)
     return asyncio.run(_serve(config, token))
 
 

@@ -20,6 +20,7 @@ CONFIG_ENV = "GLOSSARY_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 TOKEN_HELP = (
     "No Discord bot token found.\n"
@@ -45,6 +46,7 @@ class Config:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object a line, for journald and collectors
     # Where discord.py connects: left empty for Discord itself; the sandbox and the smoke
     # test point these at a local stand-in.
     discord_api_url: str | None = None
@@ -155,6 +157,9 @@ def _problems(config: Config) -> list[str]:
     if config.log_level.upper() not in LOG_LEVELS:
         problems.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, "
                         f"not {config.log_level!r}")
+    if config.log_format not in LOG_FORMATS:
+        problems.append(f"log_format must be one of {', '.join(LOG_FORMATS)}, "
+                        f"not {config.log_format!r}")
     if config.cooldown_uses < 0 or config.cooldown_seconds <= 0:
         problems.append("cooldown_uses must be 0 or more (0: no cooldown) and "
                         "cooldown_seconds more than 0")
