@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import json
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -27,6 +26,7 @@ from discord.ext import commands
 from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
 from bot.store import Store
@@ -307,9 +307,7 @@ async def _serve(config: Config, token: str) -> int:
         return EXIT_CONFIG
     try:
         bot = GlossaryBot(config, store)
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
+        stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
         async with bot:
             try:
                 await bot.start(token)
