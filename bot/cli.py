@@ -45,6 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
                          help="reload the term files whenever one is saved")
+    commands.add_parser("health", help="exit 0 if the running bot is healthy (for a "
+                        "container's HEALTHCHECK): asks health_port, else heartbeat_file")
     return parser
 
 
@@ -61,6 +63,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_show(config, args.term))
             case "search":
                 return asyncio.run(_search(config, args.query, args.limit))
+            case "health":
+                return _health(config)
             case "sandbox":
                 from bot.sandbox import run_sandbox
 
@@ -150,6 +154,14 @@ async def _search(config: Config, query: str, limit: int) -> int:
         print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
     print(f"{page.total} result(s)")
     return EXIT_OK
+
+
+def _health(config: Config) -> int:
+    from bot.health import probe
+
+    healthy, detail = probe(config)
+    print(detail, file=sys.stdout if healthy else sys.stderr)
+    return EXIT_OK if healthy else EXIT_PROBLEMS
 
 
 def _report_invalid(exc: InvalidContent) -> int:

@@ -23,12 +23,14 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import health
 from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
+from bot.metrics import NO_METRICS, Metrics, NoMetrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -96,10 +98,15 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
 
+    async def _call(self, interaction: discord.Interaction) -> None:
+        """discord.py's one entry point for commands and autocomplete: timed (bot.metrics)."""
+        await self.client.metrics.timed(super()._call, interaction)  # type: ignore[attr-defined]
+
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction, error: Exception, /
     ) -> None:
         original = getattr(error, "original", error)
+        interaction.extras["error"] = original  # the outcome, for bot.metrics
         embed, view = self._describe(interaction, original)
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
@@ -171,6 +178,8 @@ class GlossaryBot(commands.AutoShardedBot):
     Auto-sharded so a large deployment only changes config: ``shard_count`` and
     ``shard_ids`` split the shards across processes (see docs/scaling.md); left unset,
     Discord's recommended count is used (one shard for a class server)."""
+
+    metrics: Metrics | NoMetrics = NO_METRICS  # bot.health turns them on with the endpoint
 
     def __init__(
         self,
@@ -308,7 +317,7 @@ async def _serve(config: Config, token: str) -> int:
     try:
         bot = GlossaryBot(config, store)
         stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
-        async with bot:
+        async with bot, health.serving(bot, config):  # health endpoint, heartbeat file
             try:
                 await bot.start(token)
             except discord.LoginFailure:
