@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -45,6 +46,12 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
                          help="reload the term files whenever one is saved")
+    backup = commands.add_parser("backup", help="copy the database now, safely while the "
+                                 "bot runs (SQLite's online backup)")
+    backup.add_argument("path", type=Path, help="backup file, or a directory for a dated name")
+    restore = commands.add_parser("restore", help="replace the database with a backup "
+                                  "(refused while the bot runs; the old one is kept beside it)")
+    restore.add_argument("path", type=Path, help="a file made by glossary-bot backup")
     commands.add_parser("health", help="exit 0 if the running bot is healthy (for a "
                         "container's HEALTHCHECK): asks health_port, else heartbeat_file")
     return parser
@@ -63,6 +70,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_show(config, args.term))
             case "search":
                 return asyncio.run(_search(config, args.query, args.limit))
+            case "backup" | "restore":
+                return _backup(config, args.command, args.path)
             case "health":
                 return _health(config)
             case "sandbox":
@@ -153,6 +162,22 @@ async def _search(config: Config, query: str, limit: int) -> int:
     for number, hit in enumerate(page.hits, start=1):
         print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
     print(f"{page.total} result(s)")
+    return EXIT_OK
+
+
+def _backup(config: Config, command: str, path: Path) -> int:
+    from bot.backup import BackupError, make_backup, restore
+
+    try:
+        if command == "backup":
+            print(f"Backed up {config.database} to {make_backup(config.database, path)}")
+        else:
+            kept = restore(path, config.database)
+            print(f"Restored {config.database} from {path}"
+                  + (f"; the previous database is kept as {kept}" if kept else ""))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

@@ -23,7 +23,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot import health
+from bot import backup, health
 from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
@@ -304,7 +304,8 @@ def run_bot(config: Config) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     setup_logging(config.log_level, config.log_format, token)
-    return asyncio.run(_serve(config, token))
+    with backup.in_use(config.database):  # `glossary-bot restore` refuses meanwhile
+        return asyncio.run(_serve(config, token))
 
 
 async def _serve(config: Config, token: str) -> int:
@@ -317,7 +318,7 @@ async def _serve(config: Config, token: str) -> int:
     try:
         bot = GlossaryBot(config, store)
         stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
-        async with bot, health.serving(bot, config):  # health endpoint, heartbeat file
+        async with bot, health.serving(bot, config), backup.scheduled(config):
             try:
                 await bot.start(token)
             except discord.LoginFailure:
