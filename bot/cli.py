@@ -52,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     restore = commands.add_parser("restore", help="replace the database with a backup "
                                   "(refused while the bot runs; the old one is kept beside it)")
     restore.add_argument("path", type=Path, help="a file made by glossary-bot backup")
+    commands.add_parser("doctor", help="check config, content, database, token, commands "
+                        "and channel permissions; each failing line says how to fix it")
     commands.add_parser("health", help="exit 0 if the running bot is healthy (for a "
                         "container's HEALTHCHECK): asks health_port, else heartbeat_file")
     return parser
@@ -59,6 +61,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports a bad config as one of its lines
+        from bot.doctor import run_doctor
+
+        return run_doctor(args.config)
     try:
         config = load_config(args.config)
         match args.command:

@@ -1890,6 +1890,7 @@ class FakeDiscord:
         tok = r"(?P<token>[^/]+)"
         table: list[tuple[str, str, Handler, bool]] = [
             ("GET", "/users/@me", self._get_me, True),
+            ("GET", "/users/@me/guilds", self._get_my_guilds, True),  # glossary-bot doctor
             ("GET", "/oauth2/applications/@me", self._get_application, True),
             ("GET", "/applications/@me", self._get_application, True),
             ("GET", "/gateway", self._get_gateway, False),
@@ -2392,6 +2393,15 @@ class FakeDiscord:
         if member is None:
             return _error(404, "Unknown Member", 10007)
         return _json_response(member.member_payload(with_permissions=False))
+
+    # -- REST handlers: what glossary-bot doctor reads (bot/doctor.py) -------------------
+    async def _get_my_guilds(self, request: web.Request, **_: Any) -> web.Response:
+        """The bot's servers as partial guilds (``GET /users/@me/guilds``)."""
+        return _json_response([
+            {"id": str(g.id), "name": g.name, "icon": None, "banner": None, "owner": False,
+             "permissions": str(EVERYONE_PERMISSIONS), "features": []}
+            for g in self.guilds
+        ])
 
 
 def _find_command(defs: list[dict[str, Any]], name: str) -> dict[str, Any] | None:
