@@ -23,7 +23,7 @@ import discord
 
 from bot.backup import quick_check
 from bot.config import Config, load_config
-from bot.errors import ConfigError, InvalidContent, MissingToken
+from bot.errors import ConfigError, MissingToken
 from bot.store import Store
 
 PORTAL = "https://discord.com/developers/applications"
@@ -106,18 +106,20 @@ def _check_config(path: str | None) -> tuple[Config | None, Line]:
 
 
 async def _check_content(config: Config) -> Line:
+    """What ``glossary-bot check`` reports, the same code a reload runs."""
+    from bot.reloading import check_directory
+
     fix = f"run `glossary-bot check {config.content_dir}` and fix each listed line"
-    with tempfile.TemporaryDirectory(prefix="glossary-doctor-") as scratch:
-        async with await Store.open(Path(scratch) / "doctor.sqlite3") as store:
-            try:
-                diff = await store.reload(config.content_dir)
-            except InvalidContent as exc:
-                return Line(False, "content", f"{len(exc.errors)} error(s) in "
-                            f"{config.content_dir}, first: {exc.errors[0]}", fix)
-            except OSError as exc:
-                return Line(False, "content", f"{config.content_dir}: {exc.strerror}",
-                            "set content_dir in the config to the term files' directory")
-    return Line(True, "content", f"{diff.term_count} terms, {len(diff.warnings)} warning(s) "
+    try:
+        problems, valid = await check_directory(config.content_dir)
+    except OSError as exc:
+        return Line(False, "content", f"{config.content_dir}: {exc.strerror}",
+                    "set content_dir in the config to the term files' directory")
+    errors = [p for p in problems if not p.is_warning]
+    if errors:
+        return Line(False, "content", f"{len(errors)} error(s) in {config.content_dir}, "
+                    f"first: {errors[0]}", fix)
+    return Line(True, "content", f"{valid} terms, {len(problems)} warning(s) "
                 f"in {config.content_dir}")
 
 
@@ -191,7 +193,7 @@ async def _configured_channels(config: Config, guild_ids: Sequence[int]
     chosen: dict[int, list[tuple[str, int]]] = {}
     async with await Store.open(config.database) as store:
         for guild_id in guild_ids:
-            settings = await store.guild_settings(guild_id)
+            settings = await store.records.guild_settings(guild_id)
             chosen[guild_id] = [(what, cid) for what, cid in (
                 ("term of the day", settings.daily_channel_id),
                 ("moderators' channel", settings.mod_channel_id)) if cid]

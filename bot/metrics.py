@@ -132,8 +132,9 @@ class Metrics:
 
     # -- reloads, scrapes ------------------------------------------------------------
     def watch_reloads(self, store: Any) -> None:
-        """Time every ``store.reload`` (from start-up, /glossary reload or the watcher)."""
-        reload = store.reload
+        """Time every ``store.reloads.reload`` (start-up, /glossary reload, the watcher)."""
+        reloads = store.reloads
+        reload = reloads.reload
 
         async def timed_reload(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
@@ -150,11 +151,11 @@ class Metrics:
             self._reloads["ok"].inc()
             return diff
 
-        store.reload = timed_reload
+        reloads.reload = timed_reload
 
     async def scrape(self, bot: discord.Client) -> bytes:
         """The text exposition, with the values read now."""
-        self.terms.set(await bot.store.term_count())  # type: ignore[attr-defined]
+        self.terms.set(await bot.store.glossary.term_count())  # type: ignore[attr-defined]
         for shard_id, socket in gateway_sockets(bot):
             self.gateway_connected.labels(str(shard_id)).set(int(bool(socket and socket.open)))
             latency = socket.latency if socket is not None else float("inf")

@@ -41,7 +41,7 @@ def write_glossary(directory: Path, version: str, slugs: range) -> Path:
 
 
 async def contents(store: Store) -> dict[str, str]:
-    return {term.slug: term.definition for term in await store.all_terms()}
+    return {term.slug: term.definition for term in await store.glossary.all_terms()}
 
 
 async def test_backups_during_a_reload_under_load_hold_the_old_or_the_new_glossary(tmp_path):
@@ -50,14 +50,14 @@ async def test_backups_during_a_reload_under_load_hold_the_old_or_the_new_glossa
     database = tmp_path / "state" / "glossary.sqlite3"
     made: list[tuple[Path, float, float]] = []
     async with await Store.open(database) as store:
-        await store.reload(old_dir)
+        await store.reloads.reload(old_dir)
         old = await contents(store)
         stop = asyncio.Event()
 
         async def students() -> None:  # the load: cards and autocomplete, non-stop
             while not stop.is_set():
-                await store.card("term-0300")  # from the card cache: no thread hop
-                await store.autocomplete("term-03")
+                await store.glossary.card("term-0300")  # cached: no thread hop
+                await store.glossary.autocomplete("term-03")
                 await asyncio.sleep(0)  # so a cached answer cannot starve the loop
 
         async def backing_up() -> None:
@@ -71,7 +71,7 @@ async def test_backups_during_a_reload_under_load_hold_the_old_or_the_new_glossa
         tasks.append(asyncio.create_task(backing_up()))
         await asyncio.sleep(0.3)
         reload_started = time.monotonic()
-        await store.reload(new_dir)
+        await store.reloads.reload(new_dir)
         reload_ended = time.monotonic()
         await asyncio.sleep(0.3)
         stop.set()
@@ -131,7 +131,7 @@ def test_backing_up_a_missing_database_says_so(tmp_path):
 
 async def test_daily_backups_run_once_a_day_and_keep_the_newest(tmp_path, config):
     async with await Store.open(config.database) as store:
-        await store.set_meta("marker", "kept")
+        await store.db.set_meta("marker", "kept")
     daily = replace(config, backup_dir=tmp_path / "backups", backup_keep=3)
     async with scheduled(daily):  # makes the first backup at start
         for _ in range(100):

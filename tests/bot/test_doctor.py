@@ -60,7 +60,7 @@ async def synced(start_bot, config):
 
 async def choose_channels(config, fake, daily: dict, mods: dict) -> None:
     async with await Store.open(config.database) as store:
-        await store.update_guild_settings(fake.guild.id, daily_channel_id=int(daily["id"]),
+        await store.records.update_guild_settings(fake.guild.id, daily_channel_id=int(daily["id"]),
                                           mod_channel_id=int(mods["id"]))
 
 

@@ -13,7 +13,8 @@ import sqlite3
 
 import pytest
 
-from bot.store import MIGRATIONS, Store
+from bot.storage.migrations import MIGRATIONS
+from bot.store import Store
 
 LATEST = len(MIGRATIONS)
 # Derived from the term files, so a migration may rebuild them (the files are the truth).
@@ -64,11 +65,11 @@ async def test_an_old_database_is_migrated_in_place_keeping_every_record(
     path = tmp_path / "glossary.sqlite3"
     old_database(path, version)
     async with await Store.open(path) as store:
-        await store.reload(content_dir)  # what the first start of the new version does
-        settings = await store.guild_settings(42)
-        stats = await store.stats()
-        board = await store.leaderboard(42)
-        card = await store.card("git")
+        await store.reloads.reload(content_dir)  # what the new version's first start does
+        settings = await store.records.guild_settings(42)
+        stats = await store.records.stats()
+        board = await store.records.leaderboard(42)
+        card = await store.glossary.card("git")
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
         assert db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
