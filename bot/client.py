@@ -47,6 +47,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.search",
     "cogs.share",
     "cogs.moderation",
+    "cogs.authoring",  # joins the /glossary group: after cogs.moderation
     "cogs.explain",
     "cogs.quiz",
     "cogs.daily",
