@@ -149,16 +149,39 @@ def _check_unchanged(target: Path, expected: str | None, changes: Mapping[str, A
     raise EditConflict(f"{target.name} changed after you opened it", changes)
 
 
-def save_edit(opened: OpenedTerm, changes: Mapping[str, Any]) -> Any:
-    """Apply the editor's changes to the file they opened; returns the saved term.
+@dataclass(frozen=True, slots=True)
+class SavedEdit:
+    """A saved edit, with what it replaced: the reload that follows checks the glossary
+    as a whole, and a refused reload puts the file back (``undo_edit``)."""
+
+    term: Any
+    path: Path
+    previous: bytes
+    fingerprint: str
+
+
+def save_edit(opened: OpenedTerm, changes: Mapping[str, Any]) -> SavedEdit:
+    """Apply the editor's changes to the file they opened.
 
     Raises EditConflict (with ``changes``) when the file changed or went away since it
-    was opened, and InvalidContent when the result would not load.
+    was opened, and InvalidContent when the file would not load on its own.
     """
     _check_unchanged(opened.path, opened.fingerprint, changes)
-    text = edited_text(opened.path.read_text(encoding="utf-8-sig"), changes)
+    previous = opened.path.read_bytes()
+    text = edited_text(previous.decode("utf-8-sig"), changes)
     _replace_checked(opened.path, text, opened.fingerprint, changes)
-    return read_term_file(opened.path).term
+    data = opened.path.read_bytes()
+    return SavedEdit(read_term_file(opened.path).term, opened.path, previous, fingerprint(data))
+
+
+def undo_edit(saved: SavedEdit) -> bool:
+    """Put back what the edit replaced, unless the file changed again since."""
+    try:
+        _check_unchanged(saved.path, saved.fingerprint, {})
+    except EditConflict:
+        return False
+    _replace_checked(saved.path, saved.previous.decode("utf-8-sig"), saved.fingerprint, {})
+    return True
 
 
 def create_term(directory: Path, term: Any) -> Path:

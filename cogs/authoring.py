@@ -1,9 +1,18 @@
-"""/glossary export: the glossary as a file, attached, for the glossary's editors.
+"""/glossary edit and /glossary export, for the glossary's editors.
 
-The command joins the moderators' /glossary group (cogs.moderation, loaded first). The
-file is exactly what ``glossary-bot export`` writes (``bot.export``), made off the event
-loop from the glossary the bot serves. /glossary add, edit, remove and import follow once
-per-server glossaries land (issue 15); they use ``can_edit`` too.
+The commands join the moderators' /glossary group (cogs.moderation, loaded first).
+
+*edit*: pick a term and a section; a form holds that section's text; a private preview
+of the card offers Save, Keep editing and Cancel. Save rewrites the term's file through
+``bot.editing`` (comments and untouched values kept; refused if the file changed since
+the form opened, and the editor gets their text back), then runs the same validated
+reload as /glossary reload.
+
+*export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
+event loop from the glossary the bot serves.
+
+/glossary add, remove and import follow once per-server glossaries land (issue 15); they
+use ``can_edit`` too.
 """
 
 from __future__ import annotations
@@ -15,10 +24,22 @@ from typing import Literal
 import discord
 from discord import app_commands
 
-from bot.cards import error_embed
+from bot.cards import card_embed, error_embed
 from bot.client import GlossaryBot, NotModerator, is_moderator
-from bot.export import export, file_name
+from bot.editing import OpenedTerm, open_term, save_edit, undo_edit
+from bot.errors import EditConflict, InvalidContent
+from bot.export import cell_text, export, file_name
+from bot.import_sources import section_value
+from bot.models import Card, Term
+from bot.reloads import reload_and_report
+from bot.sections import SECTIONS, Section, section
+from bot.text import shorten
+from cogs.define import term_autocomplete
 
+MODAL_TEXT_LIMIT = 4000  # Discord's cap on a text input
+FENCE = "`" * 3
+SECTION_CHOICES = [app_commands.Choice(name=s.heading.replace("{course}", "the course"),
+                                       value=s.key) for s in SECTIONS]
 FORMAT_NAMES = {
     "csv": "spreadsheet (CSV)", "json": "JSON", "md": "one Markdown page",
     "apkg": "Anki deck", "yaml": "term files (zip)",
@@ -40,10 +61,130 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
     return app_commands.check(predicate)
 
 
+# --- /glossary edit --------------------------------------------------------------------
+
+def _shown(part: Section) -> str:
+    return part.heading.replace("{course}", "the course")
+
+
+def _text_back(text: str) -> str:
+    """The editor's words, fenced so nothing they typed is lost or rendered."""
+    return f"Your text, to copy:\n{FENCE}\n{text.replace(FENCE, '´´´')[:3500]}\n{FENCE}"
+
+
+class EditForm(discord.ui.Modal):
+    """One section of one term; the opened file's fingerprint travels with it."""
+
+    def __init__(self, opened: OpenedTerm, term: Term, part: Section, text: str) -> None:
+        super().__init__(title=shorten(f"Edit {term.title}", 45), custom_id="authoring:edit")
+        self.opened, self.term, self.part = opened, term, part
+        hint = "One item per line." if part.is_list else (
+            "Required." if part.required else "Leave it empty to remove the section.")
+        self.text = discord.ui.TextInput(
+            custom_id="text", style=discord.TextStyle.paragraph, default=text or None,
+            max_length=MODAL_TEXT_LIMIT, required=part.required)
+        self.add_item(discord.ui.Label(text=shorten(_shown(part), 45), description=hint,
+                                       component=self.text))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        text = self.text.value
+        changes = {self.part.key: section_value(self.part, text)}
+        values = {s.key: self.opened.values.get(s.key, s.default) for s in SECTIONS}
+        preview = Term(slug=self.term.slug, **{**values, **changes})
+        embed = card_embed(Card(preview, {}, self.opened.path.name), bot.config.course_name,
+                           bot.config.embed_colour, note="Preview: nothing is saved yet.")
+        await interaction.response.send_message(
+            embed=embed, view=PreviewView(self, changes, text), ephemeral=True)
+
+
+class PreviewView(discord.ui.View):
+    """Save / Keep editing / Cancel under the private preview."""
+
+    def __init__(self, form: EditForm, changes: dict[str, object], text: str) -> None:
+        super().__init__(timeout=15 * 60)  # an interaction token lives 15 minutes
+        self.form, self.changes, self.text = form, changes, text
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not await can_edit(interaction):
+            raise NotModerator("editors only")
+        return True
+
+    @discord.ui.button(label="Save", style=discord.ButtonStyle.success,
+                       custom_id="authoring:save")
+    async def save(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        await interaction.response.defer()
+        self.stop()
+        try:
+            saved = await asyncio.to_thread(save_edit, self.form.opened, self.changes)
+        except EditConflict as exc:
+            reason = (f"{exc}. Nothing was overwritten: open the term again and re-apply "
+                      "your change.")
+            await self._not_saved(interaction, reason)
+            return
+        except InvalidContent as exc:
+            problems = "\n".join(str(p) for p in exc.problems[:5])
+            await self._not_saved(interaction, f"The term would not load:\n{problems}")
+            return
+        report = await reload_and_report(bot.store, bot.config.content_dir)
+        if report.diff is None:  # the glossary as a whole refused it (a name clash, ...)
+            await asyncio.to_thread(undo_edit, saved)
+            await self._not_saved(interaction, "The glossary would not reload with this "
+                                  "change, so the file was put back:", report.embed)
+            return
+        await interaction.edit_original_response(
+            content=f"Saved: {_shown(self.form.part)} of **{self.form.term.title}**.",
+            embed=report.embed, view=None)
+
+    async def _not_saved(self, interaction: discord.Interaction, reason: str,
+                         *details: discord.Embed) -> None:
+        await interaction.edit_original_response(content=None, view=None, embeds=[
+            error_embed("Not saved", f"{reason}\n\n{_text_back(self.text)}"), *details])
+
+    @discord.ui.button(label="Keep editing", custom_id="authoring:again")
+    async def again(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        form = self.form
+        await interaction.response.send_modal(
+            EditForm(form.opened, form.term, form.part, self.text))
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
+                       custom_id="authoring:cancel")
+    async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was changed.", embed=None,
+                                                view=None)
+
+
+@app_commands.command(name="edit", description="Change one section of a term (a form, "
+                      "then a preview before anything is saved)")
+@app_commands.describe(term="The term to change", part="Which section")
+@app_commands.rename(part="section")
+@app_commands.choices(part=SECTION_CHOICES)
+@app_commands.autocomplete(term=term_autocomplete)
+@editors_only()
+async def edit_command(interaction: discord.Interaction, term: str,
+                       part: app_commands.Choice[str]) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    card = await bot.store.glossary.card(term)  # TermNotFound: the tree's friendly message
+    chosen = section(part.value)
+    opened = await asyncio.to_thread(open_term, bot.config.content_dir / card.file)
+    text = cell_text(chosen, opened.values.get(chosen.key, chosen.default))
+    if len(text) > MODAL_TEXT_LIMIT:
+        await interaction.response.send_message(embed=error_embed(
+            "Too long for a form", f"This section is {len(text):,} characters; a Discord "
+            f"form holds {MODAL_TEXT_LIMIT:,}. Edit the file {card.file} instead."),
+            ephemeral=True)
+        return
+    await interaction.response.send_modal(EditForm(opened, card.term, chosen, text))
+
+
+# --- /glossary export ------------------------------------------------------------------
+
 @app_commands.command(name="export", description="Download the glossary as a spreadsheet, "
                       "JSON, a Markdown page, an Anki deck or term files")
 @app_commands.describe(format="What kind of file (default: a spreadsheet)")
-@app_commands.rename(format="format")
 @editors_only()
 async def export_command(
     interaction: discord.Interaction,
@@ -66,6 +207,11 @@ async def export_command(
         file=discord.File(io.BytesIO(data), filename=file_name(format)), ephemeral=True)
 
 
+# --- Joining /glossary -----------------------------------------------------------------
+
+_COMMANDS = (edit_command, export_command)
+
+
 def _group(bot: GlossaryBot) -> app_commands.Group:
     group = bot.tree.get_command("glossary")
     if not isinstance(group, app_commands.Group):
@@ -75,8 +221,10 @@ def _group(bot: GlossaryBot) -> app_commands.Group:
 
 
 async def setup(bot: GlossaryBot) -> None:
-    _group(bot).add_command(export_command)
+    for command in _COMMANDS:
+        _group(bot).add_command(command)
 
 
 async def teardown(bot: GlossaryBot) -> None:
-    _group(bot).remove_command(export_command.name)
+    for command in _COMMANDS:
+        _group(bot).remove_command(command.name)

@@ -8,7 +8,14 @@ import stat
 import pytest
 
 from bot.content import dump_term, read_term_file
-from bot.editing import create_term, edited_text, open_term, remove_term, save_edit
+from bot.editing import (
+    create_term,
+    edited_text,
+    open_term,
+    remove_term,
+    save_edit,
+    undo_edit,
+)
 from bot.errors import EditConflict, InvalidContent
 from tests.conftest import make_term
 
@@ -38,7 +45,8 @@ def test_an_edit_keeps_comments_key_order_and_untouched_values(widget):
 
 
 def test_a_new_section_goes_where_the_declaration_puts_it(widget):
-    term = save_edit(open_term(widget), {"related": ("gizmo",), "course_example": "In class."})
+    term = save_edit(open_term(widget), {"related": ("gizmo",),
+                                         "course_example": "In class."}).term
     text = widget.read_text()
     assert text.index("why_it_matters:") < text.index("course_example:") < text.index(
         "related:")
@@ -47,7 +55,7 @@ def test_a_new_section_goes_where_the_declaration_puts_it(widget):
 
 
 def test_an_empty_value_removes_an_optional_section(widget):
-    term = save_edit(open_term(widget), {"category": "", "aliases": ()})
+    term = save_edit(open_term(widget), {"category": "", "aliases": ()}).term
     assert term.category is None and term.aliases == ()
     assert "category" not in widget.read_text()
 
@@ -55,7 +63,7 @@ def test_an_empty_value_removes_an_optional_section(widget):
 def test_long_and_multi_line_text_reads_back_as_typed(widget):
     long = "A widget " * 30
     term = save_edit(open_term(widget), {"definition": long.strip(),
-                                         "why_it_matters": "First.\n\nSecond paragraph."})
+                                         "why_it_matters": "First.\n\nSecond paragraph."}).term
     assert term.definition == long.strip()
     assert term.why_it_matters == "First.\n\nSecond paragraph."
 
@@ -122,3 +130,13 @@ def test_remove_refuses_a_file_that_changed(widget):
 def test_unknown_sections_are_refused():
     with pytest.raises(KeyError):
         edited_text(COMMENTED, {"colour": "red"})
+
+
+def test_undo_puts_the_file_back_unless_it_changed_again(widget):
+    saved = save_edit(open_term(widget), {"definition": "Changed."})
+    assert undo_edit(saved)
+    assert widget.read_text() == COMMENTED
+    again = save_edit(open_term(widget), {"definition": "Changed."})
+    widget.write_text(COMMENTED + "course_example: Hand edit.\n")
+    assert not undo_edit(again)
+    assert "Hand edit." in widget.read_text()

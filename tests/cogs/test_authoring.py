@@ -34,3 +34,90 @@ async def test_students_may_not_export(h):
     assert reply.ephemeral
     assert reply.embeds[0]["title"] == "Moderators only"
     assert not reply.message.get("attachments")
+
+
+# --- /glossary edit ----------------------------------------------------------------------
+
+CALLBACK_MODAL = 9
+
+
+async def open_form(h, term="git", part="definition", member=None):
+    form = await h.slash("glossary", "edit", member=member or h.moderator,
+                         options={"term": term, "section": part})
+    assert form.type == CALLBACK_MODAL, form.embeds
+    return form
+
+
+async def preview(h, text, **kwargs):
+    form = await open_form(h, **kwargs)
+    shown = await h.submit_modal(form, {"text": text}, member=h.moderator)
+    assert shown.ephemeral
+    return shown
+
+
+async def test_edit_previews_then_saves_keeping_the_files_comment(h, content_dir):
+    git = content_dir / "git.yaml"
+    git.write_text("# Checked by the course team.\n" + git.read_text())
+    form = await open_form(h)
+    assert form.data["title"] == "Edit Git"
+    shown = await h.submit_modal(form, {"text": "Git keeps every version."},
+                                 member=h.moderator)
+    assert shown.embeds[0]["description"] == "Git keeps every version."
+    assert "Git keeps every version." not in git.read_text()  # a preview saves nothing
+    saved = await h.click("authoring:save", message=shown.message, member=h.moderator)
+    edit = await saved.wait_edit()
+    assert edit["content"] == "Saved: Definition of **Git**."
+    assert edit["embeds"][0]["fields"][0]["name"] == "Changed (1)"  # the reload's report
+    assert edit["components"] == []
+    text = git.read_text()
+    assert text.startswith("# Checked by the course team.\n")
+    assert "Git keeps every version." in text
+    card = await h.slash("define", term="git")
+    assert card.embeds[0]["description"] == "Git keeps every version."
+
+
+async def test_a_file_changed_after_the_form_opened_is_not_overwritten(h, content_dir):
+    shown = await preview(h, "My new definition.")
+    git = content_dir / "git.yaml"
+    git.write_text(git.read_text().replace("title: Git", "title: Git VCS"))
+    refused = await h.click("authoring:save", message=shown.message, member=h.moderator)
+    edit = await refused.wait_edit()
+    (embed,) = edit["embeds"]
+    assert embed["title"] == "Not saved"
+    assert "git.yaml changed after you opened it" in embed["description"]
+    assert "My new definition." in embed["description"]  # the editor's text comes back
+    assert "Git VCS" in git.read_text() and "My new definition." not in git.read_text()
+
+
+async def test_an_edit_that_would_not_load_is_refused_with_the_text_back(h, content_dir):
+    before = (content_dir / "git.yaml").read_text()
+    shown = await preview(h, "backend", part="aliases")  # backend is another term's name
+    refused = await h.click("authoring:save", message=shown.message, member=h.moderator)
+    edit = await refused.wait_edit()
+    mine, reload = edit["embeds"]
+    assert mine["title"] == "Not saved" and "backend" in mine["description"]
+    assert reload["title"] == "Reload refused" and "collides" in reload["description"]
+    assert (content_dir / "git.yaml").read_text() == before  # put back
+    card = await h.slash("define", term="backend")
+    assert card.embeds[0]["title"].lower() == "backend"
+
+
+async def test_cancel_changes_nothing(h, content_dir):
+    before = (content_dir / "git.yaml").read_text()
+    shown = await preview(h, "Never saved.")
+    cancelled = await h.click("authoring:cancel", message=shown.message, member=h.moderator)
+    assert cancelled.content == "Nothing was changed."
+    assert (content_dir / "git.yaml").read_text() == before
+
+
+async def test_keep_editing_reopens_the_form_with_the_editors_text(h):
+    shown = await preview(h, "Half-written thought")
+    again = await h.click("authoring:again", message=shown.message, member=h.moderator)
+    assert again.type == CALLBACK_MODAL
+    assert "Half-written thought" in str(again.data["components"])
+
+
+async def test_students_may_not_edit(h):
+    reply = await h.slash("glossary", "edit", member=h.student,
+                          options={"term": "git", "section": "definition"})
+    assert reply.embeds[0]["title"] == "Moderators only"
