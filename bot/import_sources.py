@@ -106,7 +106,8 @@ def section_value(section: Section, raw: str | list[str]) -> Any:
                  for item in items]
     else:
         text = _unneutralised(raw).strip()
-        return " ".join(text.split()) if section.inline else _LINE_BREAK.sub("\n", text)
+        text = " ".join(text.split()) if section.inline else _LINE_BREAK.sub("\n", text)
+        return text or section.default  # an empty category is None, as the store keeps it
     items = [item for item in items if item]
     if section.links:
         items = [slugify(item) for item in items]

@@ -1,4 +1,4 @@
-"""/glossary edit and /glossary export, for the glossary's editors.
+"""/glossary add, /glossary edit and /glossary export, for the glossary's editors.
 
 The commands join the moderators' /glossary group (cogs.moderation, loaded first).
 
@@ -8,17 +8,24 @@ of the card offers Save, Keep editing and Cancel. Save rewrites the term's file 
 the form opened, and the editor gets their text back), then runs the same validated
 reload as /glossary reload.
 
+*add*: title, definition, why it matters, category and aliases in one form, then the
+same preview; Save writes a new file (never over one) and reloads, and removes it again
+when the glossary refuses it.
+
 *export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
 event loop from the glossary the bot serves.
 
-/glossary add, remove and import follow once per-server glossaries land (issue 15); they
-use ``can_edit`` too.
+/glossary remove and import follow once per-server glossaries land (issue 15); they use
+``can_edit`` too.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import discord
@@ -26,11 +33,18 @@ from discord import app_commands
 
 from bot.cards import card_embed, error_embed
 from bot.client import GlossaryBot, NotModerator, is_moderator
-from bot.editing import OpenedTerm, open_term, save_edit, undo_edit
+from bot.editing import (
+    OpenedTerm,
+    create_term,
+    open_term,
+    remove_term,
+    save_edit,
+    undo_edit,
+)
 from bot.errors import EditConflict, InvalidContent
 from bot.export import cell_text, export, file_name
 from bot.import_sources import section_value
-from bot.models import Card, Term
+from bot.models import MAX_SLUG_LENGTH, Card, Term, slugify
 from bot.reloads import reload_and_report
 from bot.sections import SECTIONS, Section, section
 from bot.text import shorten
@@ -72,6 +86,27 @@ def _text_back(text: str) -> str:
     return f"Your text, to copy:\n{FENCE}\n{text.replace(FENCE, '´´´')[:3500]}\n{FENCE}"
 
 
+@dataclass(frozen=True)
+class Draft:
+    """What an editor wrote: the card it would make, how to save it (in a thread; returns
+    how to undo that), and how to reopen its form with their text."""
+
+    term: Term
+    file: str
+    text: str  # everything the editor typed, to hand back if it cannot be saved
+    save: Callable[[], Callable[[], object]]
+    reopen: Callable[[], discord.ui.Modal]
+    done: str
+
+
+async def _show_preview(interaction: discord.Interaction, draft: Draft) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    embed = card_embed(Card(draft.term, {}, draft.file), bot.config.course_name,
+                       bot.config.embed_colour, note="Preview: nothing is saved yet.")
+    await interaction.response.send_message(embed=embed, view=PreviewView(draft),
+                                            ephemeral=True)
+
+
 class EditForm(discord.ui.Modal):
     """One section of one term; the opened file's fingerprint travels with it."""
 
@@ -87,23 +122,76 @@ class EditForm(discord.ui.Modal):
                                        component=self.text))
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-        text = self.text.value
-        changes = {self.part.key: section_value(self.part, text)}
-        values = {s.key: self.opened.values.get(s.key, s.default) for s in SECTIONS}
-        preview = Term(slug=self.term.slug, **{**values, **changes})
-        embed = card_embed(Card(preview, {}, self.opened.path.name), bot.config.course_name,
-                           bot.config.embed_colour, note="Preview: nothing is saved yet.")
-        await interaction.response.send_message(
-            embed=embed, view=PreviewView(self, changes, text), ephemeral=True)
+        opened, part, text = self.opened, self.part, self.text.value
+        changes = {part.key: section_value(part, text)}
+        values = {s.key: opened.values.get(s.key, s.default) for s in SECTIONS}
+
+        def save() -> Callable[[], object]:
+            saved = save_edit(opened, changes)
+            return lambda: undo_edit(saved)
+
+        await _show_preview(interaction, Draft(
+            Term(slug=self.term.slug, **{**values, **changes}), opened.path.name, text, save,
+            lambda: EditForm(opened, self.term, part, text),
+            f"Saved: {_shown(part)} of **{self.term.title}**."))
+
+
+ADD_FIELDS = ("title", "definition", "why_it_matters", "category", "aliases")  # 5 at most
+
+
+class AddForm(discord.ui.Modal):
+    """A new term's essentials in one form; the other sections are one /glossary edit
+    away."""
+
+    def __init__(self, directory: Path, typed: dict[str, str] | None = None) -> None:
+        super().__init__(title="Add a term", custom_id="authoring:add")
+        self.directory = directory
+        self.inputs: dict[str, discord.ui.TextInput] = {}
+        for key in ADD_FIELDS:
+            part = section(key)
+            long = key in ("definition", "why_it_matters", "aliases")
+            text = discord.ui.TextInput(
+                custom_id=key, required=part.required, default=(typed or {}).get(key) or None,
+                style=discord.TextStyle.paragraph if long else discord.TextStyle.short,
+                max_length=MODAL_TEXT_LIMIT if long else min(part.limit, 100))
+            self.inputs[key] = text
+            hint = "One per line." if part.is_list else None
+            self.add_item(discord.ui.Label(text=_shown(part).capitalize(), description=hint,
+                                           component=text))
+
+    async def on_submit(self, interaction: discord.Interaction) -> None:
+        typed = {key: field.value for key, field in self.inputs.items()}
+        values = {s.key: s.default for s in SECTIONS}
+        values.update({key: section_value(section(key), text) for key, text in typed.items()})
+        slug = slugify(values["title"])
+        if not slug or len(slug) > MAX_SLUG_LENGTH:
+            await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                "Cannot add this term", "The title needs letters or digits (and at most "
+                f"{MAX_SLUG_LENGTH} in its file name).\n\n{_text_back(_typed(typed))}"))
+            return
+        term = Term(slug=slug, **values)
+        directory = self.directory
+
+        def save() -> Callable[[], object]:
+            path = create_term(directory, term)
+            return lambda: remove_term(open_term(path))
+
+        await _show_preview(interaction, Draft(
+            term, f"{slug}.yaml", _typed(typed), save, lambda: AddForm(directory, typed),
+            f"Added **{term.title}** ({slug}.yaml)."))
+
+
+def _typed(typed: dict[str, str]) -> str:
+    return "\n\n".join(f"{_shown(section(key))}:\n{text}" for key, text in typed.items()
+                        if text.strip())
 
 
 class PreviewView(discord.ui.View):
     """Save / Keep editing / Cancel under the private preview."""
 
-    def __init__(self, form: EditForm, changes: dict[str, object], text: str) -> None:
+    def __init__(self, draft: Draft) -> None:
         super().__init__(timeout=15 * 60)  # an interaction token lives 15 minutes
-        self.form, self.changes, self.text = form, changes, text
+        self.draft = draft
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not await can_edit(interaction):
@@ -117,7 +205,7 @@ class PreviewView(discord.ui.View):
         await interaction.response.defer()
         self.stop()
         try:
-            saved = await asyncio.to_thread(save_edit, self.form.opened, self.changes)
+            undo = await asyncio.to_thread(self.draft.save)
         except EditConflict as exc:
             reason = (f"{exc}. Nothing was overwritten: open the term again and re-apply "
                       "your change.")
@@ -129,25 +217,23 @@ class PreviewView(discord.ui.View):
             return
         report = await reload_and_report(bot.store, bot.config.content_dir)
         if report.diff is None:  # the glossary as a whole refused it (a name clash, ...)
-            await asyncio.to_thread(undo_edit, saved)
+            await asyncio.to_thread(undo)
             await self._not_saved(interaction, "The glossary would not reload with this "
                                   "change, so the file was put back:", report.embed)
             return
-        await interaction.edit_original_response(
-            content=f"Saved: {_shown(self.form.part)} of **{self.form.term.title}**.",
-            embed=report.embed, view=None)
+        await interaction.edit_original_response(content=self.draft.done,
+                                                 embed=report.embed, view=None)
 
     async def _not_saved(self, interaction: discord.Interaction, reason: str,
                          *details: discord.Embed) -> None:
         await interaction.edit_original_response(content=None, view=None, embeds=[
-            error_embed("Not saved", f"{reason}\n\n{_text_back(self.text)}"), *details])
+            error_embed("Not saved", f"{reason}\n\n{_text_back(self.draft.text)}"),
+            *details])
 
     @discord.ui.button(label="Keep editing", custom_id="authoring:again")
     async def again(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         self.stop()
-        form = self.form
-        await interaction.response.send_modal(
-            EditForm(form.opened, form.term, form.part, self.text))
+        await interaction.response.send_modal(self.draft.reopen())
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
                        custom_id="authoring:cancel")
@@ -155,6 +241,14 @@ class PreviewView(discord.ui.View):
         self.stop()
         await interaction.response.edit_message(content="Nothing was changed.", embed=None,
                                                 view=None)
+
+
+@app_commands.command(name="add", description="Add a term (a form, then a preview before "
+                      "anything is saved)")
+@editors_only()
+async def add_command(interaction: discord.Interaction) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    await interaction.response.send_modal(AddForm(bot.config.content_dir))
 
 
 @app_commands.command(name="edit", description="Change one section of a term (a form, "
@@ -209,7 +303,7 @@ async def export_command(
 
 # --- Joining /glossary -----------------------------------------------------------------
 
-_COMMANDS = (edit_command, export_command)
+_COMMANDS = (add_command, edit_command, export_command)
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:

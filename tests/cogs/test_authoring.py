@@ -121,3 +121,53 @@ async def test_students_may_not_edit(h):
     reply = await h.slash("glossary", "edit", member=h.student,
                           options={"term": "git", "section": "definition"})
     assert reply.embeds[0]["title"] == "Moderators only"
+
+
+# --- /glossary add -----------------------------------------------------------------------
+
+DOCKER = {"title": "Docker", "definition": "Docker runs apps in containers.",
+          "why_it_matters": "", "category": "tools", "aliases": "containers\ndocker engine"}
+
+
+async def add_preview(h, typed):
+    form = await h.slash("glossary", "add", member=h.moderator)
+    assert form.type == CALLBACK_MODAL and form.data["title"] == "Add a term"
+    shown = await h.submit_modal(form, typed, member=h.moderator)
+    assert shown.ephemeral
+    return shown
+
+
+async def test_add_previews_then_writes_a_new_term(h, content_dir):
+    shown = await add_preview(h, DOCKER)
+    assert shown.embeds[0]["title"] == "Docker"
+    assert not (content_dir / "docker.yaml").exists()
+    edit = await (await h.click("authoring:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert edit["content"] == "Added **Docker** (docker.yaml)."
+    assert "docker engine" in (content_dir / "docker.yaml").read_text()
+    card = await h.slash("define", term="containers")
+    assert card.embeds[0]["title"] == "Docker"
+
+
+async def test_adding_an_existing_term_overwrites_nothing(h, content_dir):
+    before = (content_dir / "git.yaml").read_text()
+    shown = await add_preview(h, {**DOCKER, "title": "Git", "aliases": ""})
+    edit = await (await h.click("authoring:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert edit["embeds"][0]["title"] == "Not saved"
+    assert "exists already" in edit["embeds"][0]["description"]
+    assert "Docker runs apps in containers." in edit["embeds"][0]["description"]
+    assert (content_dir / "git.yaml").read_text() == before
+
+
+async def test_a_new_term_whose_name_clashes_is_removed_again(h, content_dir):
+    shown = await add_preview(h, {**DOCKER, "aliases": "git"})
+    edit = await (await h.click("authoring:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert [e["title"] for e in edit["embeds"]] == ["Not saved", "Reload refused"]
+    assert not (content_dir / "docker.yaml").exists()
+
+
+async def test_students_may_not_add(h):
+    reply = await h.slash("glossary", "add", member=h.student)
+    assert reply.embeds[0]["title"] == "Moderators only"
