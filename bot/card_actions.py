@@ -33,11 +33,16 @@ class CardActions:
     ) -> None:
         """``t`` opens a term (in place on a private card, with Back to ``origin``; on a
         public one privately), ``b`` is that Back button, ``n`` always answers privately
-        with a new message (search results and "Explain terms" lists stay visible)."""
+        with a new message (search results and "Explain terms" lists stay visible).
+
+        Only a private message is ever edited: a Back button is never sent on a public
+        card, but custom_ids can be forged, and an edit there would change what the whole
+        class sees.
+        """
         card = await self.bot.store.card(slug)
         message = interaction.message
         on_private_card = message is not None and message.flags.ephemeral
-        in_place = mode == "b" or (mode == "t" and on_private_card)
+        in_place = mode in ("t", "b") and on_private_card
         back_to = origin if mode == "t" and in_place else None
         reply = await card_message(self.bot, card, interaction.guild_id, back_to=back_to)
         if in_place:

@@ -84,10 +84,19 @@ def echo(user_text: str, limit: int = 100) -> str:
         budget -= len(shown) - limit
 
 
-def _fit(embed: discord.Embed) -> discord.Embed:
-    """Shrink the longest parts until the embed is within the 6,000-character total."""
-    while len(embed) > EMBED_TOTAL_LIMIT:
-        excess = len(embed) - EMBED_TOTAL_LIMIT
+def fit_together(*embeds: discord.Embed) -> list[discord.Embed]:
+    """Embeds for one message, within the 6,000 characters Discord allows *across all of
+    them*: the first ones are kept whole and the last is shortened (a copy, so a cached
+    card is never cut for good). A quiz verdict sent with the full card needs this."""
+    *kept, last = embeds
+    room = EMBED_TOTAL_LIMIT - sum(len(embed) for embed in kept)
+    return [*kept, _fit(last.copy(), room) if len(last) > room else last]
+
+
+def _fit(embed: discord.Embed, limit: int = EMBED_TOTAL_LIMIT) -> discord.Embed:
+    """Shrink the longest parts until the embed is within ``limit`` characters."""
+    while len(embed) > limit:
+        excess = len(embed) - limit
         parts = [("description", -1, len(embed.description or ""))]
         parts += [("field", i, len(f.value or "")) for i, f in enumerate(embed.fields)]
         kind, index, length = max(parts, key=lambda part: part[2])

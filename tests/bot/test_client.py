@@ -31,7 +31,32 @@ async def test_commands_sync_once_then_only_when_changed(start_bot):
         guild_id = fake.guild.id
         async with start_bot(fake, dev_guild_id=guild_id):
             pass
-        assert command_puts(fake)[-1].endswith(f"/guilds/{guild_id}/commands")
+        assert any(p.endswith(f"/guilds/{guild_id}/commands") for p in command_puts(fake)[1:])
+    finally:
+        await fake.stop()
+
+
+async def test_switching_between_dev_guild_and_global_never_leaves_copies(start_bot):
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        guild_id = fake.guild.id
+        async with start_bot(fake):
+            pass
+        names = {c["name"] for c in fake.commands[None]}
+        assert "define" in names
+        async with start_bot(fake, dev_guild_id=guild_id):
+            pass
+        assert {c["name"] for c in fake.commands[guild_id]} == names
+        assert fake.commands[None] == []  # no second copy of every command
+        puts = len(command_puts(fake))
+        async with start_bot(fake, dev_guild_id=guild_id):
+            pass
+        assert len(command_puts(fake)) == puts  # unchanged: nothing synced
+        async with start_bot(fake):  # dev_guild_id removed again
+            pass
+        assert {c["name"] for c in fake.commands[None]} == names
+        assert fake.commands[guild_id] == []  # the guild copies are gone
     finally:
         await fake.stop()
 

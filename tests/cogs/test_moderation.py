@@ -71,6 +71,14 @@ async def test_configured_role_counts_as_moderator(start_bot, content_dir):
         await fake.stop()
 
 
+async def test_the_refusal_names_the_role_this_server_chose(h):
+    await h.bot.store.update_guild_settings(h.guild.id, moderator_role_id=4242)
+    refused = await h.slash("glossary", "reload", member=h.student)
+    assert refused.ephemeral
+    assert "Manage Server permission or the <@&4242> role" in refused.embeds[0]["description"]
+    assert refused.data.get("allowed_mentions") == {"parse": []}  # a mention that never pings
+
+
 async def test_stats_show_top_terms_and_content_gaps(h):
     for _ in range(3):
         await h.slash("define", term="git")

@@ -77,3 +77,31 @@ async def test_suggest_a_fix_appears_only_with_a_moderators_channel(h):
     assert fields["Proposed text"] == "Better text."
     assert f"<@{h.student.id}>" in fields["From"]
     assert posted.get("mentions", []) == []
+
+
+async def test_two_students_suggesting_for_one_term_both_arrive_with_their_authors(h):
+    setup = await h.slash("glossary", "settings", member=h.moderator, moderators_channel=h.channel)
+    await setup.wait_followup()
+    sam, kim = h.member(username="sam"), h.member(username="kim")
+    forms = [await h.click("gl:f:git", member=student) for student in (sam, kim)]
+    assert forms[0].data["custom_id"] != forms[1].data["custom_id"]
+    for form, student, text in ((forms[1], kim, "Kim's point"), (forms[0], sam, "Sam's point")):
+        thanks = await h.submit_modal(form, {"problem": text}, member=student)
+        await thanks.wait_followup()
+        assert "Thank you" in thanks.content
+    posts = [m["embeds"][0] for m in h.channel_messages()
+             if m.get("embeds") and m["embeds"][0]["title"] == "Suggested fix: Git"]
+    assert len(posts) == 2
+    said = {}
+    for post in posts:
+        fields = {f["name"]: f["value"] for f in post["fields"]}
+        said[fields["From"].lower()] = fields["What is wrong"]
+    assert said == {f"<@{kim.id}> (kim)": "Kim's point", f"<@{sam.id}> (sam)": "Sam's point"}
+
+
+async def test_a_forged_back_click_on_a_public_card_never_edits_it(h):
+    """Back is only sent on private cards; a forged one on a public message (here the
+    fake's stand-in for any public bot message) answers privately instead of editing."""
+    forged = await h.click("gl:b:backend", message=None, member=h.student)
+    assert forged.type == 4  # a new message, not an update (7) of the public one
+    assert forged.ephemeral and forged.embeds[0]["title"] == "backend"
