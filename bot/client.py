@@ -24,7 +24,14 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
+from bot.card_actions import CardActions
+from bot.cards import (
+    CARD_BUTTONS,
+    error_embed,
+    not_found_embed,
+    reload_failed_embed,
+    suggestions_view,
+)
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.store import Store
@@ -193,8 +200,11 @@ class GlossaryBot(commands.AutoShardedBot):
         self.initial_extensions = tuple(extensions)
         self.clock = clock  # scheduled features ask this, so tests can move time
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
+        self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
 
     async def setup_hook(self) -> None:
+        # Buttons several cogs send are the bot's (a cog's own are added by that cog).
+        self.add_dynamic_items(*CARD_BUTTONS)
         await self.load_content()
         for extension in self.initial_extensions:
             try:
@@ -252,6 +262,10 @@ class GlossaryBot(commands.AutoShardedBot):
         log.info("Synced %d slash commands %s", len(synced),
                  f"to guild {guild.id}" if guild else "globally (may take up to an hour)")
         return True
+
+    async def close(self) -> None:
+        self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))

@@ -26,6 +26,7 @@ from typing import NamedTuple, TypeVar
 import yaml
 
 from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key, words
+from bot.yaml_errors import explain
 
 try:  # libyaml's parser is about 12x faster; the pure-Python one is only a fallback.
     _Loader: type = yaml.CSafeLoader
@@ -144,7 +145,7 @@ class ParsedFile(NamedTuple):
 
     @property
     def valid(self) -> bool:
-        return not self.problems
+        return not any(not problem.is_warning for problem in self.problems)
 
 
 class _FileReader:
@@ -157,6 +158,7 @@ class _FileReader:
         self.lines: dict[str, int] = {}
         self.item_lines: dict[str, list[int]] = {}
         self.values: dict[str, object] = {}  # every section that was valid on its own
+        self.source: list[str] = []
 
     def problem(self, node_or_line: yaml.Node | int, field_name: str, message: str) -> None:
         line = node_or_line if isinstance(node_or_line, int) else node_or_line.start_mark.line + 1
@@ -191,10 +193,24 @@ class _FileReader:
             if value is not None:
                 items.append(value)
                 lines.append(item.start_mark.line + 1)
+                self._check_merged_item(f"{name}[{number}]", item)
         self.item_lines[name] = lines
         return tuple(items)
 
+    def _check_merged_item(self, name: str, item: yaml.Node) -> None:
+        """A "- " line indented under the item above is not a new item: YAML joins it to
+        that item's text. Valid, so only a warning, but never what the author meant."""
+        for index in range(item.start_mark.line + 1, item.end_mark.line + 1):
+            if not item.style and index < len(self.source) and (
+                    self.source[index].lstrip().startswith("- ")):
+                self.problems.append(Problem(
+                    self.path, index + 1, name, "this line starts with '- ' but is indented "
+                    "under the item above, so it became part of that item; line its '-' up "
+                    "with the other items to make it an item of its own", is_warning=True))
+                return
+
     def read(self, text: str) -> Term | None:
+        self.source = text.splitlines()
         if len(self.slug) > MAX_SLUG_LENGTH:
             self.problem(1, "file name", f"is {len(self.slug)} characters; the limit is "
                          f"{MAX_SLUG_LENGTH} (buttons carry the slug)")
@@ -213,10 +229,8 @@ class _FileReader:
             self.problem(1, "yaml", "is nested too deeply")
             return None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            line = min(mark.line + 1, max(last_line, 1)) if mark else 1
-            self.problem(line, "yaml", f"{exc.problem or exc.context or 'invalid YAML'}")
+            line, message = explain(exc, text)
+            self.problem(line, "yaml", message)
             return None
         except yaml.YAMLError as exc:
             self.problem(1, "yaml", str(exc).splitlines()[0] if str(exc) else "invalid YAML")
@@ -253,7 +267,7 @@ class _FileReader:
                 self.problem(1, name, "is missing (required)")
         self._check_related()
         self._check_names()
-        if self.problems:
+        if any(not problem.is_warning for problem in self.problems):
             return None
         return Term(slug=self.slug, **self.values)  # type: ignore[arg-type]
 
@@ -286,7 +300,7 @@ class _FileReader:
             else:
                 kept.append(slug)
                 kept_lines.append(line)
-        if self.problems:  # what a broken file still links to, for the dangling-link check
+        if any(not p.is_warning for p in self.problems):  # a broken file's links still count
             self.values["related"], self.item_lines["related"] = tuple(kept), kept_lines
 
 

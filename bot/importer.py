@@ -14,9 +14,7 @@ prose. This module has no Discord dependency so the CLI and tests can use it dir
 from __future__ import annotations
 
 import html
-import os
 import re
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
@@ -25,6 +23,7 @@ from urllib.parse import unquote, urlsplit
 
 from bot.content import MAX_FILE_BYTES, MAX_LIST_ITEMS, MAX_TEXT_CHARS, dump_term
 from bot.errors import PageFormatError
+from bot.files import replace_text
 from bot.models import Term, name_key, slugify
 
 MAX_PAGE_BYTES = 1024 * 1024
@@ -402,18 +401,6 @@ def _write_new(target: Path, text: str) -> None:
         handle.write(text)
 
 
-def _replace(target: Path, text: str) -> None:
-    """Write beside the target then rename, so a running bot never reads half a file."""
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as handle:
-            handle.write(text)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-
-
 def _import_one(path: Path, out_dir: Path, force: bool, claimed: dict[str, Path]) -> ImportOutcome:
     term = parse_page(_read_page(path), str(path))
     if term.slug in claimed:
@@ -438,7 +425,7 @@ def _import_one(path: Path, out_dir: Path, force: bool, claimed: dict[str, Path]
         return ImportOutcome(path, ImportStatus.FAILED, target, f"{out_dir}: {reason}")
     try:
         if force:
-            _replace(target, text)
+            replace_text(target, text)
         else:
             _write_new(target, text)
     except FileExistsError:

@@ -117,10 +117,12 @@ class ReloadDiff:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A term with what its card needs from other terms: related titles that exist now."""
+    """A term with what its card needs from other terms: related titles that exist now;
+    and the name of its file in the content directory (``git.yml``), for "edit this file"."""
 
     term: Term
     related_titles: dict[str, str]
+    file: str
 
     def related_exists(self, slug: str) -> bool:
         return slug in self.related_titles

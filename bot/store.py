@@ -54,7 +54,7 @@ from bot.models import (
     Term,
     name_key,
 )
-from bot.search import NameIndex, fts_query, name_boost_query
+from bot.search import NameIndex, clean_query, fts_query, name_boost_query, names_within
 
 log = logging.getLogger(__name__)
 
@@ -229,8 +229,9 @@ _WRITER_PRAGMAS = (
 _CARD_SQL = """
 SELECT d.data,
        (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
-         WHERE l.term_id = d.term_id)
-FROM names n JOIN term_data d ON d.term_id = n.term_id
+         WHERE l.term_id = d.term_id),
+       t.file
+FROM names n JOIN term_data d ON d.term_id = n.term_id JOIN terms t ON t.id = n.term_id
 WHERE n.key = ? LIMIT 1
 """
 
@@ -439,8 +440,8 @@ class Store:
         rows = await self._reader.execute_fetchall(_CARD_SQL, (key,))
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
-        data, related = rows[0]
-        card = Card(_term_from_json(data), json.loads(related) if related else {})
+        data, related, file = rows[0]
+        card = Card(_term_from_json(data), json.loads(related) if related else {}, file)
         if version == self._index_version:  # not read across a reload
             if len(self._cards) >= CACHED_CARDS:
                 self._cards.clear()
@@ -464,11 +465,18 @@ class Store:
         return found
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
-        """'Did you mean' for a miss: the closest names, best first."""
-        key = name_key(text)
+        """'Did you mean' for a miss: the closest names, then names inside a sentence
+        and typos of its words, best first."""
+        phrase = clean_query(text)
+        key = name_key(phrase)
         if not key:
             return []
-        return await self.autocomplete(key, limit)
+        found = await self.autocomplete(key, limit)
+        if len(found) < limit and (" " in phrase or not found):
+            index = await self._names()
+            found += await asyncio.to_thread(
+                names_within, index, phrase, limit - len(found), {s.slug for s in found})
+        return found
 
     async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
         """Ranked full-text search over every section (bm25), with snippets."""
@@ -625,6 +633,7 @@ class Store:
             meta.append(("content_version", now))
         await db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
         count = await db.execute_fetchall("SELECT count(*) FROM terms")
+        warnings = [p for p in problems if p.is_warning] + warnings
         diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings))
         return _Applied(diff, names_changed, now if not diff.is_empty else None)
 
@@ -637,11 +646,16 @@ class Store:
         self._flush_soon()
 
     def record_miss(self, query: str) -> None:
-        """Remember a term students asked for that does not exist: the content gaps."""
-        key = name_key(query)[:100]
+        """Remember a term students asked for that does not exist: the content gaps.
+
+        Only the words that could name a term count: "what is a bakend" is recorded as
+        "bakend", and mentions or links a student typed never reach the moderators' stats.
+        """
+        phrase = clean_query(query)
+        key = name_key(phrase)[:100]
         if not key:
             return
-        shown, count = self._pending_misses.get(key, (" ".join(query.split())[:100], 0))
+        shown, count = self._pending_misses.get(key, (phrase[:100], 0))
         self._pending_misses[key] = (shown, count + 1)
         self._flush_soon()
 

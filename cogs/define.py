@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import RelatedTermButton, SuggestFixButton, card_message
+from bot.cards import card_message
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.text import shorten
 
@@ -58,9 +58,4 @@ class Define(commands.Cog):
 
 
 async def setup(bot: GlossaryBot) -> None:
-    bot.add_dynamic_items(RelatedTermButton, SuggestFixButton)
     await bot.add_cog(Define(bot))
-
-
-async def teardown(bot: GlossaryBot) -> None:
-    bot.remove_dynamic_items(RelatedTermButton, SuggestFixButton)

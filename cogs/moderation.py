@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import reload_embed, settings_embed, stats_embed
+from bot.cards import settings_embed, stats_embed
 from bot.client import GlossaryBot, moderator_only
+from bot.reloads import reload_and_report
 
 
 @app_commands.guild_only()
@@ -26,8 +27,8 @@ class Moderation(commands.GroupCog, group_name="glossary",
     async def reload(self, interaction: discord.Interaction) -> None:
         # Parsing a large glossary can take longer than Discord's 3-second answer window.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        diff = await self.bot.store.reload(self.bot.config.content_dir)
-        await interaction.followup.send(embed=reload_embed(diff), ephemeral=True)
+        report = await reload_and_report(self.bot.store, self.bot.config.content_dir)
+        await interaction.followup.send(embed=report.embed, ephemeral=True)
 
     @app_commands.command(name="stats", description="Most looked-up terms and missing terms "
                           "students asked for")

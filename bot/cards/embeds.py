@@ -231,12 +231,13 @@ def stats_embed(stats: GlossaryStats, colour: int) -> discord.Embed:
 
 
 def suggestion_embed(
-    title: str, slug: str, section: str, problem: str, proposal: str, author: object
+    title: str, file: str, section: str, problem: str, proposal: str, author: object
 ) -> discord.Embed:
-    """What moderators see: enough to find the file and decide, nothing that pings."""
+    """What moderators see: enough to find the file and decide, nothing that pings.
+    ``file`` is the term file's real path (content directory and suffix as configured)."""
     embed = discord.Embed(
         title=shorten(f"Suggested fix: {title}", TITLE_LIMIT),
-        description=f"File: `data/terms/{slug}.yaml`", colour=WARNING_COLOUR,
+        description=f"File: `{shorten(file, 1000)}`", colour=WARNING_COLOUR,
     )
     _add_field(embed, "Part", echo(section, 100) if section.strip() else "not said", inline=True)
     _add_field(embed, "From", f"{getattr(author, 'mention', '')} "

@@ -28,11 +28,9 @@ from typing import Any
 import discord
 from aiohttp import web
 
-from bot.cards import reload_embed, reload_failed_embed
 from bot.client import GlossaryBot, point_discord_at
 from bot.config import Config
-from bot.errors import InvalidContent
-from bot.models import ReloadDiff
+from bot.reloads import ContentWatcher, reload_and_report
 from bot.sandbox.commands import (
     BOOLEAN,
     CHANNEL,
@@ -55,7 +53,6 @@ from bot.sandbox.fake_discord import (
     NetworkGuard,
     iter_components,
 )
-from bot.sandbox.watch import ContentWatcher
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -217,7 +214,7 @@ class Sandbox:
         await self._welcome()
         if self.watch:
             self._watcher = ContentWatcher(
-                self.config.content_dir, self._reload_after_save, interval=self.watch_interval
+                self.config.content_dir, self._reload_after_save, debounce=self.watch_interval
             )
             await self._watcher.start()
 
@@ -393,24 +390,19 @@ class Sandbox:
             lines.append(f"After editing {where}, run `/glossary reload` as Moderator.")
         self.add_note("\n".join(lines))
         assert self.bot is not None
-        try:  # the bot loaded them at start-up; unchanged files are not parsed again
-            await self.bot.store.reload(self.config.content_dir)
-        except InvalidContent as exc:
-            embed = reload_failed_embed(exc.problems).to_dict()
-            self.add_note("The term files have errors:", embeds=[embed])
+        # The bot loaded them at start-up; unchanged files are not parsed again.
+        report = await reload_and_report(self.bot.store, self.config.content_dir)
+        if report.diff is None:  # refused
+            self.add_note("The term files have errors:", embeds=[report.embed.to_dict()])
 
     async def _reload_after_save(self) -> None:
         """What ``--watch`` does on save: the same reload as ``/glossary reload``, with
         the same report, posted as a note."""
         assert self.bot is not None and self.config is not None
         shown_dir = _shown_path(self.config.content_dir) or str(self.config.content_dir)
-        try:
-            diff: ReloadDiff = await self.bot.store.reload(self.config.content_dir)
-        except InvalidContent as exc:
-            embed = reload_failed_embed(exc.problems).to_dict()
-        else:
-            embed = reload_embed(diff).to_dict()
-        self.add_note(f"Saved changes in `{shown_dir}` (--watch):", embeds=[embed])
+        report = await reload_and_report(self.bot.store, self.config.content_dir)
+        self.add_note(f"Saved changes in `{shown_dir}` (--watch):",
+                      embeds=[report.embed.to_dict()])
 
     # -- running commands -----------------------------------------------------------------
     def command_definitions(self) -> list[dict[str, Any]]:

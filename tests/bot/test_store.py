@@ -36,6 +36,31 @@ async def test_miss_raises_with_did_you_mean(bundled_store):
     assert len(caught.value.suggestions) <= 5
 
 
+@pytest.mark.parametrize("query", [
+    "what is a bakend", "the backend?", "@everyone bakend <@123>", "define backend please",
+    "<@&42> what's the back end", "bakend https://example.com/x",
+])
+async def test_did_you_mean_finds_terms_inside_sentences(bundled_store, query):
+    with pytest.raises(TermNotFound) as caught:
+        await bundled_store.card(query)
+    assert caught.value.suggestions, query
+    assert caught.value.suggestions[0].slug == "backend"
+
+
+async def test_a_sentence_naming_two_terms_suggests_both(bundled_store):
+    with pytest.raises(TermNotFound) as caught:
+        await bundled_store.card("is prisma like mysql")
+    assert {s.slug for s in caught.value.suggestions} >= {"prisma", "mysql"}
+
+
+async def test_only_the_cleaned_query_is_counted_as_a_miss(bundled_store):
+    bundled_store.record_miss("what is a kubernetes")
+    bundled_store.record_miss("@everyone Kubernetes <@123>")
+    bundled_store.record_miss("<@123> @here")  # nothing that could name a term
+    stats = await bundled_store.stats()
+    assert [(c.name, c.count) for c in stats.top_misses] == [("kubernetes", 2)]
+
+
 @pytest.mark.parametrize("query", ["", "   ", "!!!", "@everyone", "x" * 5000])
 async def test_lookup_of_nonsense_is_a_clean_miss(bundled_store, query):
     with pytest.raises(TermNotFound):
