@@ -8,6 +8,7 @@ import pytest
 
 from bot.client import GlossaryBot
 from bot.store import Store
+from tests.conftest import BUNDLED_COUNT
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import bot_process, running_bot
 
@@ -80,7 +81,7 @@ async def test_start_with_broken_content_serves_the_last_good_glossary(
         async with start_bot() as h:
             assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
     assert "git.yaml:1: yaml:" in caplog.text
-    assert "serving the 9 terms from the last good load" in caplog.text
+    assert f"serving the {BUNDLED_COUNT} terms from the last good load" in caplog.text
 
 
 async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_dir):
@@ -90,7 +91,7 @@ async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_di
             reply = await fake.slash("define", term="backend")
             assert reply.embeds[0]["title"] == "backend"
         assert bot.returncode == 0, bot.output[-3000:]
-        assert "Glossary loaded: 9 terms" in bot.output
+        assert f"Glossary loaded: {BUNDLED_COUNT} terms" in bot.output
         assert FAKE_TOKEN not in bot.output
         assert FAKE_TOKEN.split(".")[0] not in bot.output
         assert not fake.schema_violations

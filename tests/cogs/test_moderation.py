@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.content import dump_term
 from tests.cogs.conftest import reload_ok
-from tests.conftest import make_term
+from tests.conftest import BUNDLED_COUNT, make_term
 from tests.support.fake_discord import MANAGE_GUILD
 
 
@@ -17,7 +17,7 @@ async def test_reload_reports_added_changed_removed(h, content_dir):
     embed = await reload_ok(h)
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields == {"Added (1)": "docker", "Changed (1)": "git"}
-    assert "10 terms" in embed["description"]
+    assert f"{BUNDLED_COUNT + 1} terms" in embed["description"]
     card = await h.slash("define", term="git vcs")
     assert card.embeds[0]["title"] == "Git VCS"
     after = await h.slash("define", term="backend")  # a related title changed: new buttons
@@ -89,7 +89,7 @@ async def test_stats_show_top_terms_and_content_gaps(h):
     await reply.wait_followup()
     (embed,) = reply.embeds
     assert reply.ephemeral
-    assert embed["description"].startswith("**9** terms")
+    assert embed["description"].startswith(f"**{BUNDLED_COUNT}** terms")
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Most looked up"].splitlines()[:2] == ["3 × Git", "1 × backend"]
     assert fields["Asked for but missing"] == "2 × kubernetes"
