@@ -238,7 +238,7 @@ async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, data
                 store = await Store.open(database)
                 # Loaded here, not only in setup_hook, so invalid content fails loudly
                 # instead of leaving the bot serving an empty glossary.
-                diff = await store.reload(terms)
+                diff = await store.reloads.reload(terms)
                 print(f"glossary loaded: {diff.term_count} terms", file=sys.stderr, flush=True)
                 config = Config(token=TOKEN, content_dir=terms, database=database,
                                 cooldown_uses=0, embed_colour=CARD_COLOUR, log_level="WARNING")

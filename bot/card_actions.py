@@ -16,7 +16,7 @@ import discord
 
 from bot.cards.buttons import SuggestFixModal, card_message
 from bot.cards.embeds import suggestion_embed
-from bot.content import display_path
+from bot.directory import display_path
 from bot.errors import SuggestionsOff
 from bot.models import Card
 
@@ -39,7 +39,7 @@ class CardActions:
         card, but custom_ids can be forged, and an edit there would change what the whole
         class sees.
         """
-        card = await self.bot.store.card(slug)
+        card = await self.bot.store.glossary.card(slug)
         message = interaction.message
         on_private_card = message is not None and message.flags.ephemeral
         in_place = mode in ("t", "b") and on_private_card
@@ -49,10 +49,10 @@ class CardActions:
             await interaction.response.edit_message(**reply)
         else:
             await interaction.response.send_message(**reply, ephemeral=True)
-        self.bot.store.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug)
 
     async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None:
-        card = await self.bot.store.card(slug)
+        card = await self.bot.store.glossary.card(slug)
         await interaction.response.send_modal(SuggestFixModal(card, self.send_suggestion))
 
     def file_shown(self, card: Card) -> str:
@@ -64,7 +64,7 @@ class CardActions:
                               ) -> None:
         """Post a submitted form to the moderators' channel and thank the student."""
         await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await self.bot.store.guild_settings(interaction.guild_id or 0)
+        settings = await self.bot.store.records.guild_settings(interaction.guild_id or 0)
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
         channel = self.bot.get_channel(settings.mod_channel_id) or (

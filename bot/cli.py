@@ -101,26 +101,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _check(directory: Path, strict_course: str | None = None) -> int:
-    """Validate exactly as a reload would (the same code, on a scratch database), so a
-    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files.
+    """Validate exactly as a reload would (the same parsing and checks, with no database),
+    so a clean ``check`` in an author's CI means ``/glossary reload`` will accept the files.
 
     With ``strict_course`` (``--strict``) the glossary's consistency is checked too, and
     its warnings fail the check: authors who ask for it want a clean report.
     """
-    return asyncio.run(_check_async(directory, strict_course))
+    from bot.reloading import check_directory
 
-
-async def _check_async(directory: Path, strict_course: str | None) -> int:
-    with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
-        async with await Store.open(Path(scratch) / "check.sqlite3") as store:
-            try:
-                diff = await store.reload(directory)
-            except InvalidContent as exc:
-                problems, valid = exc.problems, exc.valid_terms
-            else:
-                problems, valid = diff.warnings, diff.term_count
+    problems, valid = asyncio.run(check_directory(directory))
     if strict_course is not None and not any(not p.is_warning for p in problems):
-        problems = (*problems, *_strict_findings(directory, strict_course))
+        problems = [*problems, *_strict_findings(directory, strict_course)]
     for problem in problems:
         print(problem)
     errors = sum(not p.is_warning for p in problems)
@@ -131,7 +122,8 @@ async def _check_async(directory: Path, strict_course: str | None) -> int:
 
 
 def _strict_findings(directory: Path, course_name: str) -> list[Problem]:
-    from bot.content import display_path, read_term_file, scan_directory
+    from bot.content import read_term_file
+    from bot.directory import display_path, scan_directory
     from bot.lint import lint
 
     shown = display_path(directory)
@@ -158,14 +150,14 @@ async def _loaded_store(config: Config) -> AsyncIterator[Store]:
     """
     with tempfile.TemporaryDirectory(prefix="glossary-") as scratch:
         async with await Store.open(Path(scratch) / "cli.sqlite3") as store:
-            await store.reload(config.content_dir)
+            await store.reloads.reload(config.content_dir)
             yield store
 
 
 async def _show(config: Config, query: str) -> int:
     try:
         async with _loaded_store(config) as store:
-            card = await store.card(query)
+            card = await store.glossary.card(query)
     except InvalidContent as exc:
         return _report_invalid(exc)
     except TermNotFound as exc:
@@ -180,7 +172,7 @@ async def _show(config: Config, query: str) -> int:
 async def _search(config: Config, query: str, limit: int) -> int:
     try:
         async with _loaded_store(config) as store:
-            page = await store.search(query, limit=limit)
+            page = await store.glossary.search(query, limit=limit)
     except InvalidContent as exc:
         return _report_invalid(exc)
     if not page.hits:

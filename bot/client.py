@@ -68,7 +68,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
     if interaction.permissions.manage_guild or interaction.permissions.administrator:
         return True
     client: GlossaryBot = interaction.client  # type: ignore[assignment]
-    settings = await client.store.guild_settings(interaction.guild.id)
+    settings = await client.store.records.guild_settings(interaction.guild.id)
     role_name = client.config.moderator_role
     return any(
         role.id == settings.moderator_role_id or (role_name and role.name == role_name)
@@ -106,7 +106,7 @@ class GlossaryTree(app_commands.CommandTree):
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
-            interaction.client.store.record_miss(original.query)  # type: ignore[attr-defined]
+            interaction.client.store.records.record_miss(original.query)  # type: ignore[attr-defined]
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -154,7 +154,7 @@ class GlossaryTree(app_commands.CommandTree):
         client: GlossaryBot = interaction.client  # type: ignore[assignment]
         roles: list[str] = []
         if interaction.guild_id is not None:
-            settings = await client.store.guild_settings(interaction.guild_id)
+            settings = await client.store.records.guild_settings(interaction.guild_id)
             if settings.moderator_role_id:
                 roles.append(f"<@&{settings.moderator_role_id}>")
         if client.config.moderator_role:
@@ -235,13 +235,13 @@ class GlossaryBot(commands.AutoShardedBot):
     async def load_content(self) -> None:
         """Load the term files; with errors, keep serving the last good glossary."""
         try:
-            diff = await self.store.reload(self.config.content_dir)
+            diff = await self.store.reloads.reload(self.config.content_dir)
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
             log.error(
                 "The term files have %d error(s); serving the %d terms from the last good load",
-                len(exc.errors), await self.store.term_count(),
+                len(exc.errors), await self.store.glossary.term_count(),
             )
             return
         for warning in diff.warnings:
@@ -271,8 +271,8 @@ class GlossaryBot(commands.AutoShardedBot):
         place = str(guild.id) if guild else "global"
         scope, where = f"commands:{self.application_id}:{place}", (
             f"commands:{self.application_id}:synced_to")
-        previous = await self.store.get_meta(where)
-        if await self.store.get_meta(scope) == digest and previous in (None, place):
+        previous = await self.store.db.get_meta(where)
+        if await self.store.db.get_meta(scope) == digest and previous in (None, place):
             log.info("Slash commands unchanged since the last sync; not syncing")
             return False
         try:
@@ -285,9 +285,9 @@ class GlossaryBot(commands.AutoShardedBot):
             )
             return False
         if previous not in (None, place):
-            await self.store.set_meta(f"commands:{self.application_id}:{previous}", "")
-        await self.store.set_meta(scope, digest)
-        await self.store.set_meta(where, place)
+            await self.store.db.set_meta(f"commands:{self.application_id}:{previous}", "")
+        await self.store.db.set_meta(scope, digest)
+        await self.store.db.set_meta(where, place)
         log.info("Synced %d slash commands %s", len(synced),
                  f"to guild {guild.id}" if guild else "globally")
         return True

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from bot.content import FileResult
 from bot.models import Problem, Term
-from bot.text import bullet_list, term_sections
+from bot.sections import SECTIONS
+from bot.text import section_text, term_sections
 
 MISTAKES_RANGE = (3, 5)
 RELATED_RANGE = (2, 8)
@@ -115,12 +116,7 @@ def _card_length(entry: _Entry, course_name: str) -> list[Problem]:
     if len(term.definition) > DESCRIPTION_LIMIT:
         found.append(entry.warn("definition", f"is {len(term.definition):,} characters; the "
                                 f"card shows {DESCRIPTION_LIMIT:,} before cutting it"))
-    fields = {
-        "why_it_matters": term.why_it_matters,
-        "course_example": term.course_example,
-        "real_world_example": term.real_world_example,
-        "common_mistakes": bullet_list(term.common_mistakes),
-    }
+    fields = {s.key: section_text(term, s) for s in SECTIONS if s.card == "field"}
     for name, value in fields.items():
         if len(value) > FIELD_VALUE_LIMIT:
             found.append(entry.warn(name, f"is {len(value):,} characters on the card; Discord "

@@ -52,7 +52,7 @@ async def reload_and_report(store: Store, directory: Path) -> ReloadReport:
     """Reload the term files: the diff, or every ``path:line`` problem (nothing changed
     then, and the previous glossary is still served)."""
     try:
-        diff = await store.reload(directory)
+        diff = await store.reloads.reload(directory)
     except InvalidContent as exc:
         log.warning("Reload refused: %d error(s)", len(exc.errors))
         return ReloadReport(reload_failed_embed(exc.problems), None)

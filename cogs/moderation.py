@@ -36,7 +36,7 @@ class Moderation(commands.GroupCog, group_name="glossary",
     async def stats(self, interaction: discord.Interaction) -> None:
         # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        stats = await self.bot.store.stats()
+        stats = await self.bot.store.records.stats()
         await interaction.followup.send(
             embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
         )
@@ -82,8 +82,8 @@ class Moderation(commands.GroupCog, group_name="glossary",
         if turn_off is not None:
             changes[off[turn_off]] = None
         store = self.bot.store
-        settings = (await store.update_guild_settings(interaction.guild_id, **changes)
-                    if changes else await store.guild_settings(interaction.guild_id))
+        settings = (await store.records.update_guild_settings(interaction.guild_id, **changes)
+                    if changes else await store.records.guild_settings(interaction.guild_id))
         await interaction.followup.send(
             embed=settings_embed(settings, self.bot.config.embed_colour, self.bot.config.timezone),
             ephemeral=True,

@@ -24,7 +24,7 @@ async def category_autocomplete(
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     wanted = current.casefold()
     return [app_commands.Choice(name=c[:100], value=c[:100])
-            for c in await bot.store.categories() if wanted in c.casefold()][:25]
+            for c in await bot.store.glossary.categories() if wanted in c.casefold()][:25]
 
 
 @app_commands.guild_only()
@@ -44,7 +44,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         # Saving the quiz is a write that may wait for a reload: answer within 3 s first.
         await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None  # guild_only
-        quiz = await self.bot.store.create_quiz(interaction.guild_id, answer.slug, choices, mode)
+        quiz = await self.bot.store.records.create_quiz(
+            interaction.guild_id, answer.slug, choices, mode)
         await interaction.followup.send(
             embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
             view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),
@@ -55,8 +56,8 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         answer's card, privately; only the first answer of each member counts."""
         # Answers are writes, which can wait behind a reload: defer within 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await self.bot.store.answer_quiz(quiz_id, interaction.user.id, choice)
-        card = await self.bot.store.card(outcome.quiz.answer)
+        outcome = await self.bot.store.records.answer_quiz(quiz_id, interaction.user.id, choice)
+        card = await self.bot.store.glossary.card(outcome.quiz.answer)
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.followup.send(
             embeds=fit_together(quiz_result_embed(outcome, card.term.title), reply["embed"]),
@@ -69,7 +70,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         """A term, its choices and a mode whose text does not give the answer away;
         another term when neither mode can hide this one's name well."""
         for _attempt in range(QUESTION_ATTEMPTS):
-            answer, same, others = await self.bot.store.quiz_material(category)
+            answer, same, others = await self.bot.store.glossary.quiz_material(category)
             if answer is None:
                 raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
                                      if category else "The glossary has no terms yet.")
@@ -86,7 +87,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.command(name="leaderboard", description="Top quiz scores in this server")
     async def leaderboard(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
-        scores = await self.bot.store.leaderboard(interaction.guild_id)
+        scores = await self.bot.store.records.leaderboard(interaction.guild_id)
         await interaction.response.send_message(
             embed=leaderboard_embed(scores, self.bot.config.embed_colour)
         )

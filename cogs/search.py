@@ -33,7 +33,7 @@ class Search(commands.Cog):
         await interaction.response.edit_message(**await self._page(query, offset))
 
     async def _page(self, query: str, offset: int) -> dict[str, object]:
-        page = await self.bot.store.search(query, SEARCH_PAGE_SIZE, offset)
+        page = await self.bot.store.glossary.search(query, SEARCH_PAGE_SIZE, offset)
         return {"embed": search_embed(query, page, self.bot.config.embed_colour),
                 "view": search_view(query, page)}
 

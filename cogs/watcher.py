@@ -45,7 +45,7 @@ class AutoReload(commands.Cog):
             return
         report.embed.set_author(name="Automatic reload (a term file was saved)")
         for guild in self.bot.guilds:
-            settings = await self.bot.store.guild_settings(guild.id)
+            settings = await self.bot.store.records.guild_settings(guild.id)
             channel = guild.get_channel(settings.mod_channel_id or 0)
             if isinstance(channel, discord.abc.Messageable):
                 try:

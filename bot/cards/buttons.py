@@ -323,11 +323,11 @@ async def card_message(
     lookup, so a card is rendered once per glossary version and sent as often as asked;
     the store's version changes with every reload that changed content.
     """
-    settings = await client.store.guild_settings(guild_id) if guild_id else None
+    settings = await client.store.records.guild_settings(guild_id) if guild_id else None
     config = client.config
     suggest = bool(settings and settings.mod_channel_id)
-    key = (client.store.content_version, card.term.slug, back_to, suggest, config.course_name,
-           config.embed_colour)
+    key = (client.store.glossary.content_version, card.term.slug, back_to, suggest,
+           config.course_name, config.embed_colour)
     rendered = client.rendered_cards
     if note is None and (cached := rendered.get(key)) is not None:
         return cached

@@ -12,14 +12,10 @@ from pathlib import Path
 import pytest
 
 from bot.content import dump_term, read_term_file
-from bot.importer import (
-    ImportOutcome,
-    ImportStatus,
-    PageFormatError,
-    import_pages,
-    parse_page,
-)
+from bot.errors import PageFormatError
+from bot.importer import ImportOutcome, ImportStatus, import_pages
 from bot.models import Term
+from bot.pages import parse_page
 from bot.text import render_text
 from tests.conftest import validate
 

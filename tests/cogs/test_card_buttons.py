@@ -29,7 +29,7 @@ async def bot_with(config: Config, extensions: Sequence[str]) -> AsyncIterator[B
 
 async def take_suggestions(h: BotHarness) -> None:
     """Name the moderators' channel without the moderation cog (it may not be loaded)."""
-    await h.bot.store.update_guild_settings(h.guild.id, mod_channel_id=int(h.channel["id"]))
+    await h.bot.store.records.update_guild_settings(h.guild.id, mod_channel_id=int(h.channel["id"]))
 
 
 async def suggest(h: BotHarness, card_message: dict, problem: str = "Unclear.") -> dict:

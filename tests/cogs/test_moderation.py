@@ -72,7 +72,7 @@ async def test_configured_role_counts_as_moderator(start_bot, content_dir):
 
 
 async def test_the_refusal_names_the_role_this_server_chose(h):
-    await h.bot.store.update_guild_settings(h.guild.id, moderator_role_id=4242)
+    await h.bot.store.records.update_guild_settings(h.guild.id, moderator_role_id=4242)
     refused = await h.slash("glossary", "reload", member=h.student)
     assert refused.ephemeral
     assert "Manage Server permission or the <@&4242> role" in refused.embeds[0]["description"]
@@ -104,8 +104,8 @@ async def test_commands_declare_manage_server_by_default(h):
 async def test_stats_answer_in_time_while_a_reload_holds_the_writer(h):
     """Stats first save the buffered counts, a write that waits for a running reload:
     it must not make the moderator miss Discord's 3-second window."""
-    h.bot.store.record_lookup("git")
-    async with h.bot.store._write_lock:  # a reload writing, as seen from stats
+    h.bot.store.records.record_lookup("git")
+    async with h.bot.store.db._write_lock:  # a reload writing, as seen from stats
         reply = await h.slash("glossary", "stats", member=h.moderator)
         assert reply.loading  # acknowledged in time; the fake enforces the 3 s deadline
     await reply.wait_followup()

@@ -63,9 +63,9 @@ async def test_questions_hide_the_answer_and_use_the_category(h, config):
         ids = [b["custom_id"] for b in quiz.buttons]
         slugs = {QUIZ_ID.fullmatch(i)[2] for i in ids}
         assert len(slugs) == 4
-        assert {(await h.bot.store.term(s)).category for s in slugs} == {"databases"}
+        assert {(await h.bot.store.glossary.term(s)).category for s in slugs} == {"databases"}
         answer = answer_of(config.database, ids[0])
-        term = await h.bot.store.term(answer)
+        term = await h.bot.store.glossary.term(answer)
         text = " ".join([quiz.embeds[0].get("description", "")] +
                         [f["value"] for f in quiz.embeds[0].get("fields", [])])
         assert term.title.casefold() not in text.casefold() or quiz.embeds[0]["title"].endswith(
@@ -95,7 +95,7 @@ async def test_an_error_after_the_public_defer_is_shown_only_to_the_asker(h, mon
     async def refuse(*args, **kwargs):
         raise NotEnoughTerms("The quiz could not be saved; try again.")
 
-    monkeypatch.setattr(h.bot.store, "create_quiz", refuse)
+    monkeypatch.setattr(h.bot.store.records, "create_quiz", refuse)
     reply = await h.slash("quiz", "ask")
     await reply.wait_followup()
     assert reply.original_deleted  # the public "thinking…" message is gone
@@ -119,8 +119,8 @@ async def test_answer_on_a_long_card_fits_one_message(h, content_dir):
         real_world_example=prose, common_mistakes=(prose[:900],),
     )))
     await reload_ok(h)
-    quiz = await h.bot.store.create_quiz(h.guild.id, "huge", ("huge", "git", "nodejs", "mysql"),
-                                         "name")
+    choices = ("huge", "git", "nodejs", "mysql")
+    quiz = await h.bot.store.records.create_quiz(h.guild.id, "huge", choices, "name")
     reply = await h.click(f"gl:q:{quiz.id}:huge", member=h.student)
     await reply.wait_followup()
     result, card = reply.embeds
