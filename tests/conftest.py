@@ -150,7 +150,7 @@ def start_bot(config: Config) -> StartBot:
     ) -> AsyncIterator[BotHarness]:
         bot_config = replace(config, **overrides)
         async with await Store.open(bot_config.database) as store:
-            bot = GlossaryBot(bot_config, store, clock=clock)
+            bot = GlossaryBot(bot_config, store, clock=clock, guild_ready_timeout=0.1)
             async with running_bot(bot, fake) as harness:
                 yield harness
 
