@@ -9,6 +9,7 @@ the clicker, so one student never changes what the whole class sees.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -22,6 +23,8 @@ from bot.models import Card
 
 if TYPE_CHECKING:
     from bot.client import GlossaryBot
+
+log = logging.getLogger(__name__)
 
 
 class CardActions:
@@ -62,17 +65,36 @@ class CardActions:
 
     async def send_suggestion(self, interaction: discord.Interaction, form: SuggestFixModal
                               ) -> None:
-        """Post a submitted form to the moderators' channel and thank the student."""
+        """Save a submitted form, post it to the moderators' channel and thank the student.
+
+        It is saved before it is posted: if the channel is gone or closed to the bot, the
+        student is told, and the moderators still read it with ``/glossary suggestions``.
+        """
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.bot.store.records.guild_settings(interaction.guild_id or 0)
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
-        channel = self.bot.get_channel(settings.mod_channel_id) or (
-            await self.bot.fetch_channel(settings.mod_channel_id))
-        await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
-            form.card.term.title, self.file_shown(form.card), form.section.value,
-            form.problem.value, form.proposal.value, interaction.user,
-        ))
+        term, author = form.card.term, interaction.user
+        saved = await self.bot.store.suggestions.add(
+            interaction.guild_id or 0, term.slug, term.title, author.id, author.display_name,
+            form.section.value, form.problem.value, form.proposal.value,
+        )
+        try:
+            channel = self.bot.get_channel(settings.mod_channel_id) or (
+                await self.bot.fetch_channel(settings.mod_channel_id))
+            await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
+                term.title, self.file_shown(form.card), form.section.value,
+                form.problem.value, form.proposal.value, author,
+            ))
+        except discord.HTTPException as exc:
+            log.warning("Suggestion %d for %s could not be posted in channel %s: %s",
+                        saved, term.slug, settings.mod_channel_id, exc)
+            await interaction.followup.send(
+                "Thank you! The moderators' channel could not be reached just now, so your "
+                "suggestion was saved instead: the moderators read it with "
+                "`/glossary suggestions`. Nothing you wrote was lost.", ephemeral=True)
+            return
+        await self.bot.store.suggestions.mark_delivered(saved)
         await interaction.followup.send(
             "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
         )

@@ -25,6 +25,7 @@ from bot.models import (
     ReloadDiff,
     Score,
     SearchPage,
+    SuggestedFix,
     Suggestion,
     Term,
 )
@@ -250,6 +251,29 @@ def suggestion_embed(
     _add_field(embed, "What is wrong", echo(problem, FIELD_VALUE_LIMIT - 10))
     if proposal.strip():
         _add_field(embed, "Proposed text", echo(proposal, FIELD_VALUE_LIMIT - 10))
+    return _fit(embed)
+
+
+def saved_suggestions_embed(saved: Sequence[SuggestedFix], colour: int) -> discord.Embed:
+    """``/glossary suggestions``: the newest, those that never reached the channel first."""
+    if not saved:
+        return discord.Embed(title="Suggested fixes", colour=colour,
+                             description="No student has suggested a fix in this server yet.")
+    waiting = sum(not fix.delivered for fix in saved)
+    embed = discord.Embed(
+        title="Suggested fixes", colour=colour,
+        description=(f"**{waiting}** could not be posted in the moderators' channel and "
+                     "are only here." if waiting else "All of these were also posted in the "
+                     "moderators' channel."),
+    )
+    for fix in saved:
+        when = f"<t:{int(fix.created_at)}:R>"
+        status = "" if fix.delivered else " · not posted"
+        value = (f"From <@{fix.author_id}> ({echo(fix.author_name, 60)}) {when}{status}\n"
+                 f"**{echo(fix.section, 60) or 'Part not said'}:** {echo(fix.problem, 400)}")
+        if fix.proposal.strip():
+            value += f"\n**Proposed:** {echo(fix.proposal, 400)}"
+        _add_field(embed, shorten(fix.title, 200), value)
     return _fit(embed)
 
 
