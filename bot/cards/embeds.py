@@ -30,6 +30,7 @@ from bot.models import (
     Term,
 )
 from bot.quiz import blank_out
+from bot.search import mark_hits
 from bot.sections import SECTIONS, Section
 from bot.text import section_text, shorten
 
@@ -171,7 +172,8 @@ def search_embed(query: str, page: SearchPage, colour: int) -> discord.Embed:
         )
     embed = discord.Embed(title=f"Search: {echo(query, TITLE_LIMIT - 8)}", colour=colour)
     for number, hit in enumerate(page.hits, start=page.offset + 1):
-        _add_field(embed, f"{number}. {hit.title}", hit.snippet or "…")
+        _add_field(embed, f"{number}. {hit.title}",
+                   mark_hits(_escape(hit.snippet), "**", "**") or "…")
     last = page.offset + len(page.hits)
     embed.set_footer(text=f"Results {page.offset + 1}–{last} of {page.total}")
     return _fit(embed)

@@ -72,6 +72,7 @@ def test_search_prints_ranked_results(config_for, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("1. ")
     assert "Migrations (migrations)" in out
+    assert "**" not in out and "\x02" not in out and "\x1b" not in out  # plain text in a pipe
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"seed page not found at {SEED}")
