@@ -413,7 +413,7 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
             store = await Store.open(db_path)
             with ProcessSampler() as sampler:
                 started = time.perf_counter()
-                diff = await store.reload(terms_dir)
+                diff = await store.reloads.reload(terms_dir)
                 cold.append(time.perf_counter() - started)
             assert diff.term_count == size, diff.term_count
             del diff  # the benchmark's, not the bot's: 100,000 names in ``added``
@@ -438,20 +438,20 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
             phases.skip("card_first (every term is in the repeat sample)")
         elif phases.fits("card_first", budget.op_seconds * 1.5):
             phases.done("card_first", card_first=await timed_calls(
-                store.card, unread, budget, distinct=True))
+                store.glossary.card, unread, budget, distinct=True))
         for query in (*queries["slug"], *queries["odd_spelling"]):  # untimed first reads
-            await store.card(query)
-        terms = await store.all_terms()
+            await store.glossary.card(query)
+        terms = await store.glossary.all_terms()
         floor = {name_key(name): term for term in terms for name in term.names()}
         del terms
         for key, call, sample, is_async in (
-            ("card_slug", store.card, queries["slug"], True),
-            ("card_odd", store.card, queries["odd_spelling"], True),
+            ("card_slug", store.glossary.card, queries["slug"], True),
+            ("card_odd", store.glossary.card, queries["odd_spelling"], True),
             ("dict_floor", lambda q: floor[name_key(q)], queries["odd_spelling"], False),
-            ("ac_prefix_1_3", store.autocomplete, queries["prefix_1_3"], True),
-            ("ac_prefix_4_10", store.autocomplete, queries["prefix_4_10"], True),
-            ("ac_typo", store.autocomplete, [t for t, _ in queries["typo"]], True),
-            ("search", store.search, queries["search"], True),
+            ("ac_prefix_1_3", store.glossary.autocomplete, queries["prefix_1_3"], True),
+            ("ac_prefix_4_10", store.glossary.autocomplete, queries["prefix_4_10"], True),
+            ("ac_typo", store.glossary.autocomplete, [t for t, _ in queries["typo"]], True),
+            ("search", store.glossary.search, queries["search"], True),
         ):
             if phases.fits(key, budget.op_seconds * 1.5):
                 phases.done(key, **{key: await timed_calls(call, sample, budget, is_async)})
@@ -459,7 +459,7 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
         found = 0
         sample = queries["typo"][:100]
         for typo, slug in sample:
-            found += any(s.slug == slug for s in await store.autocomplete(typo))
+            found += any(s.slug == slug for s in await store.glossary.autocomplete(typo))
         phases.done("typo recall", typo_recall=found / len(sample))
 
         # Event-loop lag while autocomplete (prefix and typo mix) runs, 4 users at once.
@@ -479,7 +479,7 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
             nonlocal calls
             index = offset
             while time.perf_counter() < deadline:
-                await store.autocomplete(mix[index % len(mix)])
+                await store.glossary.autocomplete(mix[index % len(mix)])
                 index += 4
                 calls += 1
 
@@ -500,7 +500,7 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
                     break
                 edit.change()
                 started = time.perf_counter()
-                diff = await store.reload(terms_dir)
+                diff = await store.reloads.reload(terms_dir)
                 changed.append(time.perf_counter() - started)
                 assert diff.changed == (edit.slug,) and not diff.added and not diff.removed, diff
                 phases.done("one-changed reload", changed_reload_s=statistics.median(changed),
@@ -508,7 +508,7 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
         finally:
             edit.restore()
         if edit.count:  # back in step with the files (not timed): the original is read again
-            diff = await store.reload(terms_dir)
+            diff = await store.reloads.reload(terms_dir)
             assert diff.changed == (edit.slug,), diff
     finally:
         if store is not None:
@@ -537,7 +537,7 @@ async def child_restart(size: int, glossary: Path, work: Path, budget: Budget,
                 await store.close()
             store = await Store.open(db_path)
             started = time.perf_counter()
-            diff = await store.reload(terms_dir)
+            diff = await store.reloads.reload(terms_dir)
             startup.append(time.perf_counter() - started)
             assert diff.is_empty and diff.term_count == size, diff
             if attempt == 0:
@@ -574,10 +574,10 @@ async def _replace_under_load(store: object, terms_dir: Path,
             started = time.perf_counter()
             try:
                 if kind == "card":
-                    await store.card(query)  # type: ignore[attr-defined]
+                    await store.glossary.card(query)  # type: ignore[attr-defined]
                     counts["cards"] += 1
                 else:
-                    await store.autocomplete(query)  # type: ignore[attr-defined]
+                    await store.glossary.autocomplete(query)  # type: ignore[attr-defined]
                     counts["suggestions"] += 1
             except TermNotFound:  # answered too: "not found, did you mean ..."
                 counts["not_found"] += 1
@@ -594,7 +594,7 @@ async def _replace_under_load(store: object, terms_dir: Path,
         worker = asyncio.ensure_future(lookups())
         started = time.perf_counter()
         try:
-            diff = await store.reload(terms_dir)  # type: ignore[attr-defined]
+            diff = await store.reloads.reload(terms_dir)  # type: ignore[attr-defined]
         finally:
             elapsed = time.perf_counter() - started
             done = True
@@ -639,12 +639,12 @@ async def child_replace(size: int, glossary: Path, old_glossary: Path, work: Pat
     store = await Store.open(work / REPLACE_DB)
     try:
         started = time.perf_counter()
-        old = await store.reload(old_dir)
+        old = await store.reloads.reload(old_dir)
         phases.done("old glossary loaded", replace_old_size=old.term_count,
                     replace_old_load_s=time.perf_counter() - started)
         for slug in old_queries["slug"]:
             try:
-                await store.card(slug)
+                await store.glossary.card(slug)
             except TermNotFound:
                 pass
         if not phases.fits("replacement under load", estimate):

@@ -29,7 +29,7 @@ Noise. Machines are shared: rounds alternate between the bots (bare then glossar
 glossary then bare: ABBA), so drift hits both alike. Every figure is the median over
 rounds, and each ratio the median of the per-round pairs, each pair measured back to back.
 
-Schema validation is off (``FakeDiscord(validate_schema=False)``): jsonschema against
+Schema validation is off (the sandbox's ``FakeDiscord``, not the tests'): jsonschema against
 Discord's 1 MB OpenAPI description costs the fake 6-9 ms per card or choices callback
 (measured), several times what the bare bot spends on a whole interaction, so it would
 measure jsonschema. The tests validate the same kinds of answers (cards, choices).
@@ -67,10 +67,11 @@ from discord import app_commands
 from discord.ext import commands
 
 from bench.report import Row, Target, short_size
+from bot.sandbox.fake import FakeAddress, FakeDiscord, InteractionReply, WaitTimeout
+from bot.sandbox.running import bot_against_fake
 
 if TYPE_CHECKING:
     from bench.core import Context
-    from bot.sandbox.fake_discord import FakeDiscord, InteractionReply
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "bench-token"
@@ -192,62 +193,40 @@ async def _stdin_closed() -> None:
         transport.close()
 
 
-async def _wait_ready(bot: commands.Bot, task: asyncio.Task[None], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while not bot.is_ready():
-        if task.done():
-            raise RuntimeError(f"bot stopped before it was ready: {task.exception()!r}")
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"bot not ready within {timeout:.0f} s")
-        await asyncio.sleep(0.01)
-
-
-async def _run_bot(bot: commands.Bot, deadline: float) -> None:
+async def _run_bot(bot: commands.Bot, address: FakeAddress, deadline: float) -> None:
     """Start, say "ready" on stdout, serve until stdin closes (or the deadline), close."""
-    task = asyncio.create_task(bot.start(TOKEN), name=f"bench-{type(bot).__name__}")
-    try:
-        await _wait_ready(bot, task, READY_TIMEOUT)
+    async with bot_against_fake(bot, address, token=TOKEN, ready_timeout=READY_TIMEOUT):
         print("ready", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_stdin_closed(), max(deadline - time.time(), 1.0))
-    finally:
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(bot.close(), STOP_TIMEOUT / 2)
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await asyncio.wait_for(task, 2.0)
 
 
 async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, database: Path,
                     deadline: float) -> None:
     """One bot in this process, pointed at a fake on loopback; nothing else reachable."""
-    from bot.client import GlossaryBot, point_discord_at
+    from bot.client import GlossaryBot
     from bot.config import Config
-    from bot.sandbox.fake_discord import NetworkGuard
     from bot.store import Store
 
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
-    saved = discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
     store: Store | None = None
-    with NetworkGuard():
-        try:
-            point_discord_at(api_url, gateway_url)  # refuses anything but loopback
-            if side == "bare":
-                bot: commands.Bot = BareBot()
-            else:
-                store = await Store.open(database)
-                # Loaded here, not only in setup_hook, so invalid content fails loudly
-                # instead of leaving the bot serving an empty glossary.
-                diff = await store.reload(terms)
-                print(f"glossary loaded: {diff.term_count} terms", file=sys.stderr, flush=True)
-                config = Config(token=TOKEN, content_dir=terms, database=database,
-                                cooldown_uses=0, embed_colour=CARD_COLOUR, log_level="WARNING")
-                bot = GlossaryBot(config, store, guild_ready_timeout=GUILD_READY_TIMEOUT)
-            await _run_bot(bot, deadline)
-        finally:
-            discord.http.Route.BASE, discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved
-            if store is not None:
-                await store.close()
+    try:
+        if side == "bare":
+            bot: commands.Bot = BareBot()
+        else:
+            store = await Store.open(database)
+            # Loaded here, not only in setup_hook, so invalid content fails loudly
+            # instead of leaving the bot serving an empty glossary.
+            diff = await store.reloads.reload(terms)
+            print(f"glossary loaded: {diff.term_count} terms", file=sys.stderr, flush=True)
+            config = Config(token=TOKEN, content_dir=terms, database=database,
+                            cooldown_uses=0, embed_colour=CARD_COLOUR, log_level="WARNING")
+            bot = GlossaryBot(config, store, guild_ready_timeout=GUILD_READY_TIMEOUT)
+        # refuses anything but loopback, and any request elsewhere (NetworkGuard)
+        await _run_bot(bot, FakeAddress(api_url, gateway_url), deadline)
+    finally:
+        if store is not None:
+            await store.close()
 
 
 # ----- the load generator (this process, next to the fakes) -------------------------------
@@ -359,9 +338,10 @@ async def _interact(side: _Side, kind: str) -> tuple[float, InteractionReply] | 
     try:
         reply = await side.fake.inject(payload, kind, timeout=INTERACTION_TIMEOUT)
         await reply.wait_callback(INTERACTION_TIMEOUT)
-    except AssertionError:  # the fake's timeouts: no gateway session, or no answer in time
+    except WaitTimeout:  # the fake's timeouts: no gateway session, or no answer in time
         return None
-    assert reply.injected_at is not None
+    if reply.injected_at is None:
+        return None
     return asyncio.get_running_loop().time() - reply.injected_at, reply
 
 
@@ -478,9 +458,7 @@ class Results:
 async def _start_side(name: str, glossary: Path, work: Path, child_deadline: float,
                       stack: contextlib.AsyncExitStack, profile_dir: Path | None) -> _Side:
     """A fake on 127.0.0.1 and a bot child pointed at it; both undone by ``stack``."""
-    from bot.sandbox.fake_discord import FakeDiscord
-
-    fake = FakeDiscord(validate_schema=False)  # see the module docstring
+    fake = FakeDiscord()  # the sandbox's stand-in: no schema validation, see the docstring
     await fake.start()  # 127.0.0.1 only, a free port
     stack.push_async_callback(fake.stop)
     mix = workload(glossary)
@@ -605,9 +583,11 @@ async def measure(glossary: Path, size: int, plan: Plan, deadline: float,
                     before = {side.name: side.bot_rss_mb() for side in sides}
                     await _rounds(sides, plan, deadline, results, log)
                     results.rss_mb = {s.name: (before[s.name], s.bot_rss_mb()) for s in sides}
+            except WaitTimeout as exc:  # the fake waited in vain: a failure, not the bound
+                results.stopped = f"{FAILED}: {exc}"
             except TimeoutError:
                 results.stopped = "hit the time bound"
-            except (RuntimeError, AssertionError, OSError) as exc:
+            except (RuntimeError, OSError) as exc:
                 results.stopped = f"{FAILED}: {exc}"
             if results.stopped:
                 log(f"e2e: {results.stopped}")

@@ -1,4 +1,4 @@
-"""The ``glossary-bot`` command: run the bot, and the content tools that need no Discord.
+"""The glossary-bot command: run the bot, and the content tools that need no Discord.
 
 Content authors use ``check``, ``import``, ``show`` and ``search`` from a terminal or their
 own CI; ``run`` starts the bot. Every failure is a one-line message and an exit status,
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -17,30 +18,52 @@ from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
+from bot.models import Problem
 from bot.store import Store
 from bot.text import render_text
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
+DESCRIPTION = ("glossary-bot: run the Discord bot, and the content tools that need no "
+               "Discord (check, import, show, search, sandbox).")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="glossary-bot", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", help="path to config.toml (default: $GLOSSARY_CONFIG "
-                        "or ./config.toml)")
-    commands = parser.add_subparsers(dest="command")
-    commands.add_parser("run", help="start the Discord bot (the default)")
-    check = commands.add_parser("check", help="validate every term file and list all problems")
-    check.add_argument("directory", nargs="?", help="content directory (default: from config)")
-    importer = commands.add_parser("import", help="turn glossary page exports into term files")
+    # --config is accepted before or after the subcommand: ``glossary-bot check --config
+    # x.toml`` is what people type. SUPPRESS keeps a later default from erasing an earlier value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS, metavar="PATH",
+                        help="path to config.toml (default: $GLOSSARY_CONFIG or ./config.toml)")
+    parser = argparse.ArgumentParser(prog="glossary-bot", description=DESCRIPTION,
+                                     parents=[common])
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND",
+                                     help="what to do (default: run)")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return commands.add_parser(name, help=summary, description=summary.capitalize() + ".",
+                                   parents=[common])
+
+    command("run", "start the Discord bot (the default)")
+    check = command("check", "validate every term file and list all problems")
+    check.add_argument("directory", nargs="?", help="content directory (default: content_dir "
+                       "from the config)")
+    check.add_argument("--strict", action="store_true",
+                       help="also warn about anything that makes the glossary read unevenly "
+                       "(missing sections, orphans, repeats, cut cards); warnings fail")
+    importer = command("import", "turn glossary page exports into term files")
     importer.add_argument("pages", nargs="+", type=Path, help="page export .txt files")
-    importer.add_argument("--out", type=Path, help="where to write (default: content_dir)")
-    importer.add_argument("--force", action="store_true", help="overwrite existing files")
-    show = commands.add_parser("show", help="print a term's card as it will read")
+    importer.add_argument("--out", type=Path, metavar="DIR",
+                          help="where to write (default: content_dir from the config)")
+    importer.add_argument("--force", action="store_true",
+                          help="replace files that exist already (keeping their permissions)")
+    show = command("show", "print a term's card as it will read")
     show.add_argument("term", help="slug, title or alias")
-    search = commands.add_parser("search", help="full-text search, ranked")
-    search.add_argument("query")
-    search.add_argument("--limit", type=int, default=10)
-    sandbox = commands.add_parser("sandbox", help="try the bot in a browser, no Discord needed")
+    search = command("search", "full-text search over every section, ranked")
+    search.add_argument("query", help="words to look for")
+    search.add_argument("--limit", type=int, default=10, metavar="N",
+                        help="how many results to print (default: 10)")
+    sandbox = command("sandbox", "try the bot in a browser, no Discord needed")
     sandbox.add_argument("--port", type=int, default=8765, help="page port on 127.0.0.1 "
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
@@ -51,10 +74,11 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        config = load_config(args.config)
+        config = load_config(getattr(args, "config", None))
         match args.command:
             case "check":
-                return _check(Path(args.directory) if args.directory else config.content_dir)
+                directory = Path(args.directory) if args.directory else config.content_dir
+                return _check(directory, config.course_name if args.strict else None)
             case "import":
                 return _import(args.pages, args.out or config.content_dir, args.force)
             case "show":
@@ -76,28 +100,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
 
 
-def _check(directory: Path) -> int:
-    """Validate exactly as a reload would (the same code, on a scratch database), so a
-    clean ``check`` in an author's CI means ``/glossary reload`` will accept the files."""
-    return asyncio.run(_check_async(directory))
+def _check(directory: Path, strict_course: str | None = None) -> int:
+    """Validate exactly as a reload would (the same parsing and checks, with no database),
+    so a clean ``check`` in an author's CI means ``/glossary reload`` will accept the files.
 
+    With ``strict_course`` (``--strict``) the glossary's consistency is checked too, and
+    its warnings fail the check: authors who ask for it want a clean report.
+    """
+    from bot.reloading import check_directory
 
-async def _check_async(directory: Path) -> int:
-    with tempfile.TemporaryDirectory(prefix="glossary-check-") as scratch:
-        async with await Store.open(Path(scratch) / "check.sqlite3") as store:
-            try:
-                diff = await store.reload(directory)
-            except InvalidContent as exc:
-                problems, valid = exc.problems, exc.valid_terms
-            else:
-                problems, valid = diff.warnings, diff.term_count
+    problems, valid = asyncio.run(check_directory(directory))
+    if strict_course is not None and not any(not p.is_warning for p in problems):
+        problems = [*problems, *_strict_findings(directory, strict_course)]
     for problem in problems:
         print(problem)
     errors = sum(not p.is_warning for p in problems)
     warnings = len(problems) - errors
     summary = f"{valid} valid term(s), {errors} error(s), {warnings} warning(s)"
     print(summary, file=sys.stderr if errors else sys.stdout)
-    return EXIT_PROBLEMS if errors else EXIT_OK
+    return EXIT_PROBLEMS if errors or (strict_course is not None and warnings) else EXIT_OK
+
+
+def _strict_findings(directory: Path, course_name: str) -> list[Problem]:
+    from bot.content import read_term_file
+    from bot.directory import display_path, scan_directory
+    from bot.lint import lint
+
+    shown = display_path(directory)
+    results = [read_term_file(directory / name, os.path.join(shown, name))
+               for name, _mtime, _size in scan_directory(directory).files]
+    return lint(results, course_name)
 
 
 def _import(pages: Sequence[Path], out: Path, force: bool) -> int:
@@ -118,14 +150,14 @@ async def _loaded_store(config: Config) -> AsyncIterator[Store]:
     """
     with tempfile.TemporaryDirectory(prefix="glossary-") as scratch:
         async with await Store.open(Path(scratch) / "cli.sqlite3") as store:
-            await store.reload(config.content_dir)
+            await store.reloads.reload(config.content_dir)
             yield store
 
 
 async def _show(config: Config, query: str) -> int:
     try:
         async with _loaded_store(config) as store:
-            card = await store.card(query)
+            card = await store.glossary.card(query)
     except InvalidContent as exc:
         return _report_invalid(exc)
     except TermNotFound as exc:
@@ -140,7 +172,7 @@ async def _show(config: Config, query: str) -> int:
 async def _search(config: Config, query: str, limit: int) -> int:
     try:
         async with _loaded_store(config) as store:
-            page = await store.search(query, limit=limit)
+            page = await store.glossary.search(query, limit=limit)
     except InvalidContent as exc:
         return _report_invalid(exc)
     if not page.hits:

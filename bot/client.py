@@ -24,7 +24,14 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import error_embed, not_found_embed, reload_failed_embed, suggestions_view
+from bot.card_actions import CardActions
+from bot.cards import (
+    CARD_BUTTONS,
+    error_embed,
+    not_found_embed,
+    reload_failed_embed,
+    suggestions_view,
+)
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.store import Store
@@ -61,7 +68,7 @@ async def is_moderator(interaction: discord.Interaction) -> bool:
     if interaction.permissions.manage_guild or interaction.permissions.administrator:
         return True
     client: GlossaryBot = interaction.client  # type: ignore[assignment]
-    settings = await client.store.guild_settings(interaction.guild.id)
+    settings = await client.store.records.guild_settings(interaction.guild.id)
     role_name = client.config.moderator_role
     return any(
         role.id == settings.moderator_role_id or (role_name and role.name == role_name)
@@ -97,7 +104,7 @@ class GlossaryTree(app_commands.CommandTree):
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
-            interaction.client.store.record_miss(original.query)  # type: ignore[attr-defined]
+            interaction.client.store.records.record_miss(original.query)  # type: ignore[attr-defined]
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -193,8 +200,11 @@ class GlossaryBot(commands.AutoShardedBot):
         self.initial_extensions = tuple(extensions)
         self.clock = clock  # scheduled features ask this, so tests can move time
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
+        self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
 
     async def setup_hook(self) -> None:
+        # Buttons several cogs send are the bot's (a cog's own are added by that cog).
+        self.add_dynamic_items(*CARD_BUTTONS)
         await self.load_content()
         for extension in self.initial_extensions:
             try:
@@ -206,13 +216,13 @@ class GlossaryBot(commands.AutoShardedBot):
     async def load_content(self) -> None:
         """Load the term files; with errors, keep serving the last good glossary."""
         try:
-            diff = await self.store.reload(self.config.content_dir)
+            diff = await self.store.reloads.reload(self.config.content_dir)
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
             log.error(
                 "The term files have %d error(s); serving the %d terms from the last good load",
-                len(exc.errors), await self.store.term_count(),
+                len(exc.errors), await self.store.glossary.term_count(),
             )
             return
         for warning in diff.warnings:
@@ -237,7 +247,7 @@ class GlossaryBot(commands.AutoShardedBot):
             json.dumps(definitions, sort_keys=True, default=str).encode()
         ).hexdigest()
         scope = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
-        if await self.store.get_meta(scope) == digest:
+        if await self.store.db.get_meta(scope) == digest:
             log.info("Slash commands unchanged since the last sync; not syncing")
             return False
         try:
@@ -248,10 +258,14 @@ class GlossaryBot(commands.AutoShardedBot):
                 "applications.commands scope?", exc,
             )
             return False
-        await self.store.set_meta(scope, digest)
+        await self.store.db.set_meta(scope, digest)
         log.info("Synced %d slash commands %s", len(synced),
                  f"to guild {guild.id}" if guild else "globally (may take up to an hour)")
         return True
+
+    async def close(self) -> None:
+        self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        await super().close()
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))

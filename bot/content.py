@@ -5,27 +5,21 @@ every problem can name the line it is on, no YAML tag can ever construct an obje
 alias bombs are never expanded (a list item must be a plain string, so nested aliases are
 rejected before anything is copied).
 
-Everything here is plain, picklable data and pure functions: the store parses many files
-in worker processes (``bot.loading``) and gets back ``ParsedFile`` records that already hold
-the rows it writes, so the serving process does no per-term work of its own.
+Everything here is a pure function of one file (listing the directory and turning parsed
+files into rows is ``bot.directory``'s job), so it runs as well in a parse worker.
 """
 
 from __future__ import annotations
 
-import hashlib
-import heapq
-import json
 import os
-import stat
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, fields
-from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple, TypeVar
 
 import yaml
 
-from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key, words
+from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Problem, Term, name_key
+from bot.sections import MAX_TEXT_CHARS, SECTIONS
+from bot.yaml_errors import explain
 
 try:  # libyaml's parser is about 12x faster; the pure-Python one is only a fallback.
     _Loader: type = yaml.CSafeLoader
@@ -40,28 +34,13 @@ MAX_NESTING = 8  # a term file is a mapping of text and lists of text: two level
 
 TERM_SUFFIXES = (".yaml", ".yml")
 MAX_FILE_BYTES = 256 * 1024
-MAX_TEXT_CHARS = 20_000
 MAX_LIST_ITEMS = 100
 MAX_RELATED = 20  # a card has room for 20 related-term buttons
 
 TERM_FIELDS = tuple(f.name for f in fields(Term))
-TEXT_FIELDS = ("title", "definition", "why_it_matters", "course_example", "real_world_example")
-LIST_FIELDS = ("common_mistakes", "related", "aliases")
-REQUIRED_FIELDS = ("title", "definition", "why_it_matters")
-# A category is offered as an autocomplete choice, whose value Discord caps at 100.
-TEXT_LIMITS = {"category": 100}
-KNOWN_FIELDS = (*TEXT_FIELDS, "category", *LIST_FIELDS)
-FIELD_ORDER = (
-    "title",
-    "aliases",
-    "category",
-    "definition",
-    "why_it_matters",
-    "course_example",
-    "real_world_example",
-    "common_mistakes",
-    "related",
-)
+_SECTIONS = {s.key: s for s in SECTIONS}
+REQUIRED_FIELDS = tuple(s.key for s in SECTIONS if s.required)
+FIELD_ORDER = tuple(_SECTIONS)  # as files write them, and dump_term too
 
 _STR_TAG = "tag:yaml.org,2002:str"
 _TAG_NAMES = {
@@ -97,56 +76,6 @@ class FileResult:
     values: dict[str, object] = field(default_factory=dict, compare=False)
 
 
-# Records that cross from the worker processes to the store are named tuples: they pickle
-# as plain tuples, where slotted dataclasses call ``fields()`` for every object.
-
-
-class NameRow(NamedTuple):
-    """One way to reach a term, with where it is written (for collision reports)."""
-
-    key: str
-    name: str
-    kind: str  # "slug" (the file name), "title" or "aliases"
-    line: int
-    word_count: int
-
-
-class TermRecord(NamedTuple):
-    """A term as the store writes it, built in the worker that parsed the file. The text
-    that full-text search indexes is derived from ``data`` by SQL, so it is not sent."""
-
-    slug: str
-    title: str
-    category: str | None
-    data: str  # the term as JSON, its hash the fingerprint; empty for a file with errors
-    fingerprint: str
-    names_fingerprint: str  # of the title and names: equal, the name index stays valid
-    names: tuple[NameRow, ...]
-    links: tuple[tuple[str, int], ...]  # (related slug, line)
-
-
-# A term file as listed: (name in the content directory, mtime_ns, size), what changes on
-# save. A plain tuple: the collector stops tracking those, so 100,000 of them cost a full
-# collection nothing (a NamedTuple stays tracked for life, and would be walked every time).
-ScannedFile = tuple[str, int, int]
-
-
-@dataclass(frozen=True, slots=True)
-class Scan:
-    files: tuple[ScannedFile, ...]
-    problems: tuple[Problem, ...]
-
-
-class ParsedFile(NamedTuple):
-    file: ScannedFile
-    problems: tuple[Problem, ...]
-    record: TermRecord
-
-    @property
-    def valid(self) -> bool:
-        return not self.problems
-
-
 class _FileReader:
     """Turns one file's nodes into a Term, collecting every problem instead of stopping."""
 
@@ -157,6 +86,7 @@ class _FileReader:
         self.lines: dict[str, int] = {}
         self.item_lines: dict[str, list[int]] = {}
         self.values: dict[str, object] = {}  # every section that was valid on its own
+        self.source: list[str] = []
 
     def problem(self, node_or_line: yaml.Node | int, field_name: str, message: str) -> None:
         line = node_or_line if isinstance(node_or_line, int) else node_or_line.start_mark.line + 1
@@ -191,10 +121,24 @@ class _FileReader:
             if value is not None:
                 items.append(value)
                 lines.append(item.start_mark.line + 1)
+                self._check_merged_item(f"{name}[{number}]", item)
         self.item_lines[name] = lines
         return tuple(items)
 
+    def _check_merged_item(self, name: str, item: yaml.Node) -> None:
+        """A "- " line indented under the item above is not a new item: YAML joins it to
+        that item's text. Valid, so only a warning, but never what the author meant."""
+        for index in range(item.start_mark.line + 1, item.end_mark.line + 1):
+            if not item.style and index < len(self.source) and (
+                    self.source[index].lstrip().startswith("- ")):
+                self.problems.append(Problem(
+                    self.path, index + 1, name, "this line starts with '- ' but is indented "
+                    "under the item above, so it became part of that item; line its '-' up "
+                    "with the other items to make it an item of its own", is_warning=True))
+                return
+
     def read(self, text: str) -> Term | None:
+        self.source = text.splitlines()
         if len(self.slug) > MAX_SLUG_LENGTH:
             self.problem(1, "file name", f"is {len(self.slug)} characters; the limit is "
                          f"{MAX_SLUG_LENGTH} (buttons carry the slug)")
@@ -213,10 +157,8 @@ class _FileReader:
             self.problem(1, "yaml", "is nested too deeply")
             return None
         except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            last_line = text.count("\n") + (0 if text.endswith("\n") else 1)
-            line = min(mark.line + 1, max(last_line, 1)) if mark else 1
-            self.problem(line, "yaml", f"{exc.problem or exc.context or 'invalid YAML'}")
+            line, message = explain(exc, text)
+            self.problem(line, "yaml", message)
             return None
         except yaml.YAMLError as exc:
             self.problem(1, "yaml", str(exc).splitlines()[0] if str(exc) else "invalid YAML")
@@ -227,6 +169,18 @@ class _FileReader:
         if not isinstance(root, yaml.MappingNode):
             self.problem(root, "file", f"expected a mapping of sections, found {_describe(root)}")
             return None
+        self.values = self._sections(root)
+        for name in REQUIRED_FIELDS:
+            if name not in self.lines:
+                self.problem(1, name, "is missing (required)")
+        self._check_related()
+        self._check_names()
+        if any(not problem.is_warning for problem in self.problems):
+            return None
+        return Term(slug=self.slug, **self.values)  # type: ignore[arg-type]
+
+    def _sections(self, root: yaml.MappingNode) -> dict[str, object]:
+        """Every section that is valid on its own; each problem is noted on the way."""
         values: dict[str, object] = {}
         for key_node, value_node in root.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else None
@@ -238,24 +192,17 @@ class _FileReader:
                 self.problem(key_node, key, f"appears twice (first on line {self.lines[key]})")
                 continue
             self.lines[key] = key_node.start_mark.line + 1
-            if key not in KNOWN_FIELDS:
+            section = _SECTIONS.get(key)
+            if section is None:
                 self.problem(
                     key_node, key, f"unknown section; expected one of {', '.join(FIELD_ORDER)}"
                 )
                 continue
-            if key in LIST_FIELDS:
+            if section.is_list:
                 values[key] = self.text_list(key, value_node)
             else:
-                values[key] = self.text(key, value_node, TEXT_LIMITS.get(key, MAX_TEXT_CHARS))
-        self.values = {k: v for k, v in values.items() if v is not None}
-        for name in REQUIRED_FIELDS:
-            if name not in self.lines:
-                self.problem(1, name, "is missing (required)")
-        self._check_related()
-        self._check_names()
-        if self.problems:
-            return None
-        return Term(slug=self.slug, **self.values)  # type: ignore[arg-type]
+                values[key] = self.text(key, value_node, section.limit)
+        return {k: v for k, v in values.items() if v is not None}
 
     def _check_names(self) -> None:
         """A name made only of symbols can never be typed as a lookup: name_key drops it."""
@@ -286,7 +233,7 @@ class _FileReader:
             else:
                 kept.append(slug)
                 kept_lines.append(line)
-        if self.problems:  # what a broken file still links to, for the dangling-link check
+        if any(not p.is_warning for p in self.problems):  # a broken file's links still count
             self.values["related"], self.item_lines["related"] = tuple(kept), kept_lines
 
 
@@ -330,127 +277,6 @@ def read_term_file(path: Path, display_path: str | None = None) -> FileResult:
     term = reader.read(text)
     return FileResult(shown, reader.slug, term, tuple(reader.problems), reader.lines,
                       reader.item_lines, reader.values)
-
-
-def term_data(term: Term) -> str:
-    """The term as JSON, fields in declaration order: equal terms give equal text, so its
-    hash tells changed terms from unchanged ones across reloads and restarts."""
-    return json.dumps({name: getattr(term, name) for name in TERM_FIELDS})
-
-
-def term_record(result: FileResult) -> TermRecord:
-    """Everything the store writes for a term, with the lines its names are written on.
-
-    A file with errors gets a record too, without data: its valid names and links take
-    part in the collision and dangling-link checks, and the reload is then refused.
-    """
-    values, lines = result.values, result.item_lines
-    title = str(values.get("title", ""))
-    aliases: tuple[str, ...] = values.get("aliases", ())  # type: ignore[assignment]
-    related: tuple[str, ...] = values.get("related", ())  # type: ignore[assignment]
-    spelled = [(title, "title", result.lines.get("title", 1))]
-    spelled += list(zip(aliases, ["aliases"] * len(aliases), lines.get("aliases", ()),
-                        strict=True))
-    spelled.append((result.slug, "slug", 1))
-    names: dict[str, NameRow] = {}
-    for name, kind, line in spelled:  # a term may spell one key twice; the first counts
-        key = name_key(name)
-        if key and key not in names:
-            names[key] = NameRow(key, name, kind, line, len(words(name)))
-    data = term_data(result.term) if result.term is not None else ""
-    return TermRecord(
-        slug=result.slug, title=title, category=values.get("category"),  # type: ignore[arg-type]
-        data=data,
-        fingerprint=hashlib.sha1(data.encode("utf-8")).hexdigest() if data else "",
-        names_fingerprint=hashlib.sha1(repr((title, sorted(names.values()))).encode(
-            "utf-8")).hexdigest(),
-        names=tuple(names.values()),
-        links=tuple(zip(related, lines.get("related", ()), strict=True)),
-    )
-
-
-def display_path(directory: Path) -> str:
-    """How problems name the directory: relative to where the command runs, if inside it."""
-    try:
-        relative = os.path.relpath(directory)
-    except ValueError:  # pragma: no cover - different drive on Windows
-        return str(directory)
-    return str(directory) if relative.startswith("..") else relative
-
-
-def scan_directory(directory: Path) -> Scan:
-    """List the term files with their sizes and modification times, in one pass.
-
-    Links are followed only within the content directory; a link that leads outside it,
-    loops, or dangles is a problem for the moderator, never a crash. Two files for one
-    slug (``git.yaml`` and ``git.yml``) are a problem too; the first one is kept.
-    """
-    directory = Path(directory)
-    shown = display_path(directory)
-    if not directory.is_dir():
-        return Scan((), (Problem(shown, 0, "directory", "does not exist"),))
-    root = directory.resolve()
-    files: list[ScannedFile] = []
-    problems: list[Problem] = []
-    with os.scandir(directory) as entries:  # entries are not kept: 100,000 would be 100 MB
-        for entry in entries:
-            name = entry.name
-            if not name.endswith(TERM_SUFFIXES) or name[0] == ".":
-                continue
-            try:
-                if entry.is_symlink() and not Path(entry.path).resolve(
-                    strict=True
-                ).is_relative_to(root):
-                    problems.append(Problem(os.path.join(shown, name), 0, "file",
-                                            "is a link to a file outside the content directory"))
-                    continue
-                info = entry.stat()
-            except (OSError, RuntimeError):
-                problems.append(Problem(os.path.join(shown, name), 0, "file",
-                                        "is a link that loops or leads nowhere"))
-                continue
-            if stat.S_ISREG(info.st_mode):
-                files.append((name, info.st_mtime_ns, info.st_size))
-    files = sorted_gently(files, key=itemgetter(0))
-    unique: list[ScannedFile] = []
-    owners: dict[str, str] = {}
-    for scanned in files:
-        name = scanned[0]
-        slug = name.rsplit(".", 1)[0]
-        if slug in owners:
-            problems.append(Problem(os.path.join(shown, name), 0, "file name",
-                                    f"defines the term {slug!r} again (first in "
-                                    f"{owners[slug]}); keep one of the two"))
-            continue
-        owners[slug] = name
-        unique.append(scanned)
-    problems.sort(key=lambda problem: problem.path)
-    return Scan(tuple(unique), tuple(problems))
-
-
-SORT_RUN = 5000
-_T = TypeVar("_T")
-
-
-def sorted_gently(items: list[_T], key: Callable[[_T], str]) -> list[_T]:
-    """``sorted(items, key=key)`` in short runs merged lazily: one sort of 100,000 items
-    holds the GIL for tens of milliseconds, and the serving thread waits all that time."""
-    if len(items) <= SORT_RUN * 4:  # a few milliseconds at most: merging would cost more
-        return sorted(items, key=key)
-    runs = [sorted(items[i : i + SORT_RUN], key=key) for i in range(0, len(items), SORT_RUN)]
-    return list(heapq.merge(*runs, key=key))
-
-
-def parse_files(
-    directory: str | Path, shown_directory: str, files: Sequence[ScannedFile]
-) -> list[ParsedFile]:
-    """Read, validate and turn into rows the given files; runs in a worker process."""
-    parsed: list[ParsedFile] = []
-    for scanned in files:
-        name = scanned[0]
-        result = read_term_file(Path(directory, name), os.path.join(shown_directory, name))
-        parsed.append(ParsedFile(scanned, result.problems, term_record(result)))
-    return parsed
 
 
 class _TermDumper(yaml.SafeDumper):

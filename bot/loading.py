@@ -27,7 +27,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import bot
-from bot.content import ParsedFile, ScannedFile, display_path, parse_files
+from bot.directory import ParsedFile, ScannedFile, display_path, parse_files
 from bot.parse_worker import HEADER_BYTES, frame
 
 log = logging.getLogger(__name__)

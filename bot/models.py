@@ -6,9 +6,14 @@ by a concurrent reload.
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
+from typing import Any
+
+from bot.sections import SECTIONS, Section, term_field_order
 
 SLUG_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # Buttons carry two slugs in a 100-character custom_id, so slugs stay short.
@@ -45,24 +50,54 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-")
 
 
-@dataclass(frozen=True, slots=True)
-class Term:
-    """One glossary page: every section of the course website's glossary entry."""
+def _names(self: Any) -> tuple[str, ...]:
+    """Every spelling a student may use to reach this term."""
+    return (self.slug, self.title, *self.aliases)
 
-    slug: str
-    title: str
-    definition: str
-    why_it_matters: str = ""
-    course_example: str = ""
-    real_world_example: str = ""
-    common_mistakes: tuple[str, ...] = ()
-    related: tuple[str, ...] = ()
-    aliases: tuple[str, ...] = ()
-    category: str | None = None
 
-    def names(self) -> tuple[str, ...]:
-        """Every spelling a student may use to reach this term."""
-        return (self.slug, self.title, *self.aliases)
+def term_type(sections: tuple[Section, ...] = SECTIONS) -> type:
+    """The frozen dataclass of a term with these sections: ``slug`` and a field per section
+    (``bot.sections.term_field_order``); ``Term`` is the one of ``SECTIONS``. One class per
+    declaration, so terms of one declaration compare equal."""
+    return _term_type(tuple(sections))
+
+
+@functools.cache
+def _term_type(sections: tuple[Section, ...]) -> type:
+    specs: list[tuple[str, object] | tuple[str, object, object]] = [("slug", str)]
+    for s in term_field_order(sections):
+        kind = tuple[str, ...] if s.is_list else (str | None) if s.nullable else str
+        if s.card in ("title", "description"):
+            specs.append((s.key, kind))
+        else:
+            specs.append((s.key, kind, field(default=s.default)))
+    cls = make_dataclass("Term", specs, frozen=True, slots=True, namespace={
+        "names": _names,
+        "__doc__": "One glossary page: every section of the course website's glossary entry.",
+    })
+    cls.__module__ = __name__
+    return cls
+
+
+# One glossary page; its fields come from bot.sections.SECTIONS.
+Term = term_type()
+_LIST_KEYS = tuple(s.key for s in SECTIONS if s.is_list)
+
+
+def term_json(term: Any) -> str:
+    """The term as JSON, fields in declaration order: equal terms give equal text, so its
+    hash tells changed terms from unchanged ones across reloads and restarts."""
+    return json.dumps({name: getattr(term, name) for name in term.__dataclass_fields__})
+
+
+def term_from_json(data: str) -> Any:
+    """The stored JSON back into a Term (lists as tuples); a section the JSON lacks (it
+    was stored before the section existed) takes its default."""
+    raw = json.loads(data)
+    for name in _LIST_KEYS:
+        if name in raw:
+            raw[name] = tuple(raw[name])
+    return Term(**raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +152,12 @@ class ReloadDiff:
 
 @dataclass(frozen=True, slots=True)
 class Card:
-    """A term with what its card needs from other terms: related titles that exist now."""
+    """A term with what its card needs from other terms: related titles that exist now;
+    and the name of its file in the content directory (``git.yml``), for "edit this file"."""
 
     term: Term
     related_titles: dict[str, str]
+    file: str
 
     def related_exists(self, slug: str) -> bool:
         return slug in self.related_titles

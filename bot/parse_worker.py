@@ -22,7 +22,7 @@ def frame(value: object) -> bytes:
 
 def serve() -> None:
     """Parse each chunk read from stdin, answer on stdout, until EOF."""
-    from bot.content import parse_files
+    from bot.directory import parse_files
 
     # Below the bot's priority: when a student's lookup and a chunk both want a core, the
     # lookup wins (at equal priority, two workers on two cores left the event loop waiting

@@ -10,7 +10,7 @@ import random
 import re
 from collections.abc import Sequence
 
-from bot.models import Term
+from bot.models import Term, name_key, words
 
 CHOICES = 4
 BLANK = "_____"
@@ -32,14 +32,71 @@ def pick_choices(
     return tuple(choices)
 
 
-def blank_out(text: str, term: Term) -> str:
-    """Hide the term's own names in its definition, or the question gives itself away."""
-    names = sorted({n for n in (term.title, *term.aliases, term.slug) if n}, key=len,
-                   reverse=True)
-    for name in names:
-        words = [re.escape(part) for part in re.split(r"[\W_]+", name) if part]
-        if not words:
+# Between two letters of a name, one separator may stand: "Node.js", "node js" and
+# "NodeJS" are one name to a student, so all three are blanked.
+_SEPARATOR = r"[\s.\-_/]?"
+_CAMEL_PARTS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
+MIN_PART = 3
+MODES = ("name", "definition")
+# A question with more blanks than this is a puzzle about gaps, not about the term.
+MAX_BLANKS = 5
+MAX_BLANKED_SHARE = 0.12
+
+
+def _hidden_names(term: Term) -> list[str]:
+    """Every form of the term's names that would give the answer away.
+
+    Besides the title, aliases and slug, the parts of a name written as one word
+    ("Node" and "js" of "Node.js", "Node" of "NodeJS", "package" of "package.json") are
+    hidden too, when long enough to mean something: a definition that says "Node" gives
+    "Node.js" away. Names with spaces keep their words ("API routes" hides neither "API"
+    nor "routes" alone), since those are ordinary words of the definition.
+    """
+    names = {n for n in (term.title, *term.aliases, term.slug) if n}
+    for name in (term.title, *term.aliases):  # a slug's hyphens stand for spaces
+        if any(ch.isspace() for ch in name):
             continue
-        pattern = r"(?<!\w)" + r"[\W_]*".join(words) + r"(?!\w)"
-        text = re.sub(pattern, BLANK, text, flags=re.IGNORECASE)
+        pieces = [p for w in words(name) for p in _CAMEL_PARTS.findall(w) or [w]]
+        if len(pieces) > 1:
+            names.update(p for p in pieces if len(p) >= MIN_PART)
+    return sorted(names, key=lambda n: len(name_key(n)), reverse=True)
+
+
+def _pattern(name: str) -> re.Pattern[str] | None:
+    key = name_key(name)
+    if not key:
+        return None
+    body = _SEPARATOR.join(re.escape(ch) for ch in key)
+    # Plurals and possessives are the same word: "APIs", "Git's".
+    return re.compile(rf"(?<![^\W_]){body}(?:'?e?s)?(?![^\W_])", re.IGNORECASE)
+
+
+def blank_out(text: str, term: Term) -> str:
+    """Hide every form of the term's names in a text, or the question gives itself away."""
+    for name in _hidden_names(term):
+        pattern = _pattern(name)
+        if pattern is not None:
+            text = pattern.sub(BLANK, text)
     return text
+
+
+def blanks_well(text: str, term: Term) -> bool:
+    """Whether the blanked text still reads as a clue: few gaps for its length."""
+    blanks = blank_out(text, term).count(BLANK)
+    return blanks <= MAX_BLANKS and blanks <= max(1, len(text.split()) * MAX_BLANKED_SHARE)
+
+
+def choose_mode(preferred: str, answer: Term, choices: Sequence[Term]) -> str | None:
+    """The quiz mode to use: the preferred one if its texts blank well, else the other.
+
+    "name" shows the answer's blanked definition; "definition" shows every choice's
+    blanked definition. ``None`` means neither reads well: ask about another term.
+    """
+    readable = {
+        "name": blanks_well(answer.definition, answer),
+        "definition": all(blanks_well(term.definition, term) for term in choices),
+    }
+    for mode in (preferred, *(m for m in MODES if m != preferred)):
+        if readable[mode]:
+            return mode
+    return None

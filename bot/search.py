@@ -31,6 +31,26 @@ ALPHABET_SIZE = 36  # the most frequent characters of the glossary's names
 ALPHABET_SAMPLE = 5000
 
 
+# What a student wraps around a term in a sentence: "what is a bakend", "the backend?",
+# "@everyone bakend <@123>". Mentions, links and custom emoji are removed first; then
+# these words, which no glossary term is named by alone.
+_NOISE = re.compile(r"<(?:@[!&]?|#|a?:\w+:)\d+>|@(?:everyone|here)\b|https?://\S+")
+_FILLER = frozenset("""
+a an the is are was were be what whats what's who how why when where which do does did mean
+means meaning meant define definition explain explained tell me please pls plz i you my your
+of in on for to and or it its it's this that with about by can could would should vs versus
+""".split())
+MIN_TYPO_WORD = 4  # "api" or "git" typed wrong is too short to guess from
+MIN_TYPO_SCORE = 70.0
+
+
+def clean_query(text: str) -> str:
+    """The words of a query that could name a term: what a miss is recorded as, and what
+    "did you mean" looks at. Empty when nothing is left (only mentions or filler)."""
+    kept = [w for w in words(_NOISE.sub(" ", text)) if w.casefold() not in _FILLER]
+    return " ".join(kept[:MAX_QUERY_WORDS])
+
+
 def _quote(token: str) -> str:
     return '"' + token.replace('"', '""') + '"'
 
@@ -194,6 +214,29 @@ class NameIndex:
                 best[slug] = Suggestion(slug, title, score)
         ranked = sorted(best.values(), key=lambda s: (-s.score, len(s.title), s.title))
         return ranked[:limit]
+
+
+def names_within(
+    index: NameIndex, phrase: str, limit: int, exclude: Iterable[str] = ()
+) -> list[Suggestion]:
+    """Terms named inside a sentence (longest phrases first), then terms one typo away
+    from one of its words: "what is a bakend" suggests backend."""
+    keys = [name_key(word) for word in phrase.split()]
+    skip = set(exclude)
+    found: dict[str, Suggestion] = {}
+    for n in range(min(index.max_words, len(keys)), 0, -1):
+        for i in range(len(keys) - n + 1):
+            hit = index.exact("".join(keys[i:i + n]))
+            if hit is not None and hit[0] not in skip:
+                found.setdefault(hit[0], Suggestion(hit[0], hit[1], 100.0))
+    typos: list[Suggestion] = []
+    for key in keys:
+        if len(key) >= MIN_TYPO_WORD and len(found) + len(typos) < limit:
+            typos += [s for s in index.fuzzy(key, limit, skip | set(found))
+                      if s.score >= MIN_TYPO_SCORE]
+    for suggestion in sorted(typos, key=lambda s: -s.score):
+        found.setdefault(suggestion.slug, suggestion)
+    return list(found.values())[:limit]
 
 
 def _closeness(typed: str, key: str) -> float:

@@ -7,46 +7,46 @@ which sections a term has and what they are called.
 
 from __future__ import annotations
 
-from bot.models import Term
+from collections.abc import Sequence
+from typing import Any
 
-DEFINITION = "Definition"
-WHY_IT_MATTERS = "Why it matters"
-REAL_WORLD_EXAMPLE = "Another Real World Example"
-COMMON_MISTAKES = "Common mistakes"
-RELATED_TERMS = "Related terms"
+from bot.sections import SECTIONS, Section
 
 
-def course_example_heading(course_name: str) -> str:
-    return f"Example in {course_name}"
+def section_text(term: Any, section: Section) -> str:
+    """A section's text as a card or page shows it: a list as bullets."""
+    value = getattr(term, section.key)
+    return bullet_list(value) if section.is_list else value or ""
 
 
-def term_sections(term: Term, course_name: str) -> list[tuple[str, str]]:
-    """The prose sections a card shows, in page order, skipping empty ones."""
-    sections = [
-        (DEFINITION, term.definition),
-        (WHY_IT_MATTERS, term.why_it_matters),
-        (course_example_heading(course_name), term.course_example),
-        (REAL_WORLD_EXAMPLE, term.real_world_example),
-        (COMMON_MISTAKES, bullet_list(term.common_mistakes)),
-    ]
-    return [(heading, text) for heading, text in sections if text]
+def term_sections(term: Any, course_name: str, sections: Sequence[Section] = SECTIONS
+                  ) -> list[tuple[str, str]]:
+    """The prose sections a page shows under headings, in page order, skipping empty ones
+    (related terms, which need other terms' titles, are not among them)."""
+    return [(s.title(course_name), text) for s in sections
+            if s.page == "block" and not s.links and (text := section_text(term, s))]
 
 
 def bullet_list(items: tuple[str, ...] | list[str]) -> str:
     return "\n".join(f"- {item}" for item in items)
 
 
-def render_text(term: Term, course_name: str, related_titles: dict[str, str] | None = None) -> str:
-    """Render a term as the glossary page export would show it."""
+def render_text(term: Any, course_name: str, related_titles: dict[str, str] | None = None,
+                sections: Sequence[Section] = SECTIONS) -> str:
+    """Render a term as the glossary page export would show it: the title, each block
+    section under its heading, then the one-line ones ("Also called: a, b")."""
     lines = [term.title]
-    for heading, text in term_sections(term, course_name):
+    titles = related_titles or {}
+    for heading, text in term_sections(term, course_name, sections):
         lines += [heading, text]
-    if term.related:
-        titles = related_titles or {}
-        lines.append(RELATED_TERMS)
-        lines += [f"- {titles.get(slug, slug)}" for slug in term.related]
-    if term.aliases:
-        lines.append(f"Also called: {', '.join(term.aliases)}")
+    for s in sections:
+        if s.page == "block" and s.links and getattr(term, s.key):
+            lines.append(s.title(course_name))
+            lines += [f"- {titles.get(slug, slug)}" for slug in getattr(term, s.key)]
+    for s in sections:
+        if s.page == "inline" and (value := getattr(term, s.key)):
+            shown = ", ".join(value) if s.is_list else value
+            lines.append(f"{s.title(course_name)}: {shown}")
     return "\n".join(lines)
 
 

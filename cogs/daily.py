@@ -49,10 +49,10 @@ class TermOfTheDay(commands.Cog):
         local = now.astimezone(self.zone)
         day = local.date().isoformat()
         posted: list[int] = []
-        for settings in await self.bot.store.daily_settings():
+        for settings in await self.bot.store.records.daily_settings():
             if self.bot.get_guild(settings.guild_id) is None or local.hour < settings.daily_hour:
                 continue  # another shard's server, or not yet time
-            slug = await self.bot.store.claim_daily_term(settings.guild_id, day)
+            slug = await self.bot.store.records.claim_daily_term(settings.guild_id, day)
             if slug is None:
                 continue
             try:
@@ -68,7 +68,7 @@ class TermOfTheDay(commands.Cog):
                 log.exception("Could not post the term of the day in guild %s channel %s; "
                               "trying again in a minute", settings.guild_id,
                               settings.daily_channel_id)
-                await self.bot.store.release_daily_term(settings.guild_id, day)
+                await self.bot.store.records.release_daily_term(settings.guild_id, day)
                 continue
             posted.append(settings.daily_channel_id)  # type: ignore[arg-type]
         return posted
@@ -91,7 +91,7 @@ class TermOfTheDay(commands.Cog):
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise TypeError(f"channel {channel_id} cannot receive messages")
-        card = await self.bot.store.card(slug)
+        card = await self.bot.store.glossary.card(slug)
         reply = await card_message(self.bot, card, guild_id)
         await channel.send(content=f"📅 **Term of the day** · {day}", **reply)
 

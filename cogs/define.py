@@ -8,7 +8,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import RelatedTermButton, SuggestFixButton, card_message
+from bot.cards import card_message
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.text import shorten
 
@@ -22,7 +22,7 @@ async def term_autocomplete(
     """Suggestions for any term option; a failure here must not break typing."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     try:
-        suggestions = await bot.store.autocomplete(current[:CHOICE_LIMIT])
+        suggestions = await bot.store.glossary.autocomplete(current[:CHOICE_LIMIT])
     except Exception:
         log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
         return []
@@ -49,18 +49,14 @@ class Define(commands.Cog):
         term: app_commands.Range[str, 1, 100],
         private: bool | None = None,
     ) -> None:
-        card = await self.bot.store.card(term)
+        card = await self.bot.store.glossary.card(term)
         if private is None and interaction.guild_id:
-            private = (await self.bot.store.guild_settings(interaction.guild_id)).define_private
+            settings = await self.bot.store.records.guild_settings(interaction.guild_id)
+            private = settings.define_private
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
-        self.bot.store.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug)
 
 
 async def setup(bot: GlossaryBot) -> None:
-    bot.add_dynamic_items(RelatedTermButton, SuggestFixButton)
     await bot.add_cog(Define(bot))
-
-
-async def teardown(bot: GlossaryBot) -> None:
-    bot.remove_dynamic_items(RelatedTermButton, SuggestFixButton)

@@ -29,7 +29,7 @@ class Explain(commands.Cog):
 
     async def explain(self, interaction: discord.Interaction, message: discord.Message) -> None:
         text = " ".join([message.content, *(e.description or "" for e in message.embeds)])
-        found = await self.bot.store.mentioned_terms(text[:MAX_MESSAGE_CHARS])
+        found = await self.bot.store.glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
         view = DynamicView()
         for slug, title in found[:MAX_BUTTONS]:
             view.add_item(RelatedTermButton(slug, label=title, mode="n"))

@@ -8,8 +8,9 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import reload_embed, settings_embed, stats_embed
+from bot.cards import settings_embed, stats_embed
 from bot.client import GlossaryBot, moderator_only
+from bot.reloads import reload_and_report
 
 
 @app_commands.guild_only()
@@ -26,8 +27,8 @@ class Moderation(commands.GroupCog, group_name="glossary",
     async def reload(self, interaction: discord.Interaction) -> None:
         # Parsing a large glossary can take longer than Discord's 3-second answer window.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        diff = await self.bot.store.reload(self.bot.config.content_dir)
-        await interaction.followup.send(embed=reload_embed(diff), ephemeral=True)
+        report = await reload_and_report(self.bot.store, self.bot.config.content_dir)
+        await interaction.followup.send(embed=report.embed, ephemeral=True)
 
     @app_commands.command(name="stats", description="Most looked-up terms and missing terms "
                           "students asked for")
@@ -35,7 +36,7 @@ class Moderation(commands.GroupCog, group_name="glossary",
     async def stats(self, interaction: discord.Interaction) -> None:
         # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        stats = await self.bot.store.stats()
+        stats = await self.bot.store.records.stats()
         await interaction.followup.send(
             embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
         )
@@ -81,8 +82,8 @@ class Moderation(commands.GroupCog, group_name="glossary",
         if turn_off is not None:
             changes[off[turn_off]] = None
         store = self.bot.store
-        settings = (await store.update_guild_settings(interaction.guild_id, **changes)
-                    if changes else await store.guild_settings(interaction.guild_id))
+        settings = (await store.records.update_guild_settings(interaction.guild_id, **changes)
+                    if changes else await store.records.guild_settings(interaction.guild_id))
         await interaction.followup.send(
             embed=settings_embed(settings, self.bot.config.embed_colour, self.bot.config.timezone),
             ephemeral=True,

@@ -8,11 +8,14 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import QuizAnswerButton, leaderboard_embed, quiz_embed, quiz_view
-from bot.cards.embeds import echo
+from bot.cards import QuizAnswerButton, card_message, leaderboard_embed, quiz_embed, quiz_view
+from bot.cards.embeds import echo, quiz_result_embed
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.errors import NotEnoughTerms
-from bot.quiz import pick_choices
+from bot.models import Term
+from bot.quiz import MODES, choose_mode, pick_choices
+
+QUESTION_ATTEMPTS = 3
 
 
 async def category_autocomplete(
@@ -21,7 +24,7 @@ async def category_autocomplete(
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     wanted = current.casefold()
     return [app_commands.Choice(name=c[:100], value=c[:100])
-            for c in await bot.store.categories() if wanted in c.casefold()][:25]
+            for c in await bot.store.glossary.categories() if wanted in c.casefold()][:25]
 
 
 @app_commands.guild_only()
@@ -37,30 +40,54 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.autocomplete(category=category_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
-        answer, same, others = await self.bot.store.quiz_material(category)
-        if answer is None:
-            raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
-                                 if category else "The glossary has no terms yet.")
-        try:
-            choices = pick_choices(answer, same, others, self.rng)
-        except ValueError:
-            raise NotEnoughTerms("A quiz needs at least four terms in the glossary.") from None
+        answer, terms, choices, mode = await self._question(category)
         # Saving the quiz is a write that may wait for a reload: answer within 3 s first.
         await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None  # guild_only
-        quiz = await self.bot.store.create_quiz(
-            interaction.guild_id, answer.slug, choices, self.rng.choice(("name", "definition"))
-        )
-        terms = {term.slug: term for term in (answer, *same, *others)}
+        quiz = await self.bot.store.records.create_quiz(
+            interaction.guild_id, answer.slug, choices, mode)
         await interaction.followup.send(
             embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
             view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),
         )
 
+    async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: str) -> None:
+        """A click on one of a quiz's choices (QuizAnswerButton): the verdict and the
+        answer's card, privately; only the first answer of each member counts."""
+        # Answers are writes, which can wait behind a reload: defer within 3 s first.
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        outcome = await self.bot.store.records.answer_quiz(quiz_id, interaction.user.id, choice)
+        card = await self.bot.store.glossary.card(outcome.quiz.answer)
+        reply = await card_message(self.bot, card, interaction.guild_id)
+        await interaction.followup.send(
+            embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
+            view=reply["view"], ephemeral=True,
+        )
+
+    async def _question(
+        self, category: str | None
+    ) -> tuple[Term, dict[str, Term], tuple[str, ...], str]:
+        """A term, its choices and a mode whose text does not give the answer away;
+        another term when neither mode can hide this one's name well."""
+        for _attempt in range(QUESTION_ATTEMPTS):
+            answer, same, others = await self.bot.store.glossary.quiz_material(category)
+            if answer is None:
+                raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
+                                     if category else "The glossary has no terms yet.")
+            try:
+                choices = pick_choices(answer, same, others, self.rng)
+            except ValueError:
+                raise NotEnoughTerms("A quiz needs at least four terms in the glossary.") from None
+            terms = {term.slug: term for term in (answer, *same, *others)}
+            mode = choose_mode(self.rng.choice(MODES), answer, [terms[c] for c in choices])
+            if mode is not None:
+                return answer, terms, choices, mode
+        return answer, terms, choices, "definition"  # the title is shown, never blanked
+
     @app_commands.command(name="leaderboard", description="Top quiz scores in this server")
     async def leaderboard(self, interaction: discord.Interaction) -> None:
         assert interaction.guild_id is not None  # guild_only
-        scores = await self.bot.store.leaderboard(interaction.guild_id)
+        scores = await self.bot.store.records.leaderboard(interaction.guild_id)
         await interaction.response.send_message(
             embed=leaderboard_embed(scores, self.bot.config.embed_colour)
         )

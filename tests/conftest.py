@@ -78,10 +78,10 @@ async def validate(directory: Path) -> Validation:
     with tempfile.TemporaryDirectory(prefix="glossary-test-") as scratch:
         async with await Store.open(Path(scratch) / "check.sqlite3") as scratch_store:
             try:
-                diff = await scratch_store.reload(directory)
+                diff = await scratch_store.reloads.reload(directory)
             except InvalidContent as exc:
                 return Validation((), exc.problems)
-            return Validation(tuple(await scratch_store.all_terms()), diff.warnings)
+            return Validation(tuple(await scratch_store.glossary.all_terms()), diff.warnings)
 
 
 @pytest.fixture
@@ -116,7 +116,7 @@ async def store(tmp_path: Path) -> AsyncIterator[Store]:
 @pytest.fixture
 async def bundled_store(store: Store) -> Store:
     """A store loaded with the glossary the project ships."""
-    await store.reload(BUNDLED_TERMS)
+    await store.reloads.reload(BUNDLED_TERMS)
     return store
 
 
@@ -149,7 +149,7 @@ def start_bot(config: Config) -> StartBot:
     ) -> AsyncIterator[BotHarness]:
         bot_config = replace(config, **overrides)
         async with await Store.open(bot_config.database) as store:
-            bot = GlossaryBot(bot_config, store, clock=clock)
+            bot = GlossaryBot(bot_config, store, clock=clock, guild_ready_timeout=0.1)
             async with running_bot(bot, fake) as harness:
                 yield harness
 

@@ -1,9 +1,12 @@
 """The card renderer: everything a term looks like on Discord (embeds and buttons).
 
-Only this package and ``bot.client`` import discord; the core hands it plain objects.
+Only this package, ``bot.client`` and the services the bot owns (``bot.card_actions``,
+``bot.reloads``) import discord; the core hands it plain objects. A click is handled by
+the action's owner, not here (see ``bot.cards.buttons``).
 """
 
 from bot.cards.buttons import (
+    CARD_BUTTONS,
     DynamicView,
     QuizAnswerButton,
     RelatedTermButton,
@@ -30,6 +33,7 @@ from bot.cards.embeds import (
 )
 
 __all__ = [
+    "CARD_BUTTONS",
     "DynamicView",
     "QuizAnswerButton",
     "RelatedTermButton",

@@ -1,22 +1,26 @@
-"""Persistent buttons: related terms, "did you mean" choices and search pages.
+"""Persistent buttons: related terms, "did you mean" choices, quiz answers and search pages.
 
 Every button is a ``DynamicItem`` whose custom_id carries all it needs (the slug, or the
 search offset and query), so a card posted last week still works after any number of
-restarts, and no view is kept in memory per message. A click on a public card answers
-only the clicker, so one student never changes what the whole class sees.
+restarts, and no view is kept in memory per message.
+
+This module only draws buttons and reads their custom_ids back; a click is handed to
+whoever owns the action: the bot's :class:`bot.card_actions.CardActions` for the buttons
+any message may carry (a term, Back, Suggest a fix; the bot registers those, see
+``CARD_BUTTONS``), the quiz and search cogs for their own (each registers its button).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import discord
 
-from bot.cards.embeds import card_embed, quiz_result_embed, search_embed, suggestion_embed
+from bot.cards.embeds import card_embed
 from bot.config import Config
-from bot.errors import SuggestionsOff
 from bot.models import Card, Quiz, SearchPage, Suggestion
 from bot.store import Store
 from bot.text import shorten
@@ -55,16 +59,54 @@ class DynamicView(discord.ui.View):
         return self
 
 
+class CardActionsLike(Protocol):
+    """What the buttons any message may carry do (bot.card_actions.CardActions)."""
+
+    async def open_term(self, interaction: discord.Interaction, slug: str, *, mode: str,
+                        origin: str | None) -> None: ...
+
+    async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None: ...
+
+
+class QuizAnswers(Protocol):
+    """The quiz cog, which owns answering."""
+
+    async def answer(self, interaction: discord.Interaction, quiz_id: int, choice: str
+                     ) -> None: ...
+
+
+class SearchPages(Protocol):
+    """The search cog, which owns paging through results."""
+
+    async def show_page(self, interaction: discord.Interaction, query: str, offset: int
+                        ) -> None: ...
+
+
 class GlossaryClient(Protocol):
-    """What a button needs from the bot, without importing the bot class."""
+    """What buttons and cards need from the bot, without importing the bot class."""
 
     store: Store
     config: Config
     tree: Any
     rendered_cards: dict[tuple[object, ...], dict[str, Any]]
+    card_actions: CardActionsLike
+
+    def get_cog(self, name: str, /) -> Any: ...
 
 
-async def _report(interaction: discord.Interaction, error: Exception) -> None:
+def _client(interaction: discord.Interaction) -> GlossaryClient:
+    return interaction.client  # type: ignore[return-value]
+
+
+def _cog(interaction: discord.Interaction, name: str) -> Any:
+    """The loaded cog that owns a button: it registered the button, so it is there."""
+    cog = _client(interaction).get_cog(name)
+    if cog is None:
+        raise RuntimeError(f"the {name} cog handles this button but is not loaded")
+    return cog
+
+
+async def report(interaction: discord.Interaction, error: Exception) -> None:
     """Send a failure through the command tree's one error handler."""
     await interaction.client.tree.on_error(interaction, error)  # type: ignore[attr-defined]
 
@@ -77,7 +119,7 @@ class _Reported:
         try:
             await self.run(interaction)
         except Exception as error:  # noqa: BLE001 - reported through the tree's handler
-            await _report(interaction, error)
+            await report(interaction, error)
 
     async def run(self, interaction: discord.Interaction) -> None:
         raise NotImplementedError
@@ -127,18 +169,8 @@ class RelatedTermButton(
         )
 
     async def run(self, interaction: discord.Interaction) -> None:
-        client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        card = await client.store.card(self.slug)
-        message = interaction.message
-        on_private_card = message is not None and message.flags.ephemeral
-        in_place = self.mode == "b" or (self.mode == "t" and on_private_card)
-        back_to = self.origin if self.mode == "t" and in_place else None
-        reply = await card_message(client, card, interaction.guild_id, back_to=back_to)
-        if in_place:
-            await interaction.response.edit_message(**reply)
-        else:
-            await interaction.response.send_message(**reply, ephemeral=True)
-        client.store.record_lookup(card.term.slug)
+        await _client(interaction).card_actions.open_term(
+            interaction, self.slug, mode=self.mode, origin=self.origin)
 
 
 class SuggestFixButton(
@@ -162,12 +194,15 @@ class SuggestFixButton(
         return cls(match["slug"])
 
     async def run(self, interaction: discord.Interaction) -> None:
-        client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        card = await client.store.card(self.slug)
-        await interaction.response.send_modal(SuggestFixModal(card.term.slug, card.term.title))
+        await _client(interaction).card_actions.suggest_fix(interaction, self.slug)
+
+
+SubmitFix = Callable[[discord.Interaction, "SuggestFixModal"], Awaitable[None]]
 
 
 class SuggestFixModal(discord.ui.Modal):
+    """The "suggest a fix" form; what a submitted form does is ``on_submit_fix``'s."""
+
     section = discord.ui.TextInput(
         label="Which part?", placeholder="e.g. Definition, Common mistakes", max_length=100,
         required=False, custom_id="section",
@@ -181,29 +216,23 @@ class SuggestFixModal(discord.ui.Modal):
         max_length=1000, required=False, custom_id="proposal",
     )
 
-    def __init__(self, slug: str, title: str) -> None:
-        super().__init__(title=shorten(f"Suggest a fix: {title}", 45), custom_id=f"gl:fm:{slug}")
-        self.slug = slug
-        self.term_title = title
+    def __init__(self, card: Card, on_submit_fix: SubmitFix) -> None:
+        super().__init__(title=shorten(f"Suggest a fix: {card.term.title}", 45),
+                         custom_id=f"gl:fm:{card.term.slug}")
+        self.card = card
+        self.on_submit_fix = on_submit_fix
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        settings = await client.store.guild_settings(interaction.guild_id or 0)
-        if not settings.mod_channel_id:
-            raise SuggestionsOff("This server no longer takes suggestions.")
-        channel = interaction.client.get_channel(settings.mod_channel_id) or (
-            await interaction.client.fetch_channel(settings.mod_channel_id))
-        await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
-            self.term_title, self.slug, self.section.value, self.problem.value,
-            self.proposal.value, interaction.user,
-        ))
-        await interaction.followup.send(
-            "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
-        )
+        await self.on_submit_fix(interaction, self)
 
     async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await _report(interaction, error)
+        await report(interaction, error)
+
+
+# Buttons that any message may carry, whichever cog sent it (cards, "did you mean",
+# search results, "Explain terms"): the bot registers these once (GlossaryBot.setup_hook)
+# and removes them on close, so they work whatever extensions are loaded.
+CARD_BUTTONS = (RelatedTermButton, SuggestFixButton)
 
 
 class QuizAnswerButton(
@@ -229,16 +258,8 @@ class QuizAnswerButton(
         return cls(int(match["quiz"]), match["slug"], item.label or match["slug"])
 
     async def run(self, interaction: discord.Interaction) -> None:
-        client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        # Answers are writes, which can wait behind a reload: defer within 3 s first.
-        await interaction.response.defer(ephemeral=True, thinking=True)
-        outcome = await client.store.answer_quiz(self.quiz_id, interaction.user.id, self.slug)
-        card = await client.store.card(outcome.quiz.answer)
-        reply = await card_message(client, card, interaction.guild_id)
-        await interaction.followup.send(
-            embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
-            view=reply["view"], ephemeral=True,
-        )
+        quiz: QuizAnswers = _cog(interaction, "Quiz")
+        await quiz.answer(interaction, self.quiz_id, self.slug)
 
 
 def quiz_view(quiz: Quiz, titles: dict[str, str]) -> discord.ui.View:
@@ -275,12 +296,8 @@ class SearchPageButton(
         return cls(match["query"], int(match["offset"]), item.label or "")
 
     async def run(self, interaction: discord.Interaction) -> None:
-        client: GlossaryClient = interaction.client  # type: ignore[assignment]
-        page = await client.store.search(self.query, SEARCH_PAGE_SIZE, self.offset)
-        await interaction.response.edit_message(
-            embed=search_embed(self.query, page, client.config.embed_colour),
-            view=search_view(self.query, page),
-        )
+        search: SearchPages = _cog(interaction, "Search")
+        await search.show_page(interaction, self.query, self.offset)
 
 
 RENDERED_CARDS = 2048  # rendered cards a bot keeps for the current glossary version
@@ -300,11 +317,11 @@ async def card_message(
     lookup, so a card is rendered once per glossary version and sent as often as asked;
     the store's version changes with every reload that changed content.
     """
-    settings = await client.store.guild_settings(guild_id) if guild_id else None
+    settings = await client.store.records.guild_settings(guild_id) if guild_id else None
     config = client.config
     suggest = bool(settings and settings.mod_channel_id)
-    key = (client.store.content_version, card.term.slug, back_to, suggest, config.course_name,
-           config.embed_colour)
+    key = (client.store.glossary.content_version, card.term.slug, back_to, suggest,
+           config.course_name, config.embed_colour)
     rendered = client.rendered_cards
     if note is None and (cached := rendered.get(key)) is not None:
         return cached

@@ -29,14 +29,8 @@ from bot.models import (
     Term,
 )
 from bot.quiz import blank_out
-from bot.text import (
-    COMMON_MISTAKES,
-    REAL_WORLD_EXAMPLE,
-    WHY_IT_MATTERS,
-    bullet_list,
-    course_example_heading,
-    shorten,
-)
+from bot.sections import SECTIONS, Section
+from bot.text import section_text, shorten
 
 TITLE_LIMIT = 256
 DESCRIPTION_LIMIT = 4096
@@ -112,26 +106,28 @@ def _add_field(embed: discord.Embed, name: str, value: str, inline: bool = False
 
 
 def card_embed(
-    card: Card, course_name: str, colour: int, *, note: str | None = None
+    card: Card, course_name: str, colour: int, *, note: str | None = None,
+    sections: Sequence[Section] = SECTIONS,
 ) -> discord.Embed:
-    """The glossary card: every section of the course's glossary page, in page order."""
+    """The glossary card: every section of the course's glossary page, in page order, each
+    where its declaration (``bot.sections``) places it; related terms are its buttons."""
     term = card.term
+    placed = {s.card: s for s in sections if s.card in ("title", "description")}
     embed = discord.Embed(
-        title=shorten(term.title, TITLE_LIMIT),
-        description=shorten(term.definition, DESCRIPTION_LIMIT),
+        title=shorten(section_text(term, placed["title"]), TITLE_LIMIT),
+        description=shorten(section_text(term, placed["description"]), DESCRIPTION_LIMIT),
         colour=colour,
     )
-    _add_field(embed, f"💡 {WHY_IT_MATTERS}", term.why_it_matters)
-    _add_field(embed, f"🎓 {course_example_heading(course_name)}", term.course_example)
-    _add_field(embed, f"🌍 {REAL_WORLD_EXAMPLE}", term.real_world_example)
-    _add_field(embed, f"⚠️ {COMMON_MISTAKES}", bullet_list(term.common_mistakes))
+    for s in sections:
+        if s.card == "field":
+            _add_field(embed, f"{s.emoji} {s.title(course_name)}", section_text(term, s))
     if note:
         _add_field(embed, "📝 Note", note)
     footer = ["📖 Glossary"]
-    if term.category:
-        footer.append(term.category)
-    if term.aliases:
-        footer.append("also called " + ", ".join(term.aliases))
+    # The footer's texts stand alone, then its lists follow, named: "also called a, b".
+    for s in sorted((s for s in sections if s.card == "footer"), key=lambda s: s.is_list):
+        if value := getattr(term, s.key):
+            footer.append(f"{s.heading.lower()} {', '.join(value)}" if s.is_list else value)
     embed.set_footer(text=shorten(" · ".join(footer), FOOTER_LIMIT))
     return _fit(embed)
 
@@ -231,12 +227,13 @@ def stats_embed(stats: GlossaryStats, colour: int) -> discord.Embed:
 
 
 def suggestion_embed(
-    title: str, slug: str, section: str, problem: str, proposal: str, author: object
+    title: str, file: str, section: str, problem: str, proposal: str, author: object
 ) -> discord.Embed:
-    """What moderators see: enough to find the file and decide, nothing that pings."""
+    """What moderators see: enough to find the file and decide, nothing that pings.
+    ``file`` is the term file's real path (content directory and suffix as configured)."""
     embed = discord.Embed(
         title=shorten(f"Suggested fix: {title}", TITLE_LIMIT),
-        description=f"File: `data/terms/{slug}.yaml`", colour=WARNING_COLOUR,
+        description=f"File: `{shorten(file, 1000)}`", colour=WARNING_COLOUR,
     )
     _add_field(embed, "Part", echo(section, 100) if section.strip() else "not said", inline=True)
     _add_field(embed, "From", f"{getattr(author, 'mention', '')} "

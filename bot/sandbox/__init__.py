@@ -1,6 +1,6 @@
 """``glossary-bot sandbox``: try the real bot in a browser, without Discord.
 
-One process runs a local stand-in for Discord (:mod:`bot.sandbox.fake_discord`, the same
+One process runs a local stand-in for Discord (:mod:`bot.sandbox.fake`, the same
 code the tests use), the real bot connected to it, and a page on 127.0.0.1 that looks and
 behaves like a Discord channel (:mod:`bot.sandbox.server`). No token, account or network
 is needed, and the sandbox keeps its own database so its lookups never mix with the real
@@ -18,15 +18,10 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from bot.config import Config
+from bot.sandbox.errors import PortInUse, SandboxError
 
 if TYPE_CHECKING:
-    from bot.sandbox.server import (
-        DEFAULT_PORT,
-        PortInUse,
-        Sandbox,
-        SandboxError,
-        sandbox_database,
-    )
+    from bot.sandbox.server import DEFAULT_PORT, Sandbox, sandbox_database
 
 __all__ = ["DEFAULT_PORT", "PortInUse", "Sandbox", "SandboxError", "run_sandbox",
            "sandbox_database"]
@@ -36,8 +31,8 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def __getattr__(name: str) -> Any:
     """The server (and with it discord.py and the bot) is imported on first use, so that
-    importing :mod:`bot.sandbox.fake_discord` - as the tests do - stays light."""
-    if name in __all__:
+    importing :mod:`bot.sandbox.fake` - as the tests do - stays light."""
+    if name in ("DEFAULT_PORT", "Sandbox", "sandbox_database"):
         return getattr(importlib.import_module("bot.sandbox.server"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -61,7 +56,7 @@ def run_sandbox(config: Config, *, port: int = 8765, watch: bool = False) -> int
 
 
 async def _serve(config: Config, port: int, watch: bool) -> int:
-    from bot.sandbox.server import PortInUse, Sandbox, SandboxError
+    from bot.sandbox.server import Sandbox
 
     sandbox = Sandbox(config, port=port, watch=watch)
     stop = asyncio.Event()

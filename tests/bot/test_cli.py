@@ -146,3 +146,23 @@ def test_a_database_newer_than_the_bot_is_a_clear_error(tmp_path, content_dir):
     result = run_module("--config", str(config), env={"DISCORD_TOKEN": "fake-token"})
     assert result.returncode == 2
     assert "newer than this bot" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_config_works_after_the_subcommand_too(config_for, capsys):
+    path = config_for(BUNDLED_TERMS)
+    assert main(["show", "--config", path, "Back End"]) == 0
+    assert "Example in VCA" in capsys.readouterr().out
+    assert main(["--config", path, "search", "--config", path, "schema changes"]) == 0
+
+
+def test_every_command_and_option_explains_itself():
+    from bot.cli import _parser
+
+    parser = _parser()
+    [commands] = [a for a in parser._actions if a.dest == "command"]
+    assert set(commands.choices) >= {"run", "check", "import", "show", "search", "sandbox"}
+    for name, sub in [("", parser), *commands.choices.items()]:
+        text = sub.format_help()
+        assert "`" not in text, name
+        for action in sub._actions:
+            assert action.help, f"{name} {action.dest} has no help text"

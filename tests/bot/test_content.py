@@ -34,7 +34,7 @@ async def test_valid_file_becomes_a_term(write_term, terms_dir):
 @pytest.mark.parametrize(
     ("text", "line", "field", "words"),
     [
-        ("title: [unclosed\n", 1, "yaml", "expected"),
+        ("title: [unclosed\n", 1, "yaml", "quotes"),
         ("definition: x\nwhy_it_matters: y\n", 1, "title", "missing"),
         ("title: 42\ndefinition: x\nwhy_it_matters: y\n", 1, "title", "number"),
         ("title: ok\ndefinition: '   '\nwhy_it_matters: y\n", 2, "definition", "empty"),

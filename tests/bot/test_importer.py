@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
 
 from bot.content import dump_term, read_term_file
-from bot.importer import (
-    ImportOutcome,
-    ImportStatus,
-    PageFormatError,
-    import_pages,
-    parse_page,
-)
+from bot.errors import PageFormatError
+from bot.importer import ImportOutcome, ImportStatus, import_pages
 from bot.models import Term
+from bot.pages import parse_page
 from bot.text import render_text
 from tests.conftest import validate
 
@@ -430,6 +428,24 @@ def test_existing_files_are_kept_unless_forced(pages_dir: Path, tmp_path: Path) 
     assert "written" in str(forced)
     assert read_term_file(target).term == BASE_TERM
     assert sorted(p.name for p in out.iterdir()) == ["widget.yaml"]  # no temp file left
+
+
+def test_forced_import_keeps_the_file_mode(pages_dir: Path, tmp_path: Path) -> None:
+    """A replaced file keeps its permissions; mkstemp's 0600 would hide it from a bot or
+    web server running as another user."""
+    out = tmp_path / "terms"
+    source = [pages_dir / "widget.txt"]
+    old_umask = os.umask(0o022)
+    try:
+        import_pages(source, out)
+        target = out / "widget.yaml"
+        assert stat.S_IMODE(target.stat().st_mode) == 0o644
+        target.chmod(0o664)
+        [forced] = import_pages(source, out, force=True)
+        assert forced.status is ImportStatus.OVERWRITTEN
+        assert stat.S_IMODE(target.stat().st_mode) == 0o664
+    finally:
+        os.umask(old_umask)
 
 
 def test_same_slug_twice_in_one_run_fails_the_second(pages_dir: Path, tmp_path: Path) -> None:

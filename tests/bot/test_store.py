@@ -7,65 +7,95 @@ import sqlite3
 
 import pytest
 
+import bot.reloading
+import bot.storage.glossary
+import bot.storage.records
 from bot.errors import InvalidContent, TermNotFound
-from bot.store import AUTOCOMPLETE_LIMIT, Store
+from bot.storage.glossary import AUTOCOMPLETE_LIMIT
+from bot.store import Store
 from tests.conftest import BUNDLED_TERMS
 
 
 @pytest.mark.parametrize("spelling", ["backend", "Back-End", "BACKEND", "back end", "bäckend",
                                       "  backend  ", "server side"])
 async def test_lookup_ignores_case_accents_and_punctuation(bundled_store, spelling):
-    card = await bundled_store.card(spelling)
+    card = await bundled_store.glossary.card(spelling)
     assert card.term.slug == "backend"
 
 
 async def test_card_carries_titles_of_related_terms_that_exist(store, write_term, terms_dir):
     write_term("backend", related=("server", "ghost"))
     write_term("server", title="Web Server")
-    await store.reload(terms_dir)
-    card = await store.card("backend")
+    await store.reloads.reload(terms_dir)
+    card = await store.glossary.card("backend")
     assert card.related_titles == {"server": "Web Server"}
     assert not card.related_exists("ghost")
 
 
 async def test_miss_raises_with_did_you_mean(bundled_store):
     with pytest.raises(TermNotFound) as caught:
-        await bundled_store.card("bakend")
+        await bundled_store.glossary.card("bakend")
     assert caught.value.query == "bakend"
     assert caught.value.suggestions[0].slug == "backend"
     assert len(caught.value.suggestions) <= 5
 
 
+@pytest.mark.parametrize("query", [
+    "what is a bakend", "the backend?", "@everyone bakend <@123>", "define backend please",
+    "<@&42> what's the back end", "bakend https://example.com/x",
+])
+async def test_did_you_mean_finds_terms_inside_sentences(bundled_store, query):
+    with pytest.raises(TermNotFound) as caught:
+        await bundled_store.glossary.card(query)
+    assert caught.value.suggestions, query
+    assert caught.value.suggestions[0].slug == "backend"
+
+
+async def test_a_sentence_naming_two_terms_suggests_both(bundled_store):
+    with pytest.raises(TermNotFound) as caught:
+        await bundled_store.glossary.card("is prisma like mysql")
+    assert {s.slug for s in caught.value.suggestions} >= {"prisma", "mysql"}
+
+
+async def test_only_the_cleaned_query_is_counted_as_a_miss(bundled_store):
+    bundled_store.records.record_miss("what is a kubernetes")
+    bundled_store.records.record_miss("@everyone Kubernetes <@123>")
+    bundled_store.records.record_miss("<@123> @here")  # nothing that could name a term
+    stats = await bundled_store.records.stats()
+    assert [(c.name, c.count) for c in stats.top_misses] == [("kubernetes", 2)]
+
+
 @pytest.mark.parametrize("query", ["", "   ", "!!!", "@everyone", "x" * 5000])
 async def test_lookup_of_nonsense_is_a_clean_miss(bundled_store, query):
     with pytest.raises(TermNotFound):
-        await bundled_store.card(query)
+        await bundled_store.glossary.card(query)
 
 
 async def test_autocomplete_prefix_first_then_typos(store, write_term, terms_dir):
     for slug in ("backend", "background-jobs", "bash", "frontend", "backup"):
         write_term(slug)
-    await store.reload(terms_dir)
-    prefix = [s.slug for s in await store.autocomplete("back")]
+    await store.reloads.reload(terms_dir)
+    prefix = [s.slug for s in await store.glossary.autocomplete("back")]
     assert prefix[:3] == ["backend", "background-jobs", "backup"]
-    assert [s.slug for s in await store.autocomplete("bakend")][0] == "backend"
-    assert "frontend" in [s.slug for s in await store.autocomplete("frntend")]
+    assert [s.slug for s in await store.glossary.autocomplete("bakend")][0] == "backend"
+    assert "frontend" in [s.slug for s in await store.glossary.autocomplete("frntend")]
 
 
 async def test_autocomplete_exact_name_comes_first(store, write_term, terms_dir):
     write_term("git")
     write_term("github")
     write_term("gitignore")
-    await store.reload(terms_dir)
-    assert [s.slug for s in await store.autocomplete("git")] == ["git", "github", "gitignore"]
+    await store.reloads.reload(terms_dir)
+    found = await store.glossary.autocomplete("git")
+    assert [s.slug for s in found] == ["git", "github", "gitignore"]
 
 
 async def test_autocomplete_caps_at_25(store, write_term, terms_dir):
     for number in range(40):
         write_term(f"term-{number:02d}")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     for text in ("term", "", "trm", "t"):
-        suggestions = await store.autocomplete(text)
+        suggestions = await store.glossary.autocomplete(text)
         assert len(suggestions) == AUTOCOMPLETE_LIMIT
         assert len({s.slug for s in suggestions}) == AUTOCOMPLETE_LIMIT
 
@@ -76,12 +106,12 @@ async def test_autocomplete_caps_at_25(store, write_term, terms_dir):
      "^start", "a\"b", "(", "'", "-", "a AND", "title:backend", "🚀", "\x00", "%_"],
 )
 async def test_search_never_raises_on_user_text(bundled_store, query):
-    page = await bundled_store.search(query)
+    page = await bundled_store.glossary.search(query)
     assert page.total >= len(page.hits)
 
 
 async def test_search_ranks_and_snippets(bundled_store):
-    page = await bundled_store.search("database")
+    page = await bundled_store.glossary.search("database")
     assert page.total >= 2
     assert all("**" in hit.snippet for hit in page.hits)
     ranks = [hit.rank for hit in page.hits]
@@ -89,8 +119,8 @@ async def test_search_ranks_and_snippets(bundled_store):
 
 
 async def test_search_pages(bundled_store):
-    first = await bundled_store.search("the", limit=3)
-    second = await bundled_store.search("the", limit=3, offset=3)
+    first = await bundled_store.glossary.search("the", limit=3)
+    second = await bundled_store.glossary.search("the", limit=3, offset=3)
     assert first.total == second.total > 3
     assert not {h.slug for h in first.hits} & {h.slug for h in second.hits}
 
@@ -98,44 +128,44 @@ async def test_search_pages(bundled_store):
 async def test_reload_reports_a_diff(store, write_term, terms_dir):
     write_term("alpha")
     write_term("beta")
-    first = await store.reload(terms_dir)
+    first = await store.reloads.reload(terms_dir)
     assert (first.added, first.changed, first.removed) == (("alpha", "beta"), (), ())
     write_term("beta", definition="Beta, rewritten.")
     write_term("gamma")
     (terms_dir / "alpha.yaml").unlink()
-    second = await store.reload(terms_dir)
+    second = await store.reloads.reload(terms_dir)
     assert (second.added, second.changed, second.removed) == (("gamma",), ("beta",), ("alpha",))
     assert second.term_count == 2
-    assert (await store.reload(terms_dir)).is_empty
-    assert (await store.card("beta")).term.definition == "Beta, rewritten."
+    assert (await store.reloads.reload(terms_dir)).is_empty
+    assert (await store.glossary.card("beta")).term.definition == "Beta, rewritten."
     with pytest.raises(TermNotFound):
-        await store.card("alpha")
+        await store.glossary.card("alpha")
 
 
 async def test_renamed_alias_moves_between_terms(store, write_term, terms_dir):
     write_term("alpha", aliases=("first letter",))
     write_term("beta")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     write_term("alpha")
     write_term("beta", aliases=("first letter",))
-    await store.reload(terms_dir)
-    assert (await store.card("first letter")).term.slug == "beta"
+    await store.reloads.reload(terms_dir)
+    assert (await store.glossary.card("first letter")).term.slug == "beta"
 
 
 async def test_bad_reload_keeps_old_content_fully_served(store, write_term, terms_dir):
     write_term("alpha", definition="The original.")
     write_term("beta")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     write_term("alpha", definition="Changed but the reload fails.")
     write_term("broken", "title: [oops\n")
     with pytest.raises(InvalidContent) as caught:
-        await store.reload(terms_dir)
+        await store.reloads.reload(terms_dir)
     assert [p.field for p in caught.value.errors] == ["yaml"]
     assert caught.value.errors[0].path.endswith("broken.yaml")
-    assert (await store.card("alpha")).term.definition == "The original."
-    assert await store.term_count() == 2
-    assert [s.slug for s in await store.autocomplete("")] == ["alpha", "beta"]
-    assert (await store.search("original")).total == 1
+    assert (await store.glossary.card("alpha")).term.definition == "The original."
+    assert await store.glossary.term_count() == 2
+    assert [s.slug for s in await store.glossary.autocomplete("")] == ["alpha", "beta"]
+    assert (await store.glossary.search("original")).total == 1
 
 
 async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_dir,
@@ -147,19 +177,19 @@ async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_d
     monkeypatch.setattr(bot.loading, "CHUNK_FILES", 5)  # many writes, many chances to race
     for number in range(60):
         write_term(f"term-{number:02d}", definition="version one")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     for number in range(60):
         write_term(f"term-{number:02d}", definition="version two")
-    reload_task = asyncio.create_task(store.reload(terms_dir))
+    reload_task = asyncio.create_task(store.reloads.reload(terms_dir))
     seen: list[set[str]] = []
     during = 0
 
     async def lookups(worker: int) -> None:
         nonlocal during
         for round_ in range(200):  # bounded; stops early once the reload is done
-            card = await store.card(f"term-{(worker + round_) % 60:02d}")
+            card = await store.glossary.card(f"term-{(worker + round_) % 60:02d}")
             assert card.term.definition in {"version one", "version two"}
-            seen.append({t.definition for t in await store.all_terms()})
+            seen.append({t.definition for t in await store.glossary.all_terms()})
             if reload_task.done():
                 return
             during += 1
@@ -174,19 +204,19 @@ async def test_reload_racing_lookups_never_sees_a_mix(store, write_term, terms_d
 
 async def test_concurrent_reloads_are_serialised(store, write_term, terms_dir):
     write_term("alpha")
-    diffs = await asyncio.gather(*(store.reload(terms_dir) for _ in range(5)))
+    diffs = await asyncio.gather(*(store.reloads.reload(terms_dir) for _ in range(5)))
     assert sum(len(d.added) for d in diffs) == 1
 
 
 async def test_stats_count_lookups_and_misses(bundled_store):
     for _ in range(3):
-        bundled_store.record_lookup("git")
-    bundled_store.record_lookup("backend")
+        bundled_store.records.record_lookup("git")
+    bundled_store.records.record_lookup("backend")
     for _ in range(2):
-        bundled_store.record_miss("Kubernetes")
-    bundled_store.record_miss("docker")
-    bundled_store.record_miss("GIT")  # asked for but exists: not a content gap
-    stats = await bundled_store.stats()
+        bundled_store.records.record_miss("Kubernetes")
+    bundled_store.records.record_miss("docker")
+    bundled_store.records.record_miss("GIT")  # asked for but exists: not a content gap
+    stats = await bundled_store.records.stats()
     assert stats.term_count == len(list(BUNDLED_TERMS.glob("*.yaml")))
     assert stats.last_reload_at is not None
     assert [(c.name, c.count) for c in stats.top_terms][:2] == [("Git", 3), ("backend", 1)]
@@ -197,12 +227,12 @@ async def test_database_survives_reopen_with_schema_version(tmp_path, write_term
     path = tmp_path / "db.sqlite3"
     write_term("alpha")
     async with await Store.open(path) as first:
-        await first.reload(terms_dir)
-        first.record_lookup("alpha")
+        await first.reloads.reload(terms_dir)
+        first.records.record_lookup("alpha")
     async with await Store.open(path) as second:
-        assert (await second.card("alpha")).term.slug == "alpha"
-        assert (await second.reload(terms_dir)).is_empty
-        assert (await second.stats()).top_terms[0].count == 1
+        assert (await second.glossary.card("alpha")).term.slug == "alpha"
+        assert (await second.reloads.reload(terms_dir)).is_empty
+        assert (await second.records.stats()).top_terms[0].count == 1
     with sqlite3.connect(path) as raw:
         assert raw.execute("PRAGMA user_version").fetchone()[0] >= 1
         assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -218,16 +248,15 @@ async def test_newer_schema_is_refused(tmp_path):
 
 async def test_usage_is_flushed_in_the_background_when_due(tmp_path, write_term, terms_dir,
                                                            monkeypatch):
-    import bot.store
 
-    monkeypatch.setattr(bot.store, "USAGE_FLUSH_SECONDS", 0.0)
+    monkeypatch.setattr(bot.storage.records, "USAGE_FLUSH_SECONDS", 0.0)
     path = tmp_path / "usage.sqlite3"
     write_term("alpha")
     store = await Store.open(path)
     try:
-        await store.reload(terms_dir)
-        store.record_lookup("alpha")
-        store.record_miss("nothing here")
+        await store.reloads.reload(terms_dir)
+        store.records.record_lookup("alpha")
+        store.records.record_miss("nothing here")
         for _ in range(100):  # bounded wait for the background flush
             with sqlite3.connect(path) as raw:
                 saved = raw.execute("SELECT count FROM lookups WHERE slug = 'alpha'").fetchall()
@@ -243,34 +272,33 @@ async def test_usage_is_flushed_in_the_background_when_due(tmp_path, write_term,
 
 async def test_restart_with_unchanged_files_parses_nothing(tmp_path, write_term, terms_dir,
                                                            monkeypatch):
-    import bot.store
 
     path = tmp_path / "restart.sqlite3"
     write_term("alpha", related=("ghost",))
     async with await Store.open(path) as first:
-        loaded = await first.reload(terms_dir)
+        loaded = await first.reloads.reload(terms_dir)
 
     def must_not_parse(*args: object) -> None:
         raise AssertionError("unchanged files were parsed again")
 
-    monkeypatch.setattr(bot.store, "parse_in_chunks", must_not_parse)
+    monkeypatch.setattr(bot.reloading, "parse_in_chunks", must_not_parse)
     async with await Store.open(path) as restarted:
-        diff = await restarted.reload(terms_dir)
+        diff = await restarted.reloads.reload(terms_dir)
         assert diff.is_empty and diff.term_count == 1
         assert diff.warnings == loaded.warnings and len(diff.warnings) == 1
         monkeypatch.undo()
         write_term("alpha", definition="Edited after the restart.")
-        assert (await restarted.reload(terms_dir)).changed == ("alpha",)
+        assert (await restarted.reloads.reload(terms_dir)).changed == ("alpha",)
 
 
 async def test_a_reload_that_would_remove_everything_is_refused(store, write_term, terms_dir):
     write_term("alpha")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     (terms_dir / "alpha.yaml").unlink()
     with pytest.raises(InvalidContent) as caught:
-        await store.reload(terms_dir)
+        await store.reloads.reload(terms_dir)
     assert "refusing to remove all 1 terms" in caught.value.errors[0].message
-    assert (await store.card("alpha")).term.slug == "alpha"
+    assert (await store.glossary.card("alpha")).term.slug == "alpha"
 
 
 async def test_many_files_are_parsed_in_worker_processes(tmp_path, write_term, terms_dir,
@@ -288,11 +316,11 @@ async def test_many_files_are_parsed_in_worker_processes(tmp_path, write_term, t
         monkeypatch.setattr(bot.loading, "CHUNK_FILES", 4)
         async with await Store.open(tmp_path / f"db-{threshold}.sqlite3") as fresh:
             with pytest.raises(InvalidContent) as caught:
-                await fresh.reload(terms_dir)
+                await fresh.reloads.reload(terms_dir)
             (terms_dir / "broken.yaml").rename(tmp_path / "broken.yaml")
-            diff = await fresh.reload(terms_dir)
+            diff = await fresh.reloads.reload(terms_dir)
             (tmp_path / "broken.yaml").rename(terms_dir / "broken.yaml")
-            results.append((caught.value.problems, diff.added, await fresh.all_terms()))
+            results.append((caught.value.problems, diff.added, await fresh.glossary.all_terms()))
     assert results[0] == results[1]
     assert len(results[1][1]) == 30
 
@@ -308,25 +336,24 @@ async def test_a_failing_worker_falls_back_to_a_thread(store, write_term, terms_
     monkeypatch.setattr(bot.loading._Worker, "parse", broken_parse)
     for number in range(5):
         write_term(f"term-{number}")
-    assert len((await store.reload(terms_dir)).added) == 5
+    assert len((await store.reloads.reload(terms_dir)).added) == 5
 
 
 async def test_another_process_reload_reaches_autocomplete(tmp_path, write_term, terms_dir,
                                                            monkeypatch):
     """Two processes (shards) share the database: the one that did not reload sees the
     new names within INDEX_CHECK_SECONDS."""
-    import bot.store
 
-    monkeypatch.setattr(bot.store, "INDEX_CHECK_SECONDS", 0.0)
+    monkeypatch.setattr(bot.storage.glossary, "INDEX_CHECK_SECONDS", 0.0)
     path = tmp_path / "shared.sqlite3"
     write_term("alpha")
     async with await Store.open(path) as first, await Store.open(path) as second:
-        await first.reload(terms_dir)
-        assert [s.slug for s in await second.autocomplete("al")] == ["alpha"]
+        await first.reloads.reload(terms_dir)
+        assert [s.slug for s in await second.glossary.autocomplete("al")] == ["alpha"]
         write_term("alpine")
-        await first.reload(terms_dir)
+        await first.reloads.reload(terms_dir)
         for _ in range(100):  # bounded: the refresh runs in the background
-            found = [s.slug for s in await second.autocomplete("al")]
+            found = [s.slug for s in await second.glossary.autocomplete("al")]
             if found == ["alpha", "alpine"]:
                 break
             await asyncio.sleep(0.01)
@@ -337,24 +364,24 @@ async def test_an_edit_that_keeps_every_name_keeps_the_name_index(store, write_t
                                                                   monkeypatch):
     """Most edits fix text, not names: the reload then skips rebuilding the index, and the
     new text is served at once all the same."""
-    import bot.store
 
     write_term("alpha", aliases=("first",))
     write_term("beta")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     builds: list[object] = []
-    read_index = bot.store._read_index
-    monkeypatch.setattr(bot.store, "_read_index", lambda *a: builds.append(a) or read_index(*a))
-    assert (await store.card("first")).term.definition != "Rewritten."
+    read_index = bot.storage.glossary._read_index
+    monkeypatch.setattr(bot.storage.glossary, "_read_index",
+                        lambda *a: builds.append(a) or read_index(*a))
+    assert (await store.glossary.card("first")).term.definition != "Rewritten."
     write_term("alpha", aliases=("first",), definition="Rewritten.")
-    assert (await store.reload(terms_dir)).changed == ("alpha",)
+    assert (await store.reloads.reload(terms_dir)).changed == ("alpha",)
     assert builds == []
-    assert (await store.card("first")).term.definition == "Rewritten."
-    assert [s.slug for s in await store.autocomplete("fir")] == ["alpha"]
+    assert (await store.glossary.card("first")).term.definition == "Rewritten."
+    assert [s.slug for s in await store.glossary.autocomplete("fir")] == ["alpha"]
     write_term("alpha", aliases=("premier",), definition="Rewritten.")
-    await store.reload(terms_dir)
+    await store.reloads.reload(terms_dir)
     assert len(builds) == 1
-    assert [s.slug for s in await store.autocomplete("prem")] == ["alpha"]
-    assert all(s.score < 100 for s in await store.autocomplete("fir"))  # no name starts so
+    assert [s.slug for s in await store.glossary.autocomplete("prem")] == ["alpha"]
+    assert all(s.score < 100 for s in await store.glossary.autocomplete("fir"))  # no name starts so
     with pytest.raises(TermNotFound):
-        await store.card("first")
+        await store.glossary.card("first")

@@ -96,8 +96,8 @@ async def test_commands_declare_manage_server_by_default(h):
 async def test_stats_answer_in_time_while_a_reload_holds_the_writer(h):
     """Stats first save the buffered counts, a write that waits for a running reload:
     it must not make the moderator miss Discord's 3-second window."""
-    h.bot.store.record_lookup("git")
-    async with h.bot.store._write_lock:  # a reload writing, as seen from stats
+    h.bot.store.records.record_lookup("git")
+    async with h.bot.store.db._write_lock:  # a reload writing, as seen from stats
         reply = await h.slash("glossary", "stats", member=h.moderator)
         assert reply.loading  # acknowledged in time; the fake enforces the 3 s deadline
     await reply.wait_followup()

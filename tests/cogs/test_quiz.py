@@ -63,7 +63,7 @@ async def test_questions_hide_the_answer_and_use_the_category(h, config):
         slugs = {QUIZ_ID.fullmatch(i)[2] for i in ids}
         assert {"mysql", "prisma", "migrations"} <= slugs  # the whole category, plus one
         answer = answer_of(config.database, ids[0])
-        term = await h.bot.store.term(answer)
+        term = await h.bot.store.glossary.term(answer)
         text = " ".join([quiz.embeds[0].get("description", "")] +
                         [f["value"] for f in quiz.embeds[0].get("fields", [])])
         assert term.title.casefold() not in text.casefold() or quiz.embeds[0]["title"].endswith(

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import logging
+from collections.abc import Callable
 
+import discord
+import pytest
+
+from bot import reloads
 from bot.content import dump_term
+from bot.reloads import ContentWatcher
 from tests.conftest import make_term
 from tests.support.harness import BotHarness
 
@@ -56,7 +63,7 @@ async def test_watching_recovers_when_the_directory_comes_back(start_bot, tmp_pa
             await asyncio.sleep(0.05)
         raise AssertionError(f"{text!r} logged {logged(text)} times, not {count}")
 
-    caplog.set_level(logging.INFO, logger="cogs.watcher")
+    caplog.set_level(logging.INFO, logger="bot.reloads")
     missing = tmp_path / "not-yet"
     async with start_bot(auto_reload=True, content_dir=missing) as h:
         setup = await h.slash("glossary", "settings", member=h.moderator,
@@ -69,3 +76,102 @@ async def test_watching_recovers_when_the_directory_comes_back(start_bot, tmp_pa
         (missing / "docker.yaml").write_text(dump_term(make_term("docker")))
         report = await wait_for_report(h, 1)
         assert report["fields"][0]["value"] == "docker"
+
+
+class ReportSpy:
+    """Records every report ``bot.reloads.reload_and_report`` builds: a reload reported
+    anywhere else would be missing from it."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.made: list[dict] = []
+        for name in ("reload_embed", "reload_failed_embed"):
+            monkeypatch.setattr(reloads, name, self._recording(getattr(reloads, name)))
+
+    def _recording(self, build: Callable[..., discord.Embed]) -> Callable[..., discord.Embed]:
+        def recorded(*args: object) -> discord.Embed:
+            embed = build(*args)
+            self.made.append(copy.deepcopy(embed.to_dict()))
+            return embed
+
+        return recorded
+
+
+async def test_reload_command_and_auto_reload_share_one_report(start_bot, content_dir,
+                                                               monkeypatch):
+    spy = ReportSpy(monkeypatch)
+    async with start_bot(auto_reload=True) as h:
+        setup = await h.slash("glossary", "settings", member=h.moderator,
+                              moderators_channel=h.channel)
+        await setup.wait_followup()
+        await asyncio.sleep(0.3)  # let the watcher start watching
+        (content_dir / "docker.yaml").write_text("title: Docker\ndefinition: [half-saved")
+        automatic = await wait_for_report(h, 1)
+        reply = await h.slash("glossary", "reload", member=h.moderator)
+        await reply.wait_followup()
+    (by_command,) = reply.embeds
+    assert by_command["title"] == "Reload refused"
+    del automatic["author"]  # the one difference: it says why nobody asked for it
+    assert automatic == by_command
+    assert spy.made == [by_command, by_command]
+
+
+async def test_the_sandbox_reports_saves_through_the_same_report(config, monkeypatch):
+    from bot.sandbox import Sandbox
+
+    spy = ReportSpy(monkeypatch)
+    git = config.content_dir / "git.yaml"
+    original = git.read_text(encoding="utf-8")
+    async with Sandbox(config, port=0, watch=True, watch_interval=0.05) as sandbox:
+        def watch_notes() -> list[dict]:
+            return [n["embeds"][0] for n in sandbox.notes.values()
+                    if n["content"].startswith("Saved changes")]
+
+        git.write_text(original.replace("title: Git", "title: Git (SCM)"), encoding="utf-8")
+        await wait_until(lambda: len(watch_notes()) == 1)
+        git.write_text("title: [\n", encoding="utf-8")
+        await wait_until(lambda: len(watch_notes()) == 2)
+        notes = watch_notes()
+    assert [n["title"] for n in notes] == ["Glossary reloaded", "Reload refused"]
+    welcome, *after_saves = spy.made  # the first: the sandbox's check of the files at start
+    assert welcome["description"].startswith("Nothing changed")
+    assert after_saves == notes
+
+
+async def test_the_sandbox_reports_broken_files_at_start_the_same_way(config, monkeypatch):
+    from bot.sandbox import Sandbox
+
+    spy = ReportSpy(monkeypatch)
+    (config.content_dir / "git.yaml").write_text("title: [\n", encoding="utf-8")
+    async with Sandbox(config, port=0) as sandbox:
+        notes = [n["embeds"][0] for n in sandbox.notes.values()
+                 if n["content"] == "The term files have errors:"]
+    assert [n["title"] for n in notes] == ["Reload refused"]
+    assert spy.made == notes
+
+
+async def test_the_watcher_reloads_for_term_files_only(tmp_path):
+    """An editor's swap file or a README beside the terms is not worth a reload."""
+    calls: list[float] = []
+
+    async def changed() -> None:
+        calls.append(asyncio.get_running_loop().time())
+
+    watched = ContentWatcher(tmp_path, changed, debounce=0.05)
+    await watched.start()
+    try:
+        (tmp_path / ".git.yaml.swp").write_text("x")
+        (tmp_path / "README.md").write_text("x")
+        await asyncio.sleep(0.5)
+        assert calls == []
+        (tmp_path / "git.yml").write_text(dump_term(make_term("git")))
+        await wait_until(lambda: len(calls) == 1)
+    finally:
+        await watched.stop()
+
+
+async def wait_until(check: Callable[[], object], seconds: float = WAIT_SECONDS) -> None:
+    for _ in range(int(seconds * 20)):  # bounded
+        if check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not true within {seconds}s")

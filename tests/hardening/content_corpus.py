@@ -96,10 +96,10 @@ def cases(marker: Path) -> list[Case]:
     return [
         Case("invalid-yaml", "broken.yaml",
              _text("broken.yaml", "title: Broken\ndefinition: [unclosed\nwhy_it_matters: y\n"),
-             (3, "yaml", "")),
+             (2, "yaml", "in double quotes")),
         Case("tab-indent", "tabs.yaml",
              _text("tabs.yaml", "title: Tabs\ndefinition:\n\tindented with a tab\n"),
-             (3, "yaml", "cannot start any token")),
+             (3, "yaml", "a tab character; indent with spaces")),
         Case("duplicate-key", "twice.yaml",
              _text("twice.yaml", "title: A\ndefinition: x\nwhy_it_matters: y\ntitle: B\n"),
              (4, "title", "appears twice (first on line 1)")),

@@ -2,7 +2,7 @@
 
 Usage: ``python -m tests.hardening.crash_child DB DIR_A DIR_B``. Prints, flushing each line:
 
-* ``flushed N`` only after ``store.flush_usage()`` returned (N lookups of ``term-00000``
+* ``flushed N`` only after ``store.records.flush_usage()`` returned (N lookups of ``term-00000``
   this run, all committed);
 * ``reloading X`` / ``reloaded X SECONDS`` around each reload of directory X (A or B).
 
@@ -28,14 +28,14 @@ async def main(database: str, *directories: str) -> None:
     while True:
         for directory in directories:
             for _ in range(LOOKUPS_PER_ROUND):
-                store.record_lookup("term-00000")
-            await store.flush_usage()
+                store.records.record_lookup("term-00000")
+            await store.records.flush_usage()
             flushed += LOOKUPS_PER_ROUND
             print(f"flushed {flushed}", flush=True)
             name = Path(directory).name
             print(f"reloading {name}", flush=True)
             started = time.perf_counter()
-            await store.reload(directory)
+            await store.reloads.reload(directory)
             print(f"reloaded {name} {time.perf_counter() - started:.3f}", flush=True)
 
 

@@ -63,7 +63,7 @@ async def test_moderator_commands_refuse_everyone_else(start_bot, content_dir):
                     "configured role": h.member(username="mentor", roles=["Mentors"],
                                                 permissions=0)}
         (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
-        before = await h.bot.store.all_terms()
+        before = await h.bot.store.glossary.all_terms()
         refusals = 0
         for who, member in outsiders.items():
             for path in MODERATOR_COMMANDS:
@@ -73,8 +73,8 @@ async def test_moderator_commands_refuse_everyone_else(start_bot, content_dir):
                 assert reply.embeds[0]["title"] == "Moderators only", (who, path, reply.embeds)
                 assert "**Mentors** role" in reply.embeds[0]["description"]
                 refusals += 1
-        assert await h.bot.store.all_terms() == before  # nothing was reloaded
-        assert not (await h.bot.store.guild_settings(h.guild.id)).define_private
+        assert await h.bot.store.glossary.all_terms() == before  # nothing was reloaded
+        assert not (await h.bot.store.records.guild_settings(h.guild.id)).define_private
         card = await h.slash("define", term="git")
         assert not card.ephemeral  # the forged /glossary settings changed nothing
         for who, member in insiders.items():
@@ -84,7 +84,7 @@ async def test_moderator_commands_refuse_everyone_else(start_bot, content_dir):
         reply = await h.slash("glossary", "reload", member=insiders["configured role"])
         await reply.wait_followup()
         assert reply.embeds[0]["title"] == "Glossary reloaded"
-        assert len(await h.bot.store.all_terms()) == len(before) + 1
+        assert len(await h.bot.store.glossary.all_terms()) == len(before) + 1
         assert all(n == 1 for n in acknowledgements(fake).values())
     print(f"\npermissions: {refusals} forged moderator commands refused, "
           f"{len(insiders) + 1} allowed")
@@ -147,10 +147,10 @@ async def test_token_never_logged_in_process(config, caplog):
                     async def broken(query: str) -> None:
                         raise RuntimeError(f"store exploded looking up {query!r}")
 
-                    real_card = store.card
-                    store.card = broken  # type: ignore[method-assign]
+                    real_card = store.glossary.card
+                    store.glossary.card = broken  # type: ignore[method-assign]
                     failed = await h.slash("define", term="git")
-                    store.card = real_card  # type: ignore[method-assign]
+                    store.glossary.card = real_card  # type: ignore[method-assign]
                     assert failed.embeds[0]["title"] == "Something went wrong"
                     fake.fail_next("POST", r"/interactions/\d+/[^/]+/callback", status=429)
                     await h.slash("define", term="backend")
@@ -179,7 +179,7 @@ async def test_token_never_logged_in_process(config, caplog):
 async def test_token_never_logged_by_the_bot_process(tmp_path, content_dir):
     database = tmp_path / "proc.sqlite3"
     async with await Store.open(database) as store:
-        await store.reload(content_dir)  # a good glossary served before...
+        await store.reloads.reload(content_dir)  # a good glossary served before...
     (content_dir / "broken.yaml").write_text("title: [\n")  # ...then a broken file
     async with FakeDiscord(expected_token=TOKEN) as fake:
         async with bot_process(fake, tmp_path, content_dir, token=TOKEN, database=database,

@@ -117,16 +117,16 @@ async def served_version(database: Path, count: int) -> str:
         assert db.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
         db.execute("INSERT INTO terms_fts(terms_fts) VALUES ('integrity-check')")
     async with await Store.open(database) as store:
-        terms = await store.all_terms()
+        terms = await store.glossary.all_terms()
         assert len(terms) == count, f"{len(terms)} of {count} terms"
         versions = {t.definition.split()[1] for t in terms}
         assert len(versions) == 1, f"a mix of versions {versions}"
         (version,) = versions
         assert all(t.definition.startswith(f"Version {version} of term ") for t in terms)
         for name, word in WORDS.items():
-            page = await store.search(word, limit=1)
+            page = await store.glossary.search(word, limit=1)
             assert page.total == (count if name == version else 0), (name, page.total)
-        card = await store.card(f"Term {count - 1:05d}")
+        card = await store.glossary.card(f"Term {count - 1:05d}")
         assert card.term.definition.startswith(f"Version {version} ")
     return version
 
@@ -143,7 +143,7 @@ async def crash_cycles(tmp_path: Path, terms: int, kills: int, seed: int) -> dic
     write_version(b, terms, "B")
     database = tmp_path / "state" / "glossary.sqlite3"
     async with await Store.open(database) as store:
-        await store.reload(a)  # the glossary was served before any crash
+        await store.reloads.reload(a)  # the glossary was served before any crash
     rng = random.Random(seed)
     confirmed = 0
     runs = 0

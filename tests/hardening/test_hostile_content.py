@@ -154,7 +154,7 @@ async def test_reload_refuses_every_broken_file_and_keeps_serving(start_bot, con
     with captured_logs() as logs:
         async with start_bot() as h:
             store = h.bot.store
-            before = await store.all_terms()
+            before = await store.glossary.all_terms()
             assert len(before) == 9
             moderator = h.moderator
             for case in case_list:
@@ -177,7 +177,8 @@ async def test_reload_refuses_every_broken_file_and_keeps_serving(start_bot, con
                 assert seconds < RELOAD_SECONDS, (case.name, seconds)
                 assert peak < PEAK_BYTES, (case.name, f"{peak / 1e6:.1f} MB")
                 slowest, peak_max = max(slowest, seconds), max(peak_max, peak)
-                assert await store.all_terms() == before, case.name  # same terms, same text
+                # same terms, same text
+                assert await store.glossary.all_terms() == before, case.name
                 card = await h.slash("define", term="git")
                 assert card.embeds[0]["title"] == "Git", case.name
                 for added in set(content_dir.iterdir()) - existing:
@@ -186,7 +187,7 @@ async def test_reload_refuses_every_broken_file_and_keeps_serving(start_bot, con
             reply = await h.slash("glossary", "reload", member=moderator)
             await reply.wait_followup()
             assert reply.embeds[0]["description"].startswith("Nothing changed"), reply.embeds
-            assert await store.all_terms() == before
+            assert await store.glossary.all_terms() == before
     assert not logs.errors(), logs.errors()
     print(f"\nreload: {len(case_list)} broken files refused, slowest {slowest:.2f}s, "
           f"peak {peak_max / 1e6:.1f} MB traced")

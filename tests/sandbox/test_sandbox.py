@@ -76,7 +76,7 @@ async def test_a_define_round_trip_through_the_real_bot(
     assert message["invoked_by"]["command"] == "/define"
     assert message["invoked_by"]["name"] == "Student"
     # It really came from the bot, through Discord's interaction callback.
-    assert sandbox.fake.find_requests("POST", r"/interactions/\d+/[^/]+/callback")
+    assert any(reply.callback_type == 4 for reply in sandbox.fake.interactions.values())
 
     buttons = [b for row in message["components"] for b in row["components"]]
     server = next(b for b in buttons if b["label"] == "Server")
@@ -181,3 +181,19 @@ async def test_a_taken_port_is_refused_before_anything_starts(config: Config):
             await second.start()
         await second.stop()
         assert second.bot is None
+
+
+async def test_a_student_can_look_words_up_every_few_seconds(config: Config):
+    """The configured cooldown (5 lookups per 10 s) is all a student meets: /define every
+    3 s for a minute is never refused, because ids carry the stand-in's clock (they used
+    to advance 1 ms each, so after five lookups "Slow down" came for good)."""
+    from dataclasses import replace
+
+    async with Sandbox(replace(config, cooldown_uses=5, cooldown_seconds=10.0),
+                       port=0) as sandbox:
+        for _ in range(20):  # a minute, without waiting a minute
+            result = await sandbox.run_command("/define backend")
+            assert result["message"]["embeds"][0]["title"] != "Slow down a little"
+            sandbox.fake.clock.advance(3)
+        burst = [await sandbox.run_command("/define backend") for _ in range(6)]
+        assert burst[-1]["message"]["embeds"][0]["title"] == "Slow down a little"

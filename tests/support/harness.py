@@ -18,16 +18,15 @@ What ``running_bot`` does, and why:
 
 * starts a :class:`FakeDiscord` on 127.0.0.1 unless you pass one (pass one to configure
   guilds, members, shards or faults *before* the bot connects);
-* points ``discord.http.Route.BASE`` and ``DiscordWebSocket.DEFAULT_GATEWAY`` at it
-  (process-wide globals; restored on exit);
-* installs a :class:`~tests.support.fake_discord.NetworkGuard`, so any HTTP request to a
-  non-loopback host raises and fails the test;
+* starts the bot with :func:`bot.sandbox.running.bot_against_fake`, the one way the tests,
+  the sandbox and the benchmarks start a bot against a stand-in: it points discord.py at
+  the fake (process-wide globals; restored on exit) and installs a ``NetworkGuard``, so
+  any HTTP request to a non-loopback host raises and fails the test;
 * with ``fast_start=True`` (default) replaces the bot's ``before_identify_hook`` with
   :func:`no_delay_before_identify` (discord.py sleeps 5 s before every re-IDENTIFY) and
   lowers ``guild_ready_timeout`` to 0.1 s (discord.py waits that long after the last
   GUILD_CREATE before READY; default 2 s). Construct bots with
   ``guild_ready_timeout=0.1`` yourself if you prefer not to rely on that;
-* runs ``bot.start(token)`` in a task and waits (bounded) until the bot is ready;
 * on exit: ``await bot.close()``, cancels the task, restores globals, stops the fake it
   started, and fails the test if the bot crashed, a request body violated Discord's
   OpenAPI schema (unless ``allow_schema_violations=True``), an interaction was
@@ -44,14 +43,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import discord
-import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot.sandbox.running import BotDidNotStart, bot_against_fake
 from tests.support.fake_discord import (
     ADMINISTRATOR,
     DEFAULT_TIMEOUT,
@@ -80,7 +79,6 @@ __all__ = [
     "RecordedRequest",
     "iter_components",
     "no_delay_before_identify",
-    "pointed_at",
     "running_bot",
 ]
 
@@ -95,9 +93,6 @@ async def no_delay_before_identify(shard_id: int | None, *, initial: bool = Fals
     return None
 
 
-_active_fake: list[FakeDiscord] = []
-
-
 class _ErrorCollector(logging.Handler):
     """Copies discord.py ERROR records (tracebacks of failing commands/views) into the
     fake, so a "timed out waiting for the bot's response" message can say why."""
@@ -109,24 +104,6 @@ class _ErrorCollector(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         with contextlib.suppress(Exception):
             self.fake.logged_errors.append(self.format(record)[-3000:])
-
-
-@contextlib.contextmanager
-def pointed_at(fake: FakeDiscord) -> Iterator[None]:
-    """Point discord.py's REST base and gateway URL at ``fake``; restore on exit."""
-    if _active_fake and _active_fake[-1] is not fake:
-        raise RuntimeError("another FakeDiscord is already active in this process")
-    saved_base = discord.http.Route.BASE
-    saved_gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-    discord.http.Route.BASE = fake.api_base_url
-    discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
-    _active_fake.append(fake)
-    try:
-        yield
-    finally:
-        _active_fake.pop()
-        discord.http.Route.BASE = saved_base
-        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = saved_gateway
 
 
 class BotHarness:
@@ -331,18 +308,6 @@ class BotHarness:
         ]
 
 
-async def _wait_ready(bot: discord.Client, task: asyncio.Task[None], timeout: float) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not bot.is_ready():
-        if task.done():
-            exc = task.exception()
-            raise AssertionError(f"bot stopped before becoming ready: {exc!r}") from exc
-        if loop.time() > deadline:
-            raise AssertionError(f"bot did not become ready within {timeout}s")
-        await asyncio.sleep(0.01)
-
-
 @contextlib.asynccontextmanager
 async def running_bot(
     bot: commands.Bot | discord.Client,
@@ -354,41 +319,37 @@ async def running_bot(
     allow_schema_violations: bool = False,
 ) -> AsyncIterator[BotHarness]:
     """Start ``bot`` against ``fake`` (a fresh one by default); see the module docstring."""
-    own_fake = fake is None
-    fake = fake or FakeDiscord()
-    if fake.port is None:
-        await fake.start()
-        own_fake = True
-    if fast_start:
-        bot.before_identify_hook = no_delay_before_identify  # type: ignore[method-assign]
-        state = bot._connection
-        state.guild_ready_timeout = min(state.guild_ready_timeout, FAST_GUILD_READY_TIMEOUT)
-    task: asyncio.Task[None] | None = None
-    crashed: BaseException | None = None
-    with NetworkGuard() as guard, pointed_at(fake):
-        harness = BotHarness(bot, fake, guard)
-        harness.allow_schema_violations = allow_schema_violations
+    async with contextlib.AsyncExitStack() as stack:
+        if fake is None:
+            fake = FakeDiscord()
+        if fake.port is None:
+            await fake.start()
+            stack.push_async_callback(fake.stop)
+        if fast_start:
+            bot.before_identify_hook = no_delay_before_identify  # type: ignore[method-assign]
+            # The one private discord.py attribute the tests patch: bots built without
+            # guild_ready_timeout= (most tests build GlossaryBot as run_bot does) would
+            # wait 2 s after the last GUILD_CREATE; there is no public setter.
+            state = bot._connection
+            state.guild_ready_timeout = min(state.guild_ready_timeout, FAST_GUILD_READY_TIMEOUT)
         collector = _ErrorCollector(fake)
         discord_logger = logging.getLogger("discord")
         discord_logger.addHandler(collector)
+        stack.callback(discord_logger.removeHandler, collector)
         try:
-            task = asyncio.create_task(bot.start(token), name="bot-under-test")
-            await _wait_ready(bot, task, ready_timeout)
+            running = await stack.enter_async_context(
+                bot_against_fake(bot, fake.address, token=token, ready_timeout=ready_timeout)
+            )
+        except BotDidNotStart as exc:
+            raise AssertionError(str(exc) + fake._diagnostics()) from exc.__cause__
+        harness = BotHarness(bot, fake, running.guard)
+        harness.allow_schema_violations = allow_schema_violations
+        try:
             yield harness
         finally:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(bot.close(), 10.0)
-            if task is not None:
-                if not task.done():
-                    task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await asyncio.wait_for(asyncio.shield(task), 5.0)
-                if task.done() and not task.cancelled():
-                    crashed = task.exception()
-            if own_fake:
-                await fake.stop()
-            discord_logger.removeHandler(collector)
+            await stack.aclose()
     problems = []
+    crashed = running.crashed
     if crashed is not None and not isinstance(crashed, asyncio.CancelledError):
         problems.append(f"bot task crashed: {crashed!r}")
     if fake.late_callbacks:
@@ -396,8 +357,8 @@ async def running_bot(
             f"interactions acknowledged after {fake.ack_deadline}s (Discord rejects them): "
             f"{fake.late_callbacks}"
         )
-    if guard.blocked:
-        problems.append(f"non-loopback requests attempted: {guard.blocked}")
+    if running.guard.blocked:
+        problems.append(f"non-loopback requests attempted: {running.guard.blocked}")
     if fake.schema_violations and not harness.allow_schema_violations:
         lines = "\n    ".join(f"{m} {p}: {msg}" for m, p, msg in fake.schema_violations)
         problems.append(f"request bodies violating Discord's OpenAPI schema:\n    {lines}")

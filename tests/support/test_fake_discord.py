@@ -23,6 +23,7 @@ import pytest
 from discord import app_commands
 from discord.ext import commands
 
+from bot.sandbox.fake import UnknownCommand
 from tests.support.fake_discord import (
     EPHEMERAL,
     MANAGE_GUILD,
@@ -219,7 +220,7 @@ async def test_subcommand_group_and_permissions() -> None:
         assert (await h.slash("admin", "terms", "reload", member=custom)).content.startswith(
             "reloaded"
         )
-        with pytest.raises(AssertionError, match="no option 'nope'"):
+        with pytest.raises(UnknownCommand, match="no option 'nope'"):
             await h.slash("ping", nope=1)
 
 
@@ -517,7 +518,7 @@ async def test_standalone_cli_prints_urls() -> None:
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.support.fake_discord",
+        "bot.sandbox.fake",
         "--port",
         "0",
         cwd=REPO_ROOT,
@@ -527,7 +528,8 @@ async def test_standalone_cli_prints_urls() -> None:
     try:
         assert proc.stdout is not None
         line = await asyncio.wait_for(proc.stdout.readline(), 10)
-        assert re.fullmatch(rb"api_base_url = http://127\.0\.0\.1:\d+/api/v10\n", line), line
+        # Two lines that can be pasted into config.toml as they are.
+        assert re.fullmatch(rb'discord_api_url = "http://127\.0\.0\.1:\d+/api/v10"\n', line), line
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 10)

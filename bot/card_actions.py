@@ -1,0 +1,73 @@
+"""What the buttons any card or list of terms carries do: open a term, go Back, suggest a fix.
+
+Several cogs send these buttons (define, share, explain, search, quiz, the term of the day,
+the error handler's "did you mean"), so the actions belong to the bot rather than to one
+of them: the bot owns one ``CardActions`` and registers the buttons once
+(``CARD_BUTTONS``), whatever extensions are loaded. A click on a public card answers only
+the clicker, so one student never changes what the whole class sees.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.cards.buttons import SuggestFixModal, card_message
+from bot.cards.embeds import suggestion_embed
+from bot.directory import display_path
+from bot.errors import SuggestionsOff
+from bot.models import Card
+
+if TYPE_CHECKING:
+    from bot.client import GlossaryBot
+
+
+class CardActions:
+    def __init__(self, bot: GlossaryBot) -> None:
+        self.bot = bot
+
+    async def open_term(
+        self, interaction: discord.Interaction, slug: str, *, mode: str, origin: str | None
+    ) -> None:
+        """``t`` opens a term (in place on a private card, with Back to ``origin``; on a
+        public one privately), ``b`` is that Back button, ``n`` always answers privately
+        with a new message (search results and "Explain terms" lists stay visible)."""
+        card = await self.bot.store.glossary.card(slug)
+        message = interaction.message
+        on_private_card = message is not None and message.flags.ephemeral
+        in_place = mode == "b" or (mode == "t" and on_private_card)
+        back_to = origin if mode == "t" and in_place else None
+        reply = await card_message(self.bot, card, interaction.guild_id, back_to=back_to)
+        if in_place:
+            await interaction.response.edit_message(**reply)
+        else:
+            await interaction.response.send_message(**reply, ephemeral=True)
+        self.bot.store.records.record_lookup(card.term.slug)
+
+    async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None:
+        card = await self.bot.store.glossary.card(slug)
+        await interaction.response.send_modal(SuggestFixModal(card, self.send_suggestion))
+
+    def file_shown(self, card: Card) -> str:
+        """The term's file as a moderator finds it: under the configured content
+        directory, with the suffix it really has (``.yaml`` or ``.yml``)."""
+        return os.path.join(display_path(self.bot.config.content_dir), card.file)
+
+    async def send_suggestion(self, interaction: discord.Interaction, form: SuggestFixModal
+                              ) -> None:
+        """Post a submitted form to the moderators' channel and thank the student."""
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        settings = await self.bot.store.records.guild_settings(interaction.guild_id or 0)
+        if not settings.mod_channel_id:
+            raise SuggestionsOff("This server no longer takes suggestions.")
+        channel = self.bot.get_channel(settings.mod_channel_id) or (
+            await self.bot.fetch_channel(settings.mod_channel_id))
+        await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
+            form.card.term.title, self.file_shown(form.card), form.section.value,
+            form.problem.value, form.proposal.value, interaction.user,
+        ))
+        await interaction.followup.send(
+            "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
+        )

@@ -1,0 +1,155 @@
+"""The database: its two connections, write transactions, migrations, meta and checkpoints.
+
+Two aiosqlite connections share one WAL database: reloads write on one while lookups read
+on the other, so a reader sees the old glossary or the new one (each lookup is a single
+statement, hence a single snapshot), never a mix, and a long reload never queues lookups
+behind it. Every aiosqlite await is a thread hop, so readers make one ``execute_fetchall``
+per lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiosqlite
+
+from bot.storage.migrations import MIGRATIONS
+
+log = logging.getLogger(__name__)
+
+_PRAGMAS = """
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 5000;
+"""
+# A reload in another process (a shard) may hold the write lock for seconds on a large
+# glossary; writes here wait for it rather than fail. Everything that writes while a user
+# waits has deferred its answer first.
+_WRITER_PRAGMAS = (
+    "PRAGMA busy_timeout = 60000; PRAGMA cache_size = -16000;"
+    # Committing would first copy the write into the database file (seconds, for a large
+    # reload); checkpoints run after reloads and usage flushes instead, off the answer path.
+    "PRAGMA wal_autocheckpoint = 0;"
+)
+
+
+class Database:
+    """The connections; open with ``await Database.open(path)``."""
+
+    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+        self.path = path
+        self.writer = writer
+        self.reader = reader  # query_only: every read of the serving path goes here
+        self._write_lock = asyncio.Lock()
+        self._checkpoint_task: asyncio.Task[None] | None = None
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Database:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        writer = await aiosqlite.connect(path, isolation_level=None)
+        try:
+            await writer.executescript(_PRAGMAS + _WRITER_PRAGMAS)
+            await _migrate(writer)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+        except BaseException:
+            await writer.close()
+            raise
+        try:
+            await reader.executescript(_PRAGMAS + "PRAGMA query_only = ON;")
+        except BaseException:
+            await reader.close()
+            await writer.close()
+            raise
+        return cls(path, writer, reader)
+
+    async def close(self) -> None:
+        """Close both connections: aiosqlite threads are not daemons and would keep the
+        process alive."""
+        if self._checkpoint_task is not None:
+            await asyncio.gather(self._checkpoint_task, return_exceptions=True)
+        await self.reader.close()
+        await self.writer.close()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One write transaction at a time on the writer connection.
+
+        Coroutines share that connection, so without the lock one coroutine's statements
+        would land inside another's open transaction (and vanish with its rollback).
+        """
+        async with self._write_lock:
+            db = self.writer
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+            await db.execute("COMMIT")
+
+    def checkpoint_soon(self) -> None:
+        """Copy committed writes into the database file in the background (the writer's
+        automatic checkpoint is off: it would make the committing write wait for it)."""
+        if self._checkpoint_task is None or self._checkpoint_task.done():
+            self._checkpoint_task = asyncio.get_running_loop().create_task(self._checkpoint())
+            self._checkpoint_task.add_done_callback(log_failure)
+
+    async def _checkpoint(self) -> None:
+        async with self._write_lock:
+            await self.writer.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
+    async def get_meta(self, key: str) -> str | None:
+        rows = await self.reader.execute_fetchall("SELECT value FROM meta WHERE key = ?", (key,))
+        return rows[0][0] if rows else None
+
+    async def set_meta(self, key: str, value: str) -> None:
+        async with self.transaction() as db:
+            await db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+async def _migrate(db: aiosqlite.Connection) -> None:
+    (version,) = (await db.execute_fetchall("PRAGMA user_version"))[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(
+            f"database schema version {version} is newer than this bot ({len(MIGRATIONS)}); "
+            "upgrade the bot or point it at another database"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        log.info("Migrating database to schema version %d", number + 1)
+        await db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _split_sql(MIGRATIONS[number]):
+                await db.execute(statement)
+            await db.execute(f"PRAGMA user_version = {number + 1}")
+            await db.execute("COMMIT")
+        except BaseException:
+            await db.execute("ROLLBACK")
+            raise
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration into statements (executescript would commit mid-way)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if buffer.strip() and sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements
+
+
+def log_failure(task: asyncio.Task[None]) -> None:
+    """Done callback of a background task: its failure is logged, never lost."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("A background database task failed (%s)", task.get_name(),
+                  exc_info=task.exception())

@@ -1,0 +1,277 @@
+"""The glossary as served: cards, autocomplete, search, quiz material, the name index.
+
+Names are kept in memory (``bot.search.NameIndex``) for autocomplete, "did you mean" and
+"Explain terms"; the index is rebuilt after each reload, and within seconds when another
+process sharing the database reloaded. Cards already read for the current glossary
+version are answered from memory; any other lookup is one ``execute_fetchall``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from bot.errors import TermNotFound
+from bot.matcher import find_mentions
+from bot.models import Card, SearchHit, SearchPage, Suggestion, Term, name_key, term_from_json
+from bot.search import NameIndex, clean_query, fts_query, name_boost_query, names_within
+from bot.storage.database import Database, log_failure
+
+AUTOCOMPLETE_LIMIT = 25
+SUGGESTION_LIMIT = 5
+INDEX_CHECK_SECONDS = 2.0  # how stale another process's reload may leave the name index
+CACHED_CARDS = 4096
+
+_CARD_SQL = """
+SELECT d.data,
+       (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
+         WHERE l.term_id = d.term_id),
+       t.file
+FROM names n JOIN term_data d ON d.term_id = n.term_id JOIN terms t ON t.id = n.term_id
+WHERE n.key = ? LIMIT 1
+"""
+
+# bm25 ranks every hit, but snippets (which re-read the text) are made for one page only.
+_SEARCH_SQL = """
+WITH named AS MATERIALIZED (
+    SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?2
+), hits AS MATERIALIZED (
+    SELECT rowid,
+           bm25(terms_fts, 10.0, 6.0, 1.0)
+             - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank
+    FROM terms_fts WHERE terms_fts MATCH ?1
+), page AS MATERIALIZED (
+    SELECT rowid, rank FROM hits ORDER BY rank LIMIT ?3 OFFSET ?4
+)
+SELECT t.slug, t.title, snippet(terms_fts, 2, '**', '**', '…', 14), page.rank,
+       (SELECT count(*) FROM hits)
+FROM page JOIN terms_fts ON terms_fts.rowid = page.rowid JOIN terms t ON t.id = page.rowid
+WHERE terms_fts MATCH ?1
+ORDER BY page.rank
+"""
+
+# Random picks go over ids in an index, so a quiz never reads the whole glossary.
+_QUIZ_SQL = """
+WITH answer AS MATERIALIZED (
+    SELECT id, category FROM terms WHERE ?1 IS NULL OR category = ?1
+    ORDER BY random() LIMIT 1
+), same AS MATERIALIZED (
+    SELECT t.id FROM terms t, answer a
+    WHERE t.category = a.category AND t.id <> a.id ORDER BY random() LIMIT ?2
+), others AS MATERIALIZED (
+    SELECT id FROM terms WHERE EXISTS (SELECT 1 FROM answer)
+    AND id NOT IN (SELECT id FROM answer) ORDER BY random() LIMIT ?2
+)
+SELECT 0, data FROM term_data WHERE term_id IN (SELECT id FROM answer)
+UNION ALL SELECT 1, data FROM term_data WHERE term_id IN (SELECT id FROM same)
+UNION ALL SELECT 2, data FROM term_data WHERE term_id IN (SELECT id FROM others)
+"""
+
+# The name index's columns, each a flat list: keys, their terms' ids and word counts in
+# key order; then the terms' ids, slugs and titles in id order.
+_INDEX_SQL = (
+    "SELECT key FROM names ORDER BY key",
+    "SELECT term_id FROM names ORDER BY key",
+    "SELECT words FROM names ORDER BY key",
+    "SELECT id FROM terms ORDER BY id",
+    "SELECT slug FROM terms ORDER BY id",
+    "SELECT title FROM terms ORDER BY id",
+)
+
+
+class Glossary:
+    """Reads of the loaded glossary, on the reader connection."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._index: NameIndex | None = None
+        self._index_version: str | None = None
+        self._index_checked = 0.0
+        self._index_lock = asyncio.Lock()
+        self._index_task: asyncio.Task[None] | None = None
+        self._cards: dict[str, Card] = {}  # by slug, for the index's version
+
+    async def close(self) -> None:
+        if self._index_task is not None:
+            await asyncio.gather(self._index_task, return_exceptions=True)
+
+    @property
+    def content_version(self) -> str | None:
+        """Changes whenever the glossary served here changes; renderers key caches on it."""
+        return self._index_version
+
+    async def card(self, query: str) -> Card:
+        """The card for a slug, title or alias, in any case, accents or punctuation.
+
+        Cards already read for the current glossary version are answered from memory, the
+        name index telling which term a spelling means; others take one query.
+        """
+        key = name_key(query)
+        if not key:
+            raise TermNotFound(query, [])
+        index = await self.names()
+        version = self._index_version
+        known = index.exact(key)
+        if known is not None and (cached := self._cards.get(known[0])) is not None:
+            return cached
+        rows = await self._db.reader.execute_fetchall(_CARD_SQL, (key,))
+        if not rows:
+            raise TermNotFound(query, await self.suggest(query))
+        data, related, file = rows[0]
+        card = Card(term_from_json(data), json.loads(related) if related else {}, file)
+        if version == self._index_version:  # not read across a reload
+            if len(self._cards) >= CACHED_CARDS:
+                self._cards.clear()
+            self._cards[card.term.slug] = card
+        return card
+
+    async def term(self, query: str) -> Term:
+        return (await self.card(query)).term
+
+    async def autocomplete(self, text: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
+        """Prefix matches in name order, then typo matches: no database round trip."""
+        index = await self.names()
+        key = name_key(text)
+        if not key:
+            return index.first[:limit]
+        found = index.prefix(key, limit)
+        if len(found) < limit:
+            found += await asyncio.to_thread(
+                index.fuzzy, key, limit - len(found), {s.slug for s in found}
+            )
+        return found
+
+    async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
+        """'Did you mean' for a miss: the closest names, then names inside a sentence
+        and typos of its words, best first."""
+        phrase = clean_query(text)
+        key = name_key(phrase)
+        if not key:
+            return []
+        found = await self.autocomplete(key, limit)
+        if len(found) < limit and (" " in phrase or not found):
+            index = await self.names()
+            found += await asyncio.to_thread(
+                names_within, index, phrase, limit - len(found), {s.slug for s in found})
+        return found
+
+    async def search(self, text: str, limit: int = 5, offset: int = 0) -> SearchPage:
+        """Ranked full-text search over every searchable section (bm25), with snippets."""
+        match, boost = fts_query(text), name_boost_query(text)
+        if match is None or boost is None:
+            return SearchPage((), 0, offset)
+        rows = await self._db.reader.execute_fetchall(
+            _SEARCH_SQL, (match, boost, limit, offset))
+        hits = tuple(
+            SearchHit(slug, title, " ".join(snip.split()), score)
+            for slug, title, snip, score, _ in rows
+        )
+        total = rows[0][4] if rows else 0
+        return SearchPage(hits, total, offset)
+
+    async def all_terms(self) -> list[Term]:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT d.data FROM terms t JOIN term_data d ON d.term_id = t.id ORDER BY t.slug")
+        return [term_from_json(data) for (data,) in rows]
+
+    async def term_count(self) -> int:
+        rows = await self._db.reader.execute_fetchall("SELECT count(*) FROM terms")
+        return rows[0][0]
+
+    async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
+        """(slug, title) of every term a message mentions, in order of first mention."""
+        return await asyncio.to_thread(find_mentions, await self.names(), text)
+
+    async def categories(self) -> list[str]:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT DISTINCT category FROM terms WHERE category IS NOT NULL ORDER BY category"
+        )
+        return [category for (category,) in rows]
+
+    async def quiz_material(
+        self, category: str | None, sample: int = 12
+    ) -> tuple[Term | None, list[Term], list[Term]]:
+        """A random answer (of the category, if given), random other terms of the answer's
+        own category (the plausible wrong choices) and random terms of any category."""
+        rows = await self._db.reader.execute_fetchall(_QUIZ_SQL, (category, sample))
+        tiers: tuple[list[Term], list[Term], list[Term]] = ([], [], [])
+        for tier, data in rows:
+            tiers[tier].append(term_from_json(data))
+        answer, same, others = tiers
+        return (answer[0] if answer else None), same, others
+
+    # ----- the name index ----------------------------------------------------------
+
+    async def names(self) -> NameIndex:
+        """The in-memory name index, refreshed when another process reloaded.
+
+        Checking costs a query, so it happens at most every INDEX_CHECK_SECONDS; a stale
+        index keeps answering while the new one is built in the background.
+        """
+        if self._index is None:
+            await self.rebuild_index()
+        elif time.monotonic() - self._index_checked >= INDEX_CHECK_SECONDS:
+            self._index_checked = time.monotonic()
+            version = await self._db.get_meta("content_version")
+            if version != self._index_version and (
+                self._index_task is None or self._index_task.done()
+            ):
+                self._index_task = asyncio.create_task(self.rebuild_index())
+                self._index_task.add_done_callback(log_failure)
+        assert self._index is not None
+        return self._index
+
+    async def rebuild_index(self) -> None:
+        """Read every name into a fresh NameIndex, unless it is already current.
+
+        One trip to a worker thread, which reads on a connection of its own: the large
+        reads do not queue lookups on the shared reader, the columns come back as bare
+        values (row tuples would fragment the memory the index keeps), and under load the
+        rebuild does not wait a loop turn for each of its statements.
+        """
+        async with self._index_lock:
+            index = await asyncio.to_thread(_read_index, self._db.path, self._index_version,
+                                            self._index is None)
+            self._index_checked = time.monotonic()
+            if index is not None:
+                self._index_version, self._index = index
+                self._cards = {}
+
+    async def reloaded(self, names_changed: bool, version: str | None) -> None:
+        """After a committed reload: a new index if names changed, else only a new version
+        (new text, same names: the index still holds, the cached cards do not)."""
+        if names_changed or self._index is None:
+            await self.rebuild_index()
+        elif version is not None:
+            self._index_version, self._cards = version, {}
+
+
+def _read_index(path: Path, current: str | None, missing: bool
+                ) -> tuple[str | None, NameIndex] | None:
+    """(version, index) from one snapshot of the database, or None if ``current`` is the
+    version already (another caller rebuilt it meanwhile). Runs in a worker thread."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA query_only = ON")
+        db.row_factory = _first_column
+        db.execute("BEGIN")
+        version = db.execute("SELECT value FROM meta WHERE key = 'content_version'").fetchall()
+        if not missing and (version[0] if version else None) == current:
+            return None
+        keys, key_term_ids, word_counts, term_ids, slugs, titles = (
+            db.execute(sql).fetchall() for sql in _INDEX_SQL)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    position = {term_id: number for number, term_id in enumerate(term_ids)}
+    index = NameIndex(keys, [position[term_id] for term_id in key_term_ids], word_counts,
+                      slugs, titles)
+    return (version[0] if version else None), index
+
+
+def _first_column(cursor: sqlite3.Cursor, row: tuple) -> object:
+    return row[0]

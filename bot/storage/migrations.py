@@ -1,0 +1,153 @@
+"""The schema: numbered migrations, each bringing the database one version up.
+
+Never edit a migration that has shipped; append one. A new searchable section of a term
+needs one too: ``bot.sections.text_view_migration()`` rebuilds the full-text view from the
+declaration and empties the glossary, which the next start loads again from the files.
+"""
+
+from __future__ import annotations
+
+# Numbered migrations: index i brings the schema from user_version i to i + 1.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the glossary, its name index, full-text and trigram indexes, usage records.
+    """
+    CREATE TABLE terms (
+        slug TEXT PRIMARY KEY,
+        title TEXT NOT NULL,
+        data TEXT NOT NULL,
+        fingerprint TEXT NOT NULL
+    );
+    CREATE TABLE names (
+        id INTEGER PRIMARY KEY,
+        key TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL REFERENCES terms(slug) ON DELETE CASCADE,
+        name TEXT NOT NULL
+    );
+    CREATE INDEX names_slug ON names(slug);
+    CREATE VIRTUAL TABLE terms_fts USING fts5(
+        slug UNINDEXED, title, aliases, body,
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    CREATE VIRTUAL TABLE names_trigram USING fts5(
+        key, content = 'names', content_rowid = 'id', tokenize = 'trigram'
+    );
+    CREATE TRIGGER names_ai AFTER INSERT ON names BEGIN
+        INSERT INTO names_trigram(rowid, key) VALUES (new.id, new.key);
+    END;
+    CREATE TRIGGER names_ad AFTER DELETE ON names BEGIN
+        INSERT INTO names_trigram(names_trigram, rowid, key) VALUES ('delete', old.id, old.key);
+    END;
+    CREATE TABLE lookups (
+        slug TEXT PRIMARY KEY,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL
+    );
+    CREATE TABLE misses (
+        key TEXT PRIMARY KEY,
+        query TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL
+    );
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+    # 2: per-server settings, quizzes and scores, term-of-the-day history.
+    """
+    CREATE TABLE guild_settings (guild_id INTEGER PRIMARY KEY, data TEXT NOT NULL);
+    CREATE TABLE quizzes (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        answer TEXT NOT NULL,
+        choices TEXT NOT NULL,
+        mode TEXT NOT NULL,
+        created_at REAL NOT NULL
+    );
+    CREATE TABLE quiz_answers (
+        quiz_id INTEGER NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
+        user_id INTEGER NOT NULL,
+        choice TEXT NOT NULL,
+        correct INTEGER NOT NULL,
+        answered_at REAL NOT NULL,
+        PRIMARY KEY (quiz_id, user_id)
+    );
+    CREATE TABLE quiz_scores (
+        guild_id INTEGER NOT NULL,
+        user_id INTEGER NOT NULL,
+        correct INTEGER NOT NULL,
+        answered INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE TABLE daily_posts (
+        guild_id INTEGER NOT NULL,
+        day TEXT NOT NULL,
+        slug TEXT NOT NULL,
+        cycle INTEGER NOT NULL,
+        PRIMARY KEY (guild_id, day)
+    );
+    """,
+    # 3: each term remembers its file (so unchanged files are not parsed again, even after
+    # a restart) and has an id that its full-text row shares (so a changed term is deleted
+    # by rowid, not by scanning the index); its JSON lives in a table of its own, so the
+    # scans a reload makes over files and names never read it; the full-text index reads
+    # its text from there through a view instead of keeping a second copy; names may
+    # repeat a key until a reload's checks have run, and typos are matched in memory, so
+    # the trigram index goes; related terms get a table of their own. The glossary is
+    # derived from the files: the next start loads it again. Usage, settings, quizzes and
+    # daily posts stay.
+    """
+    DROP TRIGGER names_ai;
+    DROP TRIGGER names_ad;
+    DROP TABLE names_trigram;
+    DROP TABLE terms_fts;
+    DROP TABLE names;
+    DROP TABLE terms;
+    DELETE FROM meta WHERE key IN ('content_stamp', 'content_warnings');
+    CREATE TABLE terms (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        file TEXT NOT NULL UNIQUE,
+        mtime_ns INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        names_fingerprint TEXT NOT NULL,
+        title TEXT NOT NULL,
+        category TEXT
+    );
+    CREATE INDEX terms_category ON terms(category);
+    CREATE TABLE term_data (
+        term_id INTEGER PRIMARY KEY REFERENCES terms(id) ON DELETE CASCADE,
+        data TEXT NOT NULL
+    );
+    CREATE TABLE names (
+        key TEXT NOT NULL,
+        term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        words INTEGER NOT NULL,
+        PRIMARY KEY (key, term_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX names_term ON names(term_id);
+    CREATE TABLE links (
+        term_id INTEGER NOT NULL REFERENCES terms(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        PRIMARY KEY (term_id, position)
+    ) WITHOUT ROWID;
+    CREATE INDEX links_target ON links(target);
+    CREATE VIEW term_text(id, title, aliases, body) AS
+    SELECT t.id, t.title,
+           (SELECT group_concat(value, ' ') FROM json_each(data, '$.aliases')),
+           json_extract(data, '$.definition') || char(10)
+             || json_extract(data, '$.why_it_matters') || char(10)
+             || json_extract(data, '$.course_example') || char(10)
+             || json_extract(data, '$.real_world_example') || char(10)
+             || coalesce((SELECT group_concat(value, char(10))
+                          FROM json_each(data, '$.common_mistakes')), '')
+    FROM terms t JOIN term_data d ON d.term_id = t.id;
+    CREATE VIRTUAL TABLE terms_fts USING fts5(
+        title, aliases, body, content = 'term_text', content_rowid = 'id',
+        tokenize = 'porter unicode61 remove_diacritics 2'
+    );
+    """,
+)
