@@ -1,4 +1,4 @@
-"""/glossary add, /glossary edit and /glossary export, for the glossary's editors.
+"""/glossary add, edit, remove and export, for the glossary's editors.
 
 The commands join the moderators' /glossary group (cogs.moderation, loaded first).
 
@@ -12,10 +12,12 @@ reload as /glossary reload.
 same preview; Save writes a new file (never over one) and reloads, and removes it again
 when the glossary refuses it.
 
+*remove*: the term's card with Remove / Cancel; refused if the file changed meanwhile.
+
 *export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
 event loop from the glossary the bot serves.
 
-/glossary remove and import follow once per-server glossaries land (issue 15); they use
+/glossary import and history follow once per-server glossaries land (issue 15); they use
 ``can_edit`` too.
 """
 
@@ -243,6 +245,64 @@ class PreviewView(discord.ui.View):
                                                 view=None)
 
 
+class RemoveView(discord.ui.View):
+    """Remove / Cancel under the card of the term to remove."""
+
+    def __init__(self, opened: OpenedTerm, title: str) -> None:
+        super().__init__(timeout=15 * 60)
+        self.opened, self.title = opened, title
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not await can_edit(interaction):
+            raise NotModerator("editors only")
+        return True
+
+    @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger,
+                       custom_id="authoring:remove")
+    async def remove(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        await interaction.response.defer()
+        self.stop()
+        previous = self.opened.path.read_bytes() if self.opened.path.exists() else b""
+        try:
+            await asyncio.to_thread(remove_term, self.opened)
+        except EditConflict as exc:
+            await interaction.edit_original_response(content=None, view=None, embed=error_embed(
+                "Not removed", f"{exc}: look at it again before removing it."))
+            return
+        report = await reload_and_report(bot.store, bot.config.content_dir)
+        if report.diff is None:
+            await asyncio.to_thread(self.opened.path.write_bytes, previous)
+            await interaction.edit_original_response(content=None, view=None, embeds=[
+                error_embed("Not removed", "The glossary would not reload without it, so "
+                            "the file was put back."), report.embed])
+            return
+        await interaction.edit_original_response(content=f"Removed **{self.title}**.",
+                                                 embed=report.embed, view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
+                       custom_id="authoring:keep")
+    async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was removed.", embed=None,
+                                                view=None)
+
+
+@app_commands.command(name="remove", description="Remove a term (its card is shown first, "
+                      "to confirm)")
+@app_commands.describe(term="The term to remove")
+@app_commands.autocomplete(term=term_autocomplete)
+@editors_only()
+async def remove_command(interaction: discord.Interaction, term: str) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    card = await bot.store.glossary.card(term)  # TermNotFound: the tree's friendly message
+    opened = await asyncio.to_thread(open_term, bot.config.content_dir / card.file)
+    embed = card_embed(card, bot.config.course_name, bot.config.embed_colour,
+                       note=f"Remove this term? Its file {card.file} is deleted.")
+    await interaction.response.send_message(embed=embed, view=RemoveView(opened, card.term.title),
+                                            ephemeral=True)
+
+
 @app_commands.command(name="add", description="Add a term (a form, then a preview before "
                       "anything is saved)")
 @editors_only()
@@ -303,7 +363,7 @@ async def export_command(
 
 # --- Joining /glossary -----------------------------------------------------------------
 
-_COMMANDS = (add_command, edit_command, export_command)
+_COMMANDS = (add_command, edit_command, remove_command, export_command)
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:

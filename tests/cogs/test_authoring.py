@@ -171,3 +171,37 @@ async def test_a_new_term_whose_name_clashes_is_removed_again(h, content_dir):
 async def test_students_may_not_add(h):
     reply = await h.slash("glossary", "add", member=h.student)
     assert reply.embeds[0]["title"] == "Moderators only"
+
+
+# --- /glossary remove --------------------------------------------------------------------
+
+async def test_remove_shows_the_card_then_deletes_the_term(h, content_dir):
+    confirm = await h.slash("glossary", "remove", member=h.moderator,
+                            options={"term": "git"})
+    assert confirm.ephemeral and confirm.embeds[0]["title"] == "Git"
+    assert (content_dir / "git.yaml").exists()
+    edit = await (await h.click("authoring:remove", message=confirm.message,
+                                member=h.moderator)).wait_edit()
+    assert edit["content"] == "Removed **Git**."
+    assert not (content_dir / "git.yaml").exists()
+    card = await h.slash("define", term="git")
+    assert card.embeds[0]["title"] == "Term not found"
+
+
+async def test_remove_refuses_a_file_changed_meanwhile_and_cancel_keeps_it(h, content_dir):
+    git = content_dir / "git.yaml"
+    confirm = await h.slash("glossary", "remove", member=h.moderator, options={"term": "git"})
+    git.write_text(git.read_text() + "# edited meanwhile\n")
+    edit = await (await h.click("authoring:remove", message=confirm.message,
+                                member=h.moderator)).wait_edit()
+    assert edit["embeds"][0]["title"] == "Not removed"
+    assert git.exists()
+    again = await h.slash("glossary", "remove", member=h.moderator, options={"term": "git"})
+    kept = await h.click("authoring:keep", message=again.message, member=h.moderator)
+    assert kept.content == "Nothing was removed." and git.exists()
+
+
+async def test_students_may_not_remove(h, content_dir):
+    reply = await h.slash("glossary", "remove", member=h.student, options={"term": "git"})
+    assert reply.embeds[0]["title"] == "Moderators only"
+    assert (content_dir / "git.yaml").exists()
