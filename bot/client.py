@@ -33,6 +33,7 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
+from bot.contexts import SERVER_CONTEXTS, SERVER_INSTALLS
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.store import Store
 
@@ -47,6 +48,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.quiz",
     "cogs.daily",
     "cogs.watcher",
+    "cogs.study",
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -184,6 +186,10 @@ class GlossaryBot(commands.AutoShardedBot):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # Server-only unless a command says otherwise (bot.contexts.anywhere): with user
+        # install on, Discord would otherwise offer moderator commands in any DM.
+        options.setdefault("allowed_contexts", SERVER_CONTEXTS)
+        options.setdefault("allowed_installs", SERVER_INSTALLS)
         if config.shard_count is not None:
             options.setdefault("shard_count", config.shard_count)
             if config.shard_ids is not None:
