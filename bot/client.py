@@ -49,6 +49,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.daily",
     "cogs.watcher",
     "cogs.study",
+    "cogs.review",
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3

@@ -79,3 +79,15 @@ def button(reply: InteractionReply | dict[str, Any], label: str) -> str:
         if b.get("label") == label or (b.get("label") or "").startswith(label):
             return b["custom_id"]
     raise AssertionError(f"no button {label!r}; has {[b.get('label') for b in buttons]}")
+
+
+async def settled(reply: InteractionReply) -> dict[str, Any]:
+    """The message a deferred answer ends up as (the first follow-up after a thinking
+    defer, the edit after a deferred update), as the student sees it."""
+    if reply.callback_type == 5:
+        await reply.wait_followup()
+    elif reply.callback_type == 6:
+        await reply.wait_edit()
+    message = reply.message
+    assert message is not None, f"{reply.description} left no message"
+    return message

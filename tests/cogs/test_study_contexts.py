@@ -7,7 +7,7 @@ import pytest
 from tests.cogs.study_support import PLACES, click_in, slash_in
 from tests.support.harness import BotHarness
 
-ANYWHERE = {"define", "search", "Explain terms"}
+ANYWHERE = {"define", "search", "Explain terms", "mylist", "review", "study", "mydata"}
 SERVER_ONLY = {"glossary", "share", "quiz"}
 
 
