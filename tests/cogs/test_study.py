@@ -79,9 +79,9 @@ async def test_the_save_button_of_an_old_card_works_after_a_restart(start_bot) -
 async def test_a_saved_term_that_was_renamed_names_its_new_title_and_leaves(
     h: BotHarness,
 ) -> None:
-    # "node" was a term of its own once; it is now an alias of Node.js.
+    # "node" was a term of its own once; it is now an alias of NodeJS.
     await h.bot.store.study.toggle_saved(h.student.id, "node", "Node", 0.0)
     message = await settled(await h.slash("mylist"))
     (field,) = message["embeds"][0]["fields"]
-    assert "**Node** is now called **Node.js**" in field["value"]
+    assert "**Node** is now called **NodeJS**" in field["value"]
     assert await saved_titles(h) == []
