@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from bot.sandbox.fake.constants import CONTEXT_BOT_DM, CONTEXT_GUILD, CONTEXT_PRIVATE_CHANNEL
@@ -91,3 +92,16 @@ async def settled(reply: InteractionReply) -> dict[str, Any]:
     message = reply.message
     assert message is not None, f"{reply.description} left no message"
     return message
+
+
+class MovableClock:
+    """The bot's clock in study tests: starts at ``start`` and moves when told."""
+
+    def __init__(self, start: datetime.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> datetime.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += datetime.timedelta(**delta)
