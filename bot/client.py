@@ -33,7 +33,7 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
-from bot.contexts import SERVER_CONTEXTS, SERVER_INSTALLS
+from bot.contexts import SERVER_CONTEXTS, SERVER_INSTALLS, allowed_here
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.store import Store
 
@@ -98,6 +98,12 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if allowed_here(interaction):
+            return True
+        await self.on_error(interaction, app_commands.NoPrivateMessage())
+        return False
 
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction, error: Exception, /

@@ -51,6 +51,18 @@ def class_server_id(interaction: discord.Interaction) -> int | None:
     return interaction.guild_id if in_class_server(interaction) else None
 
 
+def allowed_here(interaction: discord.Interaction) -> bool:
+    """Whether this command may run here: a server-only command (the tree's default)
+    only in a server that installed the bot. Discord does not offer them elsewhere; this
+    answers a stale client, or a command synced before user install, all the same."""
+    command = interaction.command
+    if command is None or in_class_server(interaction):
+        return True
+    root = getattr(command, "root_parent", None) or command
+    installs = root.allowed_installs or interaction.client.tree.allowed_installs  # type: ignore[attr-defined]
+    return bool(installs.user)
+
+
 def glossary_for(interaction: discord.Interaction) -> Glossary:
     """The glossary that answers this interaction.
 

@@ -57,6 +57,15 @@ class DueCard:
 
 
 @dataclass(frozen=True, slots=True)
+class Reminder:
+    """A reminder claimed for today."""
+
+    user_id: int
+    failed_before: int  # consecutive days the DM could not be delivered
+    due_count: int
+
+
+@dataclass(frozen=True, slots=True)
 class SavedTerm:
     slug: str
     title: str

@@ -122,8 +122,8 @@ class Review(commands.Cog):
         claimed = await study.claim_reminders(local.hour, local.date().isoformat(),
                                               now.timestamp())
         sent = failed = 0
-        for user_id in claimed:
-            due = await study.due_count(user_id, now.timestamp())
+        for reminder in claimed:
+            user_id, due = reminder.user_id, reminder.due_count
             try:
                 channel = await self.bot.create_dm(discord.Object(user_id))
                 await channel.send(
@@ -137,7 +137,8 @@ class Review(commands.Cog):
                          exc.status, "; reminders stopped" if stopped else "")
                 continue
             sent += 1
-            await study.reminder_result(user_id, delivered=True)
+            if reminder.failed_before:
+                await study.reminder_result(user_id, delivered=True)
         return sent, failed
 
 

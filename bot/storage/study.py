@@ -18,6 +18,7 @@ from bot.study import (
     ClassFigures,
     DueCard,
     Rating,
+    Reminder,
     SavedTerm,
     StudentData,
     StudentSettings,
@@ -166,25 +167,22 @@ class Study:
             "SELECT user_id FROM study_students WHERE track_lookups")
         return {row[0] for row in rows}
 
-    async def claim_reminders(self, hour: int, day: str, now: float) -> list[int]:
+    async def claim_reminders(self, hour: int, day: str, now: float) -> list[Reminder]:
         """Students whose reminder hour has come today, who have cards due and were not
-        reminded (or tried) today: claimed in one statement, so a DM that fails is not
-        tried again all day and a restart never reminds twice."""
+        reminded (or tried) today, with their due counts: claimed in one statement, so a
+        DM that fails is not tried again all day and a restart never reminds twice."""
         async with self._db.transaction() as db:
             claimed = await db.execute_fetchall(
                 "UPDATE study_students SET reminded_day = ?1 WHERE reminder_hour <= ?2 "
                 "AND (reminded_day IS NULL OR reminded_day <> ?1) AND EXISTS (SELECT 1 FROM "
                 "study_cards c WHERE c.user_id = study_students.user_id AND c.due <= ?3) "
-                "RETURNING user_id", (day, hour, now))
-        return [row[0] for row in claimed]
-
-    async def due_count(self, user_id: int, now: float) -> int:
-        rows = await self._db.reader.execute_fetchall(
-            "SELECT count(*) FROM study_cards WHERE user_id = ? AND due <= ?", (user_id, now))
-        return rows[0][0]
+                "RETURNING user_id, failed_reminders, (SELECT count(*) FROM study_cards c "
+                "WHERE c.user_id = study_students.user_id AND c.due <= ?3)", (day, hour, now))
+        return [Reminder(*row) for row in claimed]
 
     async def reminder_result(self, user_id: int, *, delivered: bool) -> bool:
-        """Record a reminder's fate; True when failures stopped the reminders."""
+        """Record a reminder's fate (only worth a write after an earlier failure, or for
+        this one); True when failures stopped the reminders."""
         async with self._db.transaction() as db:
             if delivered:
                 await db.execute("UPDATE study_students SET failed_reminders = 0 "

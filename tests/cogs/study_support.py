@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 from typing import Any
 
@@ -105,3 +106,15 @@ class MovableClock:
 
     def advance(self, **delta: float) -> None:
         self.now += datetime.timedelta(**delta)
+
+
+async def lookups_counted(h: BotHarness, member: FakeMember, slug: str, count: int) -> None:
+    """Wait for a lookup to be counted: that happens after the answer, in discord.py's
+    completion event, a task of its own."""
+    for _ in range(80):
+        rows = await h.bot.store.db.reader.execute_fetchall(
+            "SELECT count FROM study_lookups WHERE user_id = ? AND slug = ?", (member.id, slug))
+        if rows and rows[0][0] >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError(f"the lookup of {slug} by {member.username} was not counted")

@@ -7,7 +7,14 @@ from typing import Any
 
 import pytest
 
-from tests.cogs.study_support import PLACES, button, click_in, settled, slash_in
+from tests.cogs.study_support import (
+    PLACES,
+    button,
+    click_in,
+    lookups_counted,
+    settled,
+    slash_in,
+)
 from tests.support.harness import BotHarness
 
 STUDENT_TABLES = ("study_saved", "study_cards", "study_ratings", "study_lookups",
@@ -31,6 +38,7 @@ async def study_a_little(h: BotHarness, member: Any, where: str = "server") -> N
                                           member=member))
     await settled(await click_in(h, where, button(answer, "Again"), answer, member=member))
     await slash_in(h, where, "define", term="git", member=member)
+    await lookups_counted(h, member, "git", 1)
 
 
 @pytest.mark.parametrize("where", PLACES)

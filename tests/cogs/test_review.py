@@ -17,6 +17,7 @@ from tests.cogs.study_support import (
     MovableClock,
     button,
     click_in,
+    lookups_counted,
     settled,
     slash_in,
 )
@@ -166,6 +167,10 @@ async def test_terms_looked_up_twice_join_the_review_only_when_opted_in(
         await settled(await h.slash("study", "lookups", enabled=True))
     for _ in range(2):
         await slash_in(h, "dm", "define", term="prisma")
+    if opted_in:
+        await lookups_counted(h, h.student, "prisma", 2)
+    else:
+        await asyncio.sleep(0.2)  # time enough for a (wrong) count to land
     text = (await review(h))["embeds"][0]["description"]
     assert ("Prisma" in text) == opted_in
 

@@ -43,3 +43,31 @@ async def test_define_answers_in_every_place(h: BotHarness, where: str) -> None:
 async def test_search_answers_in_every_place(h: BotHarness, where: str) -> None:
     reply = await slash_in(h, where, "search", query="database")
     assert reply.embeds and reply.ephemeral
+
+
+@pytest.mark.parametrize("where", PLACES)
+async def test_explain_terms_answers_in_every_place(h: BotHarness, where: str) -> None:
+    from tests.cogs.study_support import _payload
+
+    synced = next(c for c in h.fake.synced_commands(None) if c["name"] == "Explain terms")
+    message = {
+        "id": str(h.fake.snowflake()), "type": 0, "channel_id": "0",
+        "author": h.student.user_payload(), "content": "my prisma migration broke git",
+        "timestamp": "2026-11-23T10:00:00+00:00", "edited_timestamp": None, "tts": False,
+        "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+        "embeds": [], "components": [], "pinned": False, "flags": 0,
+    }
+    data = {"id": synced["id"], "name": "Explain terms", "type": 3,
+            "target_id": message["id"], "resolved": {"messages": {message["id"]: message}}}
+    payload = _payload(h, where, 2, data, h.student, None)
+    message["channel_id"] = payload["channel_id"]
+    reply = await (await h.fake.inject(payload, f"Explain terms in {where}")).wait_callback()
+    assert reply.ephemeral
+    assert [b["label"] for b in reply.buttons] == ["Prisma", "Migrations", "Git"]
+
+
+async def test_class_commands_stay_out_of_dms(h: BotHarness) -> None:
+    """Discord would not offer them there; if a stale client sends one anyway, the
+    student gets a clear answer rather than a failure."""
+    reply = await slash_in(h, "dm", "quiz", "leaderboard")
+    assert reply.ephemeral and reply.embeds[0]["title"] == "Servers only"
