@@ -20,7 +20,7 @@ from bot.cards.study import ReviewButton, answer_view, nothing_due_message, ques
 from bot.client import GlossaryBot
 from bot.contexts import anywhere, glossary_for
 from bot.errors import TermNotFound
-from bot.study import Rating
+from bot.study import Rating, Reminder
 
 log = logging.getLogger(__name__)
 SKIP_LIMIT = 25  # terms gone from the glossary dropped in one go, at most
@@ -119,8 +119,15 @@ class Review(commands.Cog):
         now = self.bot.clock()
         local = now.astimezone(self.zone)
         study = self.bot.store.study
-        claimed = await study.claim_reminders(local.hour, local.date().isoformat(),
-                                              now.timestamp())
+        sent = failed = 0
+        while claimed := await study.claim_reminders(local.hour, local.date().isoformat(),
+                                                     now.timestamp()):
+            s, f = await self._send(claimed)
+            sent, failed = sent + s, failed + f
+        return sent, failed
+
+    async def _send(self, claimed: list[Reminder]) -> tuple[int, int]:
+        study = self.bot.store.study
         sent = failed = 0
         for reminder in claimed:
             user_id, due = reminder.user_id, reminder.due_count

@@ -27,6 +27,7 @@ from bot.study import (
 )
 
 SAVED_LIMIT = 200
+CLAIM_BATCH = 500
 
 
 class Study:
@@ -167,17 +168,22 @@ class Study:
             "SELECT user_id FROM study_students WHERE track_lookups")
         return {row[0] for row in rows}
 
-    async def claim_reminders(self, hour: int, day: str, now: float) -> list[Reminder]:
-        """Students whose reminder hour has come today, who have cards due and were not
-        reminded (or tried) today, with their due counts: claimed in one statement, so a
-        DM that fails is not tried again all day and a restart never reminds twice."""
+    async def claim_reminders(self, hour: int, day: str, now: float,
+                              limit: int = CLAIM_BATCH) -> list[Reminder]:
+        """Up to ``limit`` students whose reminder hour has come today, who have cards due
+        and were not reminded (or tried) today, with their due counts: claimed in one
+        statement, so a DM that fails is not tried again all day and a restart never
+        reminds twice. Batches keep each answer small (the event loop turns it into
+        objects while other interactions wait)."""
         async with self._db.transaction() as db:
             claimed = await db.execute_fetchall(
-                "UPDATE study_students SET reminded_day = ?1 WHERE reminder_hour <= ?2 "
-                "AND (reminded_day IS NULL OR reminded_day <> ?1) AND EXISTS (SELECT 1 FROM "
-                "study_cards c WHERE c.user_id = study_students.user_id AND c.due <= ?3) "
+                "UPDATE study_students SET reminded_day = ?1 WHERE user_id IN (SELECT s.user_id "
+                "FROM study_students s WHERE s.reminder_hour <= ?2 AND (s.reminded_day IS NULL "
+                "OR s.reminded_day <> ?1) AND EXISTS (SELECT 1 FROM study_cards c WHERE "
+                "c.user_id = s.user_id AND c.due <= ?3) LIMIT ?4) "
                 "RETURNING user_id, failed_reminders, (SELECT count(*) FROM study_cards c "
-                "WHERE c.user_id = study_students.user_id AND c.due <= ?3)", (day, hour, now))
+                "WHERE c.user_id = study_students.user_id AND c.due <= ?3)",
+                (day, hour, now, limit))
         return [Reminder(*row) for row in claimed]
 
     async def reminder_result(self, user_id: int, *, delivered: bool) -> bool:
