@@ -16,6 +16,7 @@ from bot.storage.glossary import Glossary
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
 from bot.storage.study import Study
+from bot.storage.suggestions import Suggestions
 
 
 class Store:
@@ -25,6 +26,7 @@ class Store:
         self.db = db
         self.glossary = Glossary(db)
         self.records = Records(db)
+        self.suggestions = Suggestions(db)
         self.study = Study(db)  # each student's saved terms, reviews and reminders
         self.reloads = Reloader(Reloads(db, self.glossary))
 

@@ -89,6 +89,7 @@ class StudentData:
     ratings: int
     lookups: int
     quiz_answers: int
+    suggestions: int  # "Suggest a fix" forms they sent
 
 
 @dataclass(frozen=True, slots=True)

@@ -201,6 +201,7 @@ def data_embed(data: StudentData, colour: int, timezone: str) -> discord.Embed:
     embed.add_field(name="Lookups counted", value=str(data.lookups) + (
         "" if settings.track_lookups else " (counting is off)"))
     embed.add_field(name="Quiz answers", value=str(data.quiz_answers))
+    embed.add_field(name="Suggested fixes", value=str(data.suggestions))
     embed.add_field(name="Reminder", value=reminder)
     return embed
 
@@ -211,7 +212,8 @@ def delete_confirm_message() -> dict[str, Any]:
     view.add_item(MyDataButton("n"))
     embed = discord.Embed(title="Delete everything about you?", description=(
         "Your saved terms, review cards and ratings, counted lookups, reminder settings, "
-        "quiz answers and leaderboard score. This cannot be undone."))
+        "quiz answers and leaderboard score; fixes you suggested stay, without your name. "
+        "This cannot be undone."))
     return {"embed": embed, "view": view}
 
 

@@ -211,18 +211,23 @@ class Study:
             "(SELECT count(*) FROM study_cards WHERE user_id = ?1 AND due <= ?2), "
             "(SELECT count(*) FROM study_ratings WHERE user_id = ?1), "
             "(SELECT coalesce(sum(count), 0) FROM study_lookups WHERE user_id = ?1), "
-            "(SELECT count(*) FROM quiz_answers WHERE user_id = ?1)", (user_id, now))
-        cards, due, ratings, lookups, answers = rows[0]
+            "(SELECT count(*) FROM quiz_answers WHERE user_id = ?1), "
+            "(SELECT count(*) FROM suggestions WHERE author_id = ?1)", (user_id, now))
+        cards, due, ratings, lookups, answers, suggestions = rows[0]
         return StudentData(await self.settings(user_id), tuple(await self.saved(user_id)),
-                           cards, due, ratings, lookups, answers)
+                           cards, due, ratings, lookups, answers, suggestions)
 
     async def delete_student(self, user_id: int) -> None:
-        """Everything about one student, at once: study records, quiz answers and scores."""
+        """Everything about one student, at once: study records, quiz answers and scores,
+        and their name on the fixes they suggested."""
         async with self._db.transaction() as db:
             for table in ("study_saved", "study_cards", "study_ratings", "study_lookups",
                           "study_students", "quiz_answers", "quiz_scores"):
                 await db.execute(f"DELETE FROM {table} WHERE user_id = ?",  # noqa: S608
                                  (user_id,))
+            # Suggested fixes are the class's content work: they stay, without their author.
+            await db.execute("UPDATE suggestions SET author_id = 0, author_name = 'a former "
+                             "student' WHERE author_id = ?", (user_id,))
 
     async def class_figures(self, limit: int = 5) -> ClassFigures:
         """The terms the class finds hardest: quiz answers that missed them plus "Again"

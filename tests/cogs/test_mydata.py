@@ -59,12 +59,17 @@ async def test_mydata_shows_everything_and_delete_removes_it_after_confirming(
     cancelled = await settled(await click_in(h, where, button(ask, "Cancel"), ask.message))
     assert cancelled["content"] == "Nothing was deleted."
     assert rows_about(config.database, h.student.id)["study_cards"] == 1
+    await h.bot.store.suggestions.add(int(h.guild.id), "git", "Git", h.student.id, "Student",
+                                      "Definition", "A typo.", "")
     ask = await slash_in(h, where, "mydata", "delete")
     done = await settled(await click_in(h, where, button(ask, "Delete everything"),
                                         ask.message))
     assert done["content"].startswith("🗑️ Done")
     assert set(rows_about(config.database, h.student.id).values()) == {0}
     assert rows_about(config.database, other.id)["study_saved"] == 1  # only theirs went
+    with sqlite3.connect(config.database) as raw:  # their suggestion stays, nameless
+        assert raw.execute("SELECT author_id, author_name FROM suggestions").fetchall() == [
+            (0, "a former student")]
     await slash_in(h, where, "define", term="git")  # lookups no longer counted
     assert rows_about(config.database, h.student.id)["study_lookups"] == 0
 
