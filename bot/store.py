@@ -13,6 +13,7 @@ from pathlib import Path
 from bot.reloading import Reloader
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
+from bot.storage.history import History
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
 from bot.storage.study import Study
@@ -28,6 +29,7 @@ class Store:
         self.records = Records(db)
         self.suggestions = Suggestions(db)
         self.study = Study(db)  # each student's saved terms, reviews and reminders
+        self.history = History(db)  # who changed which term when (issue 19)
         self.reloads = Reloader(Reloads(db, self.glossary))
 
     @classmethod

@@ -49,6 +49,7 @@ from bot.import_sources import section_value
 from bot.models import MAX_SLUG_LENGTH, Card, Term, slugify
 from bot.reloads import reload_and_report
 from bot.sections import SECTIONS, Section, section
+from bot.storage.history import HistoryEntry
 from bot.text import shorten
 from cogs.define import term_autocomplete
 
@@ -99,6 +100,7 @@ class Draft:
     save: Callable[[], Callable[[], object]]
     reopen: Callable[[], discord.ui.Modal]
     done: str
+    before: Term | None = None  # what the glossary served, for the history
 
 
 async def _show_preview(interaction: discord.Interaction, draft: Draft) -> None:
@@ -135,7 +137,7 @@ class EditForm(discord.ui.Modal):
         await _show_preview(interaction, Draft(
             Term(slug=self.term.slug, **{**values, **changes}), opened.path.name, text, save,
             lambda: EditForm(opened, self.term, part, text),
-            f"Saved: {_shown(part)} of **{self.term.title}**."))
+            f"Saved: {_shown(part)} of **{self.term.title}**.", self.term))
 
 
 ADD_FIELDS = ("title", "definition", "why_it_matters", "category", "aliases")  # 5 at most
@@ -188,6 +190,15 @@ def _typed(typed: dict[str, str]) -> str:
                         if text.strip())
 
 
+async def _record(interaction: discord.Interaction, slug: str, before: Term | None,
+                  after: Term | None) -> None:
+    """The change in the term's history, naming the editor."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    await bot.store.history.record([HistoryEntry(
+        slug, "edit", before, after, actor_id=interaction.user.id,
+        actor_name=interaction.user.display_name)])
+
+
 class PreviewView(discord.ui.View):
     """Save / Keep editing / Cancel under the private preview."""
 
@@ -223,6 +234,7 @@ class PreviewView(discord.ui.View):
             await self._not_saved(interaction, "The glossary would not reload with this "
                                   "change, so the file was put back:", report.embed)
             return
+        await _record(interaction, self.draft.term.slug, self.draft.before, self.draft.term)
         await interaction.edit_original_response(content=self.draft.done,
                                                  embed=report.embed, view=None)
 
@@ -248,9 +260,9 @@ class PreviewView(discord.ui.View):
 class RemoveView(discord.ui.View):
     """Remove / Cancel under the card of the term to remove."""
 
-    def __init__(self, opened: OpenedTerm, title: str) -> None:
+    def __init__(self, opened: OpenedTerm, term: Term) -> None:
         super().__init__(timeout=15 * 60)
-        self.opened, self.title = opened, title
+        self.opened, self.term = opened, term
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         if not await can_edit(interaction):
@@ -277,7 +289,8 @@ class RemoveView(discord.ui.View):
                 error_embed("Not removed", "The glossary would not reload without it, so "
                             "the file was put back."), report.embed])
             return
-        await interaction.edit_original_response(content=f"Removed **{self.title}**.",
+        await _record(interaction, self.term.slug, self.term, None)
+        await interaction.edit_original_response(content=f"Removed **{self.term.title}**.",
                                                  embed=report.embed, view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
@@ -299,7 +312,7 @@ async def remove_command(interaction: discord.Interaction, term: str) -> None:
     opened = await asyncio.to_thread(open_term, bot.config.content_dir / card.file)
     embed = card_embed(card, bot.config.course_name, bot.config.embed_colour,
                        note=f"Remove this term? Its file {card.file} is deleted.")
-    await interaction.response.send_message(embed=embed, view=RemoveView(opened, card.term.title),
+    await interaction.response.send_message(embed=embed, view=RemoveView(opened, card.term),
                                             ephemeral=True)
 
 

@@ -5,9 +5,7 @@ Every way a term changes records here (a reload, an edit, an import, an applied
 suggestion, a restore, which is itself a change). Each entry keeps whole terms as the
 JSON the store keeps (``bot.models.term_json``), so restoring is writing one back.
 
-``HISTORY_MIGRATION`` is migration 6 (reserved for issue 19); it is appended to
-``bot.storage.migrations.MIGRATIONS`` once migrations 4 and 5 have landed, and ``Store``
-exposes ``History`` from then on.
+The table is migration 6 (``bot.storage.migrations``); ``store.history`` is this class.
 """
 
 from __future__ import annotations
@@ -24,23 +22,6 @@ from bot.storage.database import Database
 
 SOURCES = ("reload", "edit", "import", "suggestion", "restore")
 RECENT = 10
-
-HISTORY_MIGRATION = f"""
-    CREATE TABLE term_history (
-        id INTEGER PRIMARY KEY,
-        slug TEXT NOT NULL,
-        at REAL NOT NULL,
-        source TEXT NOT NULL CHECK (source IN ({", ".join(repr(s) for s in SOURCES)})),
-        actor_id INTEGER,  -- the editor's Discord id; NULL for a reload or the terminal
-        actor_name TEXT NOT NULL DEFAULT '',
-        credited_id INTEGER,  -- the student whose suggestion was applied
-        sections TEXT NOT NULL,  -- JSON list of the section keys that changed
-        before TEXT,  -- the term's JSON before; NULL when it was added
-        after TEXT  -- and after; NULL when it was removed
-    );
-    CREATE INDEX term_history_slug ON term_history(slug, id);
-"""
-
 
 def changed_sections(before: Any | None, after: Any | None) -> tuple[str, ...]:
     """The keys whose value differs; every section the existing side has when a term is

@@ -215,4 +215,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX study_students_reminder ON study_students(reminder_hour)
         WHERE reminder_hour IS NOT NULL;
     """,
+    # 6: the history of terms (issue 19): who changed which sections of a term when, with
+    # the term's JSON before (NULL: added) and after (NULL: removed); sources as
+    # bot.storage.history.SOURCES. actor_id is NULL for a reload or the terminal;
+    # credited_id is the student whose suggestion was applied.
+    """
+    CREATE TABLE term_history (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL,
+        at REAL NOT NULL,
+        source TEXT NOT NULL,
+        actor_id INTEGER,
+        actor_name TEXT NOT NULL DEFAULT '',
+        credited_id INTEGER,
+        sections TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+    );
+    CREATE INDEX term_history_slug ON term_history(slug, id);
+    """,
 )

@@ -1,4 +1,4 @@
-"""The history of terms (migration 6 once 4 and 5 land): recording and reading back."""
+"""The history of terms (migration 6): recording and reading back."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage.database import Database
-from bot.storage.history import HISTORY_MIGRATION, History, HistoryEntry, changed_sections
+from bot.storage.history import History, HistoryEntry, changed_sections
 from tests.conftest import make_term
 
 
@@ -16,7 +16,6 @@ from tests.conftest import make_term
 async def history(tmp_path: Path) -> AsyncIterator[History]:
     db = await Database.open(tmp_path / "h.sqlite3")
     try:
-        await db.writer.executescript(HISTORY_MIGRATION)
         yield History(db)
     finally:
         await db.close()

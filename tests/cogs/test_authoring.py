@@ -74,6 +74,9 @@ async def test_edit_previews_then_saves_keeping_the_files_comment(h, content_dir
     assert "Git keeps every version." in text
     card = await h.slash("define", term="git")
     assert card.embeds[0]["description"] == "Git keeps every version."
+    [change] = await h.bot.store.history.recent("git")
+    assert change.sections == ("definition",) and change.actor_id == int(h.moderator.id)
+    assert change.after.definition == "Git keeps every version."
 
 
 async def test_a_file_changed_after_the_form_opened_is_not_overwritten(h, content_dir):
@@ -186,6 +189,8 @@ async def test_remove_shows_the_card_then_deletes_the_term(h, content_dir):
     assert not (content_dir / "git.yaml").exists()
     card = await h.slash("define", term="git")
     assert card.embeds[0]["title"] == "Term not found"
+    [change] = await h.bot.store.history.recent("git")
+    assert change.before.title == "Git" and change.after is None
 
 
 async def test_remove_refuses_a_file_changed_meanwhile_and_cancel_keeps_it(h, content_dir):
