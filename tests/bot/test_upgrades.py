@@ -38,6 +38,8 @@ RECORDS: dict[str, tuple[int, list[tuple[object, ...]]]] = {
     "study_ratings": (5, [(1001, "git", 3, 1.7e9)]),
     "study_lookups": (5, [(1001, "git", 2)]),
     "study_students": (5, [(1001, 9, 1, "2026-02-28", 0)]),
+    "term_history": (6, [(1, "git", 1.7e9, "edit", 1001, "Ms Lee", None, '["definition"]',
+                          None, None)]),
 }
 
 
