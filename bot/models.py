@@ -203,6 +203,7 @@ class Quiz:
     answer: str
     choices: tuple[str, ...]
     mode: str  # "name": guess the term from its definition; "definition": the reverse
+    glossary_id: int = 1  # the glossary its answer and choices come from
 
 
 @dataclass(frozen=True, slots=True)
