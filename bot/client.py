@@ -34,6 +34,8 @@ from bot.cards import (
 )
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.glossaries import GlossarySpec
+from bot.storage.glossary import Glossary
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -47,6 +49,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.quiz",
     "cogs.daily",
     "cogs.watcher",
+    "cogs.retention",
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -60,10 +63,22 @@ class NotModerator(app_commands.CheckFailure):
     """The member lacks Manage Server and the configured moderator role."""
 
 
+class NotEditor(app_commands.CheckFailure):
+    """A moderator of a server that uses a glossary it may not change."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__(who)
+        self.who = who
+
+
 async def is_moderator(interaction: discord.Interaction) -> bool:
     """Checked in code, not only through Discord's default permissions, which a server
-    admin can loosen by mistake in the Integrations settings."""
-    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+    admin can loosen by mistake in the Integrations settings. Only in a server the bot is
+    in: a user-installed command elsewhere (or a forged payload) carries permissions that
+    are not that server's moderators' to give."""
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if interaction.client.get_guild(interaction.guild_id) is None:
         return False
     if interaction.permissions.manage_guild or interaction.permissions.administrator:
         return True
@@ -104,7 +119,9 @@ class GlossaryTree(app_commands.CommandTree):
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
-            interaction.client.store.records.record_miss(original.query)  # type: ignore[attr-defined]
+            client: GlossaryBot = interaction.client  # type: ignore[assignment]
+            client.store.records.record_miss(original.query, interaction.guild_id,
+                                             client.glossary_for(interaction.guild_id).id)
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -116,11 +133,18 @@ class GlossaryTree(app_commands.CommandTree):
                     "That term was removed or renamed since this card was posted. "
                     "Try `/define` or `/search` to find what it became.",
                 ), None
+            glossary = interaction.client.glossary_for(interaction.guild_id)  # type: ignore[attr-defined]
             return not_found_embed(error.query, error.suggestions), (
-                suggestions_view(error.suggestions) if error.suggestions else None
+                suggestions_view(error.suggestions, glossary.id) if error.suggestions else None
             )
         if isinstance(error, InvalidContent):
             return reload_failed_embed(error.problems), None
+        if isinstance(error, NotEditor):
+            return error_embed(
+                "This glossary is shared",
+                "This server uses a glossary that is changed elsewhere: its editors are "
+                f"{error.who}. Ask them to reload it, or suggest a fix on a card.",
+            ), None
         if isinstance(error, NotModerator | app_commands.MissingPermissions):
             return error_embed(
                 "Moderators only",
@@ -201,11 +225,33 @@ class GlossaryBot(commands.AutoShardedBot):
         self.clock = clock  # scheduled features ask this, so tests can move time
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
         self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
+        self.glossary_map = config.glossary_map
+        store.records.clock = lambda: self.clock().timestamp()  # records keep the bot's time
+
+    def spec_for(self, guild_id: int | None) -> GlossarySpec:
+        """The configured glossary a server uses."""
+        return self.glossary_map.for_server(guild_id)
+
+    def glossary_for(self, guild_id: int | None) -> Glossary:
+        """What every lookup in a server reads: the glossary that server uses."""
+        return self.store.glossary_named(self.spec_for(guild_id).name)
+
+    def glossary_by_id(self, glossary_id: int | None) -> Glossary:
+        """A glossary an old message's button names; the default one if unnamed or gone."""
+        found = self.store.glossary_by_id(glossary_id) if glossary_id is not None else None
+        return found or self.store.glossary_named(self.glossary_map.default.name)
+
+    def spec_of(self, glossary: Glossary) -> GlossarySpec:
+        return self.glossary_map.named(glossary.name) or self.glossary_map.default
 
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).
         self.add_dynamic_items(*CARD_BUTTONS)
-        await self.load_content()
+        specs = self.glossary_map.specs
+        await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
+        for spec in specs:
+            if spec.content_dir is not None:
+                await self.load_content(spec)
         for extension in self.initial_extensions:
             try:
                 await self.load_extension(extension)
@@ -213,22 +259,25 @@ class GlossaryBot(commands.AutoShardedBot):
                 log.exception("Failed to load extension %s", extension)
         await self.sync_commands_if_changed()
 
-    async def load_content(self) -> None:
-        """Load the term files; with errors, keep serving the last good glossary."""
+    async def load_content(self, spec: GlossarySpec | None = None) -> None:
+        """Load a glossary's term files; with errors, keep serving its last good load."""
+        spec = spec or self.glossary_map.default
+        assert spec.content_dir is not None
         try:
-            diff = await self.store.reloads.reload(self.config.content_dir)
+            diff = await self.store.reloader(spec.name).reload(spec.content_dir)
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
             log.error(
-                "The term files have %d error(s); serving the %d terms from the last good load",
-                len(exc.errors), await self.store.glossary.term_count(),
+                "The term files of glossary %s have %d error(s); serving the %d terms from "
+                "the last good load", spec.name, len(exc.errors),
+                await self.store.glossary_named(spec.name).term_count(),
             )
             return
         for warning in diff.warnings:
             log.warning("%s", warning)
         log.info(
-            "Glossary loaded: %d terms (%d added, %d changed, %d removed)",
+            "Glossary %s loaded: %d terms (%d added, %d changed, %d removed)", spec.name,
             diff.term_count, len(diff.added), len(diff.changed), len(diff.removed),
         )
 

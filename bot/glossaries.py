@@ -76,13 +76,15 @@ class GlossaryMap:
             return self.for_server(moderated_server) is spec
         return moderated_server in owners
 
-    def who_may_edit(self, spec: GlossarySpec) -> str:
+    def who_may_edit(self, spec: GlossarySpec, server_names: Mapping[int, str] | None = None
+                     ) -> str:
         """Who may change ``spec``, in words for a moderator who may not."""
+        names = server_names or {}
         parts = []
         owners = spec.owner_servers
         if owners:
-            parts.append("the moderators of server" + ("s " if len(owners) > 1 else " ")
-                         + ", ".join(str(o) for o in owners))
+            parts.append("the moderators of " + ", ".join(
+                f"**{names[o]}**" if o in names else f"server {o}" for o in owners))
         if spec.editors:
             parts.append("<@" + ">, <@".join(str(e) for e in spec.editors) + ">")
         return " or ".join(parts) or "nobody in Discord (only the bot's host)"

@@ -22,7 +22,8 @@ async def term_autocomplete(
     """Suggestions for any term option; a failure here must not break typing."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     try:
-        suggestions = await bot.store.glossary.autocomplete(current[:CHOICE_LIMIT])
+        suggestions = await bot.glossary_for(interaction.guild_id).autocomplete(
+            current[:CHOICE_LIMIT])
     except Exception:
         log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
         return []
@@ -49,13 +50,14 @@ class Define(commands.Cog):
         term: app_commands.Range[str, 1, 100],
         private: bool | None = None,
     ) -> None:
-        card = await self.bot.store.glossary.card(term)
+        card = await self.bot.glossary_for(interaction.guild_id).card(term)
         if private is None and interaction.guild_id:
             settings = await self.bot.store.records.guild_settings(interaction.guild_id)
             private = settings.define_private
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
-        self.bot.store.records.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug, interaction.guild_id,
+                                             card.glossary_id)
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -29,10 +29,12 @@ class Explain(commands.Cog):
 
     async def explain(self, interaction: discord.Interaction, message: discord.Message) -> None:
         text = " ".join([message.content, *(e.description or "" for e in message.embeds)])
-        found = await self.bot.store.glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
+        glossary = self.bot.glossary_for(interaction.guild_id)
+        found = await glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
         view = DynamicView()
         for slug, title in found[:MAX_BUTTONS]:
-            view.add_item(RelatedTermButton(slug, label=title, mode="n"))
+            view.add_item(RelatedTermButton(slug, label=title, mode="n",
+                                            glossary_id=glossary.id))
         await interaction.response.send_message(
             embed=mentions_embed(found, self.bot.config.embed_colour), view=view, ephemeral=True
         )

@@ -26,16 +26,19 @@ class Search(commands.Cog):
         self, interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
-        await interaction.response.send_message(**await self._page(query, 0), ephemeral=True)
+        await interaction.response.send_message(
+            **await self._page(interaction.guild_id, query, 0), ephemeral=True)
 
     async def show_page(self, interaction: discord.Interaction, query: str, offset: int) -> None:
         """Previous or next (SearchPageButton): the same message shows the other page."""
-        await interaction.response.edit_message(**await self._page(query, offset))
+        await interaction.response.edit_message(
+            **await self._page(interaction.guild_id, query, offset))
 
-    async def _page(self, query: str, offset: int) -> dict[str, object]:
-        page = await self.bot.store.glossary.search(query, SEARCH_PAGE_SIZE, offset)
+    async def _page(self, guild_id: int | None, query: str, offset: int) -> dict[str, object]:
+        glossary = self.bot.glossary_for(guild_id)
+        page = await glossary.search(query, SEARCH_PAGE_SIZE, offset)
         return {"embed": search_embed(query, page, self.bot.config.embed_colour),
-                "view": search_view(query, page)}
+                "view": search_view(query, page, glossary.id)}
 
 
 async def setup(bot: GlossaryBot) -> None:

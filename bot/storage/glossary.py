@@ -2,10 +2,11 @@
 
 One ``Glossary`` serves one glossary of the database (``glossary_id``): the store keeps
 one per configured glossary, each with its own name index and card cache, so a lookup in
-one never reads another's names. Names are kept in memory (``bot.search.NameIndex``) for autocomplete, "did you mean" and
-"Explain terms"; the index is rebuilt after each reload, and within seconds when another
-process sharing the database reloaded. Cards already read for the current glossary
-version are answered from memory; any other lookup is one ``execute_fetchall``.
+one never reads another's names. Names are kept in memory (``bot.search.NameIndex``)
+for autocomplete, "did you mean" and "Explain terms"; the index is rebuilt after each
+reload, and within seconds when another process sharing the database reloaded. Cards
+already read for the current glossary version are answered from memory; any other
+lookup is one ``execute_fetchall``.
 """
 
 from __future__ import annotations
@@ -131,7 +132,7 @@ class Glossary:
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
         data, related, file = rows[0]
-        card = Card(term_from_json(data), json.loads(related) if related else {}, file)
+        card = Card(term_from_json(data), json.loads(related) if related else {}, file, self.id)
         if version == self._index_version:  # not read across a reload
             if len(self._cards) >= CACHED_CARDS:
                 self._cards.clear()
@@ -251,8 +252,8 @@ class Glossary:
         rebuild does not wait a loop turn for each of its statements.
         """
         async with self._index_lock:
-            index = await asyncio.to_thread(_read_index, self._db.path, self.id, self._index_version,
-                                            self._index is None)
+            index = await asyncio.to_thread(_read_index, self._db.path, self.id,
+                                            self._index_version, self._index is None)
             self._index_checked = time.monotonic()
             if index is not None:
                 self._index_version, self._index = index

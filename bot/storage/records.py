@@ -58,8 +58,9 @@ class Records:
 
     def record_lookup(self, slug: str, guild_id: int | None = None, glossary_id: int = 1
                       ) -> None:
-        """Count a card shown in a server (0: outside any server). Buffered in memory: a lookup must not wait for a disk write
-        (or for a reload holding the writer); flushed every few seconds and on close."""
+        """Count a card shown in a server (0: outside any server). Buffered in memory: a
+        lookup must not wait for a disk write (or for a reload holding the writer);
+        flushed every few seconds and on close."""
         self._pending_lookups[(guild_id or 0, glossary_id, slug)] += 1
         self._flush_soon()
 
