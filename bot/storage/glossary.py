@@ -268,6 +268,14 @@ class Glossary:
             self._index_version, self._cards = version, {}
 
 
+async def term_counts(db: Database) -> dict[str, int]:
+    """Every glossary the database knows, by name, with how many terms it holds."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT g.name, (SELECT count(*) FROM terms t WHERE t.glossary_id = g.id) "
+        "FROM glossaries g ORDER BY g.name")
+    return {name: count for name, count in rows}
+
+
 def _read_index(path: Path, glossary_id: int, current: str | None, missing: bool
                 ) -> tuple[str | None, NameIndex] | None:
     """(version, index) from one snapshot of the database, or None if ``current`` is the
