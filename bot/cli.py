@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
     def on_glossary(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.add_argument("--glossary", metavar="NAME", help="which glossary (default: the "
-                            "default one; see `glossary-bot glossaries`)")
+                            "default one; glossary-bot glossaries lists them)")
         return parser
 
     command("run", "start the Discord bot (the default)")

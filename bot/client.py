@@ -35,6 +35,7 @@ from bot.cards import (
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.glossaries import GlossarySpec
+from bot.startup import unchanged_glossaries, warm_indexes
 from bot.storage.glossary import Glossary
 from bot.store import Store
 
@@ -249,9 +250,15 @@ class GlossaryBot(commands.AutoShardedBot):
         self.add_dynamic_items(*CARD_BUTTONS)
         specs = self.glossary_map.specs
         await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
+        from_files = {s.name: s.content_dir for s in specs if s.content_dir is not None}
+        unchanged = await unchanged_glossaries(self.store, from_files)
         for spec in specs:
-            if spec.content_dir is not None:
+            if spec.content_dir is not None and spec.name not in unchanged:
                 await self.load_content(spec)
+        if unchanged:
+            log.info("%d glossar%s unchanged since the last start", len(unchanged),
+                     "y" if len(unchanged) == 1 else "ies")
+        self._warming = asyncio.create_task(warm_indexes(self.store), name="glossary-warm")
         for extension in self.initial_extensions:
             try:
                 await self.load_extension(extension)
@@ -277,8 +284,8 @@ class GlossaryBot(commands.AutoShardedBot):
         for warning in diff.warnings:
             log.warning("%s", warning)
         log.info(
-            "Glossary %s loaded: %d terms (%d added, %d changed, %d removed)", spec.name,
-            diff.term_count, len(diff.added), len(diff.changed), len(diff.removed),
+            "Glossary loaded: %d terms (%d added, %d changed, %d removed) into %s",
+            diff.term_count, len(diff.added), len(diff.changed), len(diff.removed), spec.name,
         )
 
     async def sync_commands_if_changed(self) -> bool:
@@ -314,6 +321,10 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        warming = getattr(self, "_warming", None)
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
         await super().close()
 
     async def on_ready(self) -> None:
