@@ -33,7 +33,7 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
-from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.errors import GlossaryError, GlossaryGone, InvalidContent, MissingToken, TermNotFound
 from bot.glossaries import GlossarySpec
 from bot.startup import unchanged_glossaries, warm_indexes
 from bot.storage.glossary import Glossary
@@ -238,9 +238,15 @@ class GlossaryBot(commands.AutoShardedBot):
         return self.store.glossary_named(self.spec_for(guild_id).name)
 
     def glossary_by_id(self, glossary_id: int | None) -> Glossary:
-        """A glossary an old message's button names; the default one if unnamed or gone."""
-        found = self.store.glossary_by_id(glossary_id) if glossary_id is not None else None
-        return found or self.store.glossary_named(self.glossary_map.default.name)
+        """The glossary a button names (unnamed: the default one, as every button from
+        before glossaries); one no longer configured is said to have moved."""
+        if glossary_id is None:
+            return self.store.glossary_named(self.glossary_map.default.name)
+        found = self.store.glossary_by_id(glossary_id)
+        if found is None or self.glossary_map.named(found.name) is None:
+            raise GlossaryGone("This card came from a glossary this bot no longer serves. "
+                               "Try `/define` to look the term up in this server's glossary.")
+        return found
 
     def spec_of(self, glossary: Glossary) -> GlossarySpec:
         return self.glossary_map.named(glossary.name) or self.glossary_map.default

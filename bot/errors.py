@@ -64,3 +64,7 @@ class NotEnoughTerms(GlossaryError):
 
 class SuggestionsOff(GlossaryError):
     """A suggestion arrived for a server without a moderators' channel."""
+
+
+class GlossaryGone(GlossaryError):
+    """A button names a glossary this bot no longer serves (taken out of the config)."""

@@ -125,6 +125,46 @@ async def test_buttons_open_the_card_from_the_glossary_they_came_from(classes):
         # Default-glossary cards keep the old custom_ids.
         web_card = await k.h.slash("define", term="server", member=k.student(k.a))
         assert "gl:t:cache:server" in custom_ids(web_card)
+        # A glossary taken out of the config: said so, never another glossary's card.
+        gone = await k.h.click("gl:t:cache@zz", member=k.student(k.b))
+        assert "no longer serves" in str(gone.embeds[0]) and "cache keeps" not in str(gone.embeds)
+
+
+async def test_explain_terms_finds_the_servers_own_terms(classes):
+    async with classes() as k:
+        member = k.student(k.b)
+        synced = next(c for c in k.h.fake.synced_commands(None) if c["name"] == "Explain terms")
+        message = {
+            "id": str(k.h.fake.snowflake()), "type": 0, "channel_id": k.b.text_channel["id"],
+            "author": member.user_payload(), "content": "my pandas dataframe and a cookie",
+            "timestamp": "2026-11-23T10:00:00+00:00", "edited_timestamp": None, "tts": False,
+            "mention_everyone": False, "mentions": [], "mention_roles": [], "attachments": [],
+            "embeds": [], "components": [], "pinned": False, "flags": 0,
+        }
+        data = {"id": synced["id"], "name": "Explain terms", "type": 3,
+                "target_id": message["id"], "resolved": {"messages": {message["id"]: message}}}
+        payload = k.h.fake.interaction_payload(2, data, member=member)
+        reply = await (await k.h.fake.inject(payload, "Explain terms", 5)).wait_callback(5)
+        ids = custom_ids(reply)
+        assert [i.split(":")[2].split("@")[0] for i in ids] == ["pandas", "dataframe"]
+        assert all("@" in i for i in ids)  # cookie is the web glossary's
+
+
+async def test_a_suggested_fix_names_the_file_in_its_glossarys_directory(classes):
+    async with classes() as k:
+        moderators = k.c.text_channel
+        settings = await k.h.slash("glossary", "settings", member=k.moderator(k.c),
+                                   moderators_channel=moderators)
+        await settings.wait_followup()
+        card = await k.h.slash("define", term="cache", member=k.student(k.c))
+        (fix,) = [i for i in custom_ids(card) if i.startswith("gl:f:")]
+        form = await k.h.click(fix, message=card.message, member=k.student(k.c))
+        sent = await k.h.submit_modal(form, {"problem": "unclear"}, member=k.student(k.c))
+        await sent.wait_followup()
+        (posted,) = [m for m in k.h.channel_messages(moderators)
+                     if m["embeds"] and m["embeds"][0]["title"].startswith("Suggested fix")]
+        assert "data/cache.yaml" in str(posted["embeds"][0])
+        assert "web/cache.yaml" not in str(posted["embeds"][0])
 
 
 async def test_a_shared_glossary_is_reloaded_by_its_owners_only(classes):
