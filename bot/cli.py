@@ -12,6 +12,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -27,8 +28,9 @@ from bot.text import render_text
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-DESCRIPTION = ("glossary-bot: run the Discord bot, and the content tools that need no "
-               "Discord (check, import, show, search, glossaries, sandbox).")
+DESCRIPTION = ("glossary-bot: run the Discord bot, the content tools that need no "
+               "Discord (check, import, show, search, glossaries, sandbox), and the tools to "
+               "operate it (doctor, backup, restore, health).")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -76,11 +78,25 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
                          help="reload the term files whenever one is saved")
+    backup = command("backup", "copy the database now, safely while the bot runs "
+                     "(SQLite's online backup)")
+    backup.add_argument("path", type=Path, help="backup file, or a directory for a dated name")
+    restore = command("restore", "replace the database with a backup (refused while the "
+                      "bot runs; the replaced one is kept beside it)")
+    restore.add_argument("path", type=Path, help="a file made by glossary-bot backup")
+    command("doctor", "check config, content, database, token, commands and channel "
+            "permissions; each failing line says how to fix it")
+    command("health", "exit 0 if the running bot is healthy (for a container's "
+            "HEALTHCHECK): asks health_port, else reads heartbeat_file")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports a bad config as one of its lines
+        from bot.doctor import run_doctor
+
+        return run_doctor(getattr(args, "config", None))
     try:
         config = load_config(getattr(args, "config", None))
         spec = _glossary(config, getattr(args, "glossary", None))
@@ -96,6 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_search(config, spec, args.query, args.limit))
             case "glossaries":
                 return asyncio.run(_glossaries(config))
+            case "backup" | "restore":
+                return _backup(config, args.command, args.path)
+            case "health":
+                return _health(config)
             case "sandbox":
                 from bot.sandbox import run_sandbox
 
@@ -246,6 +266,30 @@ async def _search(config: Config, spec: GlossarySpec, query: str, limit: int) ->
         print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
     print(f"{page.total} result(s)")
     return EXIT_OK
+
+
+def _backup(config: Config, command: str, path: Path) -> int:
+    from bot.backup import BackupError, make_backup, restore
+
+    try:
+        if command == "backup":
+            print(f"Backed up {config.database} to {make_backup(config.database, path)}")
+        else:
+            kept = restore(path, config.database)
+            print(f"Restored {config.database} from {path}"
+                  + (f"; the previous database is kept as {kept}" if kept else ""))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _health(config: Config) -> int:
+    from bot.health import probe
+
+    healthy, detail = probe(config)
+    print(detail, file=sys.stdout if healthy else sys.stderr)
+    return EXIT_OK if healthy else EXIT_PROBLEMS
 
 
 def _report_invalid(exc: InvalidContent) -> int:

@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import json
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import backup, health
 from bot.card_actions import CardActions
 from bot.cards import (
     CARD_BUTTONS,
@@ -35,6 +35,10 @@ from bot.cards import (
 from bot.config import Config
 from bot.errors import GlossaryError, GlossaryGone, InvalidContent, MissingToken, TermNotFound
 from bot.glossaries import GlossarySpec
+from bot.lifecycle import stop_on_signals
+from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
+from bot.logs import setup_logging
+from bot.metrics import NO_METRICS, Metrics, NoMetrics
 from bot.startup import unchanged_glossaries, warm_indexes
 from bot.storage.glossary import Glossary
 from bot.store import Store
@@ -54,6 +58,11 @@ EXTENSIONS: tuple[str, ...] = (
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+TOKEN_REJECTED = (
+    "Discord rejected the token (401 Unauthorized): it is mistyped or was reset. Open "
+    "https://discord.com/developers/applications > your application > Bot > Reset Token, "
+    "and put the new token in DISCORD_TOKEN."
+)
 
 
 def utc_now() -> datetime.datetime:
@@ -112,10 +121,15 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
 
+    async def _call(self, interaction: discord.Interaction) -> None:
+        """discord.py's one entry point for commands and autocomplete: timed (bot.metrics)."""
+        await self.client.metrics.timed(super()._call, interaction)  # type: ignore[attr-defined]
+
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction, error: Exception, /
     ) -> None:
         original = getattr(error, "original", error)
+        interaction.extras["error"] = original  # the outcome, for bot.metrics
         embed, view = self._describe(interaction, original)
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
@@ -196,6 +210,8 @@ class GlossaryBot(commands.AutoShardedBot):
     Auto-sharded so a large deployment only changes config: ``shard_count`` and
     ``shard_ids`` split the shards across processes (see docs/scaling.md); left unset,
     Discord's recommended count is used (one shard for a class server)."""
+
+    metrics: Metrics | NoMetrics = NO_METRICS  # bot.health turns them on with the endpoint
 
     def __init__(
         self,
@@ -337,21 +353,6 @@ class GlossaryBot(commands.AutoShardedBot):
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
 
 
-class TokenRedactor(logging.Filter):
-    """Belt and braces: no log line may ever carry the token, whatever logged it."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token and self.token in message:
-            record.msg = message.replace(self.token, "[token hidden]")
-            record.args = ()
-        return True
-
-
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -382,10 +383,9 @@ def run_bot(config: Config) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenRedactor(token))
-    return asyncio.run(_serve(config, token))
+    setup_logging(config.log_level, config.log_format, token)
+    with backup.in_use(config.database):  # `glossary-bot restore` refuses meanwhile
+        return asyncio.run(_serve(config, token))
 
 
 async def _serve(config: Config, token: str) -> int:
@@ -397,22 +397,21 @@ async def _serve(config: Config, token: str) -> int:
         return EXIT_CONFIG
     try:
         bot = GlossaryBot(config, store)
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
-        async with bot:
+        stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
+        async with bot, health.serving(bot, config), backup.scheduled(config):
             try:
                 await bot.start(token)
             except discord.LoginFailure:
-                log.error("Discord rejected the token. Reset it in the Developer Portal "
-                          "(Bot > Reset Token) and update DISCORD_TOKEN.")
+                log.error(TOKEN_REJECTED)
                 return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
                 log.error("Discord refused the requested intents.")
                 return EXIT_CONFIG
-            except (aiohttp.ClientError, OSError) as exc:
-                log.error("Cannot reach Discord (%s). Check the network connection and try "
-                          "again.", exc)
+            except (aiohttp.ClientError, OSError, discord.GatewayNotFound,
+                    discord.DiscordServerError) as exc:
+                log.error("Cannot reach Discord at %s (%s). The token was not checked: "
+                          "check this machine's network connection, then start the bot "
+                          "again.", yarl.URL(discord.http.Route.BASE).host, exc)
                 return EXIT_UNAVAILABLE
     finally:
         await store.close()

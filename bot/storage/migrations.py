@@ -234,8 +234,8 @@ MIGRATIONS: tuple[str, ...] = (
         AS id FROM (SELECT guild_id AS g FROM guild_settings UNION SELECT guild_id FROM quizzes
                     UNION SELECT guild_id FROM daily_posts);
     CREATE TABLE lookups_v4 (
-        guild_id INTEGER NOT NULL,
-        glossary_id INTEGER NOT NULL,
+        guild_id INTEGER NOT NULL DEFAULT 0,
+        glossary_id INTEGER NOT NULL DEFAULT 1,
         slug TEXT NOT NULL,
         count INTEGER NOT NULL,
         last_at REAL NOT NULL,
@@ -246,8 +246,8 @@ MIGRATIONS: tuple[str, ...] = (
     DROP TABLE lookups;
     ALTER TABLE lookups_v4 RENAME TO lookups;
     CREATE TABLE misses_v4 (
-        guild_id INTEGER NOT NULL,
-        glossary_id INTEGER NOT NULL,
+        guild_id INTEGER NOT NULL DEFAULT 0,
+        glossary_id INTEGER NOT NULL DEFAULT 1,
         key TEXT NOT NULL,
         query TEXT NOT NULL,
         count INTEGER NOT NULL,
