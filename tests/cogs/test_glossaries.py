@@ -6,6 +6,7 @@ glossary, which B owns. Both glossaries have a term ``cache`` that means differe
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime
 import re
@@ -286,3 +287,29 @@ async def test_retention_forgets_old_misses_and_quizzes_on_the_bots_clock(classe
         late = await k.h.click(choice, message=posted, member=k.student(k.a))
         await late.wait_followup()
         assert "no longer available" in str(late.followup_messages[0])
+
+
+async def test_a_saved_file_reloads_its_glossary_and_tells_its_servers_only(classes, tmp_path):
+    async with classes(auto_reload=True) as k:
+        for guild in (k.a, k.b):
+            reply = await k.h.slash("glossary", "settings", member=k.moderator(guild),
+                                    moderators_channel=guild.text_channel)
+            await reply.wait_followup()
+        await asyncio.sleep(0.5)  # let the watchers start watching
+        (tmp_path / "data" / "numpy.yaml").write_text(dump_term(make_term("numpy")))
+
+        def reports(guild: FakeGuild) -> list[dict]:
+            return [m for m in k.h.channel_messages(guild.text_channel) if m["embeds"]
+                    and m["embeds"][0].get("author", {}).get("name", "").startswith("Automatic")]
+
+        for _ in range(300):
+            if reports(k.b):
+                break
+            await asyncio.sleep(0.05)
+        (report,) = reports(k.b)
+        assert report["embeds"][0]["fields"][0]["value"] == "numpy"
+        assert reports(k.a) == []
+        found = await k.h.slash("define", term="numpy", member=k.student(k.c))
+        assert found.embeds[0]["title"] == "Numpy"
+        missing = await k.h.slash("define", term="numpy", member=k.student(k.a))
+        assert missing.embeds[0]["title"] == "Term not found"
