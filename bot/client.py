@@ -351,6 +351,13 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
+        default = self.glossary_map.default
+        sharing = [g for g in self.guilds if self.spec_for(g.id) is default]
+        if len(sharing) > 1 and default.owner_servers is None:
+            log.warning("The default glossary has no owners in the config, so the moderators "
+                        "of each of the %d servers using it may reload it; name the servers "
+                        "that may under [glossaries.%s] owners = [...]", len(sharing),
+                        default.name)
 
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
