@@ -22,6 +22,7 @@ from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
 from bot.glossaries import GlossarySpec
 from bot.models import Problem
+from bot.search import mark_hits
 from bot.store import Store
 from bot.text import render_text
 
@@ -262,8 +263,10 @@ async def _search(config: Config, spec: GlossarySpec, query: str, limit: int) ->
     if not page.hits:
         print(f"Nothing found for {query!r}.", file=sys.stderr)
         return EXIT_PROBLEMS
+    # Plain text for pipes and files; matched words in bold only on a terminal.
+    bold = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
     for number, hit in enumerate(page.hits, start=1):
-        print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
+        print(f"{number}. {hit.title} ({hit.slug})\n   {mark_hits(hit.snippet, *bold)}")
     print(f"{page.total} result(s)")
     return EXIT_OK
 

@@ -131,6 +131,8 @@ class GlossaryTree(app_commands.CommandTree):
         original = getattr(error, "original", error)
         interaction.extras["error"] = original  # the outcome, for bot.metrics
         embed, view = self._describe(interaction, original)
+        if isinstance(original, NotModerator | app_commands.MissingPermissions):
+            embed = await self._moderators_only(interaction)
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
@@ -160,12 +162,6 @@ class GlossaryTree(app_commands.CommandTree):
                 "This server uses a glossary that is changed elsewhere: its editors are "
                 f"{error.who}. Ask them to reload it, or suggest a fix on a card.",
             ), None
-        if isinstance(error, NotModerator | app_commands.MissingPermissions):
-            return error_embed(
-                "Moderators only",
-                "This command needs the Manage Server permission"
-                + self._role_hint(interaction) + ".",
-            ), None
         if isinstance(error, app_commands.NoPrivateMessage):
             return error_embed("Servers only", "This command works inside a server."), None
         if isinstance(error, app_commands.CommandOnCooldown):
@@ -175,6 +171,8 @@ class GlossaryTree(app_commands.CommandTree):
             ), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None
+        if isinstance(error, NotModerator | app_commands.MissingPermissions):
+            return error_embed("Moderators only", ""), None  # worded by _moderators_only
         command = interaction.command.qualified_name if interaction.command else None
         custom_id = interaction.data.get("custom_id") if interaction.data else None
         log.error(
@@ -189,19 +187,38 @@ class GlossaryTree(app_commands.CommandTree):
         ), None
 
     @staticmethod
-    def _role_hint(interaction: discord.Interaction) -> str:
-        role = interaction.client.config.moderator_role  # type: ignore[attr-defined]
-        return f" or the **{discord.utils.escape_markdown(role)}** role" if role else ""
+    async def _moderators_only(interaction: discord.Interaction) -> discord.Embed:
+        """Who counts as a moderator here: Manage Server, or the role this server chose
+        (shown as a role mention, which never pings in a private reply) or the config's."""
+        client: GlossaryBot = interaction.client  # type: ignore[assignment]
+        roles: list[str] = []
+        if interaction.guild_id is not None:
+            settings = await client.store.records.guild_settings(interaction.guild_id)
+            if settings.moderator_role_id:
+                roles.append(f"<@&{settings.moderator_role_id}>")
+        if client.config.moderator_role:
+            roles.append(f"**{discord.utils.escape_markdown(client.config.moderator_role)}**")
+        hint = f" or the {' or '.join(roles)} role" if roles else ""
+        return error_embed("Moderators only",
+                           f"This command needs the Manage Server permission{hint}.")
 
     @staticmethod
     async def _reply(
         interaction: discord.Interaction, embed: discord.Embed, view: discord.ui.View | None
     ) -> None:
+        """Errors are always private. After a public defer (``/quiz ask``) the first
+        followup would replace the public loading message, so that message is removed
+        first and the error sent on its own, privately."""
         extra = {"view": view} if view else {}
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True, **extra)
-        else:
+        if not interaction.response.is_done():
             await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
+            return
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            with contextlib.suppress(discord.HTTPException):
+                loading = await interaction.original_response()
+                if not loading.flags.ephemeral:
+                    await loading.delete()
+        await interaction.followup.send(embed=embed, ephemeral=True, **extra)
 
 
 class GlossaryBot(commands.AutoShardedBot):
@@ -222,6 +239,8 @@ class GlossaryBot(commands.AutoShardedBot):
         clock: Callable[[], datetime.datetime] = utc_now,
         **options: object,
     ) -> None:
+        # A glossary never joins voice: say nothing about the voice libraries it lacks.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -311,10 +330,13 @@ class GlossaryBot(commands.AutoShardedBot):
         )
 
     async def sync_commands_if_changed(self) -> bool:
-        """Sync only when the command definitions changed since the last sync.
+        """Sync only when the command definitions, or where they live, changed.
 
         Discord rate-limits syncing hard; a hash in the database lets a restart skip it,
-        while a newcomer's first start (or a changed command) still syncs.
+        while a newcomer's first start (or a changed command) still syncs. Commands live
+        in one place only: with ``dev_guild_id`` they are the dev guild's and the global
+        copies are removed, and switching back removes the guild's, so no server ever
+        shows a command twice or keeps one that was removed.
         """
         guild = discord.Object(self.config.dev_guild_id) if self.config.dev_guild_id else None
         if guild is not None:
@@ -324,22 +346,40 @@ class GlossaryBot(commands.AutoShardedBot):
         digest = hashlib.sha256(
             json.dumps(definitions, sort_keys=True, default=str).encode()
         ).hexdigest()
-        scope = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
-        if await self.store.db.get_meta(scope) == digest:
+        place = str(guild.id) if guild else "global"
+        scope, where = f"commands:{self.application_id}:{place}", (
+            f"commands:{self.application_id}:synced_to")
+        previous = await self.store.db.get_meta(where)
+        if await self.store.db.get_meta(scope) == digest and previous in (None, place):
             log.info("Slash commands unchanged since the last sync; not syncing")
             return False
         try:
             synced = await self.tree.sync(guild=guild)
+            await self._clear_other_scope(guild, previous)
         except discord.HTTPException as exc:
             log.error(
                 "Could not sync slash commands (%s). Was the bot invited with the "
                 "applications.commands scope?", exc,
             )
             return False
+        if previous not in (None, place):
+            await self.store.db.set_meta(f"commands:{self.application_id}:{previous}", "")
         await self.store.db.set_meta(scope, digest)
+        await self.store.db.set_meta(where, place)
         log.info("Synced %d slash commands %s", len(synced),
-                 f"to guild {guild.id}" if guild else "globally (may take up to an hour)")
+                 f"to guild {guild.id}" if guild else "globally")
         return True
+
+    async def _clear_other_scope(self, guild: discord.Object | None, previous: str | None
+                                 ) -> None:
+        """Remove the copies the other place holds (see ``sync_commands_if_changed``)."""
+        assert self.application_id is not None  # known once logged in
+        if guild is not None and previous != str(guild.id):
+            await self.http.bulk_upsert_global_commands(self.application_id, [])
+            log.info("Removed the global slash commands: they live in guild %s now", guild.id)
+        if previous not in (None, "global") and previous != (str(guild.id) if guild else None):
+            await self.http.bulk_upsert_guild_commands(self.application_id, int(previous), [])
+            log.info("Removed the slash commands of the former dev guild %s", previous)
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook

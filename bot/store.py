@@ -18,6 +18,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.suggestions import Suggestions
 
 
 class Store:
@@ -26,6 +27,7 @@ class Store:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.records = Records(db)
+        self.suggestions = Suggestions(db)
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")

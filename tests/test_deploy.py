@@ -63,7 +63,7 @@ def test_the_unit_restarts_on_failure_and_can_write_only_its_state_dir():
     assert values["EnvironmentFile"] == ["/etc/glossary-bot/env"]
     assert not any("DISCORD_TOKEN" in v for v in values.get("Environment", []))
     assert values["User"] == ["glossary"]
-    config = tomllib.loads((REPO / "deploy" / "config.toml").read_text())
+    config = tomllib.loads((REPO / "deploy" / "config.systemd.toml").read_text())
     for key in ("database", "heartbeat_file", "backup_dir"):  # all inside the writable dir
         assert config[key].startswith("/var/lib/glossary-bot/"), key
 

@@ -150,7 +150,24 @@ MIGRATIONS: tuple[str, ...] = (
         tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
-    # 4: many glossaries in one database. Each term, name and link belongs to a glossary
+    # 4: suggested fixes, saved before they are posted so none is ever lost.
+    """
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        author_id INTEGER NOT NULL,
+        author_name TEXT NOT NULL,
+        section TEXT NOT NULL,
+        problem TEXT NOT NULL,
+        proposal TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX suggestions_by_guild ON suggestions(guild_id, delivered, created_at);
+    """,
+    # 5: many glossaries in one database. Each term, name and link belongs to a glossary
     # (the default one, id 1, holds what there was), so two glossaries may use one slug
     # for different terms; usage, misses, quizzes and daily posts say which server and
     # glossary they belong to. Terms keep their ids, so the full-text rows stay valid.
@@ -168,7 +185,7 @@ MIGRATIONS: tuple[str, ...] = (
         (SELECT CAST(value AS REAL) FROM meta WHERE key = 'last_reload_at'));
     DELETE FROM meta WHERE key IN ('content_version', 'last_reload_at');
     DROP VIEW term_text;
-    CREATE TABLE terms_v4 (
+    CREATE TABLE terms_new (
         id INTEGER PRIMARY KEY,
         glossary_id INTEGER NOT NULL DEFAULT 1 REFERENCES glossaries(id),
         slug TEXT NOT NULL,
@@ -182,40 +199,40 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (glossary_id, slug),
         UNIQUE (glossary_id, file)
     );
-    INSERT INTO terms_v4 SELECT id, 1, slug, file, mtime_ns, size, fingerprint,
+    INSERT INTO terms_new SELECT id, 1, slug, file, mtime_ns, size, fingerprint,
         names_fingerprint, title, category FROM terms;
-    CREATE TABLE term_data_v4 (
-        term_id INTEGER PRIMARY KEY REFERENCES terms_v4(id) ON DELETE CASCADE,
+    CREATE TABLE term_data_new (
+        term_id INTEGER PRIMARY KEY REFERENCES terms_new(id) ON DELETE CASCADE,
         data TEXT NOT NULL
     );
-    INSERT INTO term_data_v4 SELECT term_id, data FROM term_data;
-    CREATE TABLE names_v4 (
+    INSERT INTO term_data_new SELECT term_id, data FROM term_data;
+    CREATE TABLE names_new (
         glossary_id INTEGER NOT NULL DEFAULT 1,
         key TEXT NOT NULL,
-        term_id INTEGER NOT NULL REFERENCES terms_v4(id) ON DELETE CASCADE,
+        term_id INTEGER NOT NULL REFERENCES terms_new(id) ON DELETE CASCADE,
         name TEXT NOT NULL,
         kind TEXT NOT NULL,
         line INTEGER NOT NULL,
         words INTEGER NOT NULL,
         PRIMARY KEY (glossary_id, key, term_id)
     ) WITHOUT ROWID;
-    INSERT INTO names_v4 SELECT 1, key, term_id, name, kind, line, words FROM names;
-    CREATE TABLE links_v4 (
-        term_id INTEGER NOT NULL REFERENCES terms_v4(id) ON DELETE CASCADE,
+    INSERT INTO names_new SELECT 1, key, term_id, name, kind, line, words FROM names;
+    CREATE TABLE links_new (
+        term_id INTEGER NOT NULL REFERENCES terms_new(id) ON DELETE CASCADE,
         position INTEGER NOT NULL,
         target TEXT NOT NULL,
         line INTEGER NOT NULL,
         PRIMARY KEY (term_id, position)
     ) WITHOUT ROWID;
-    INSERT INTO links_v4 SELECT term_id, position, target, line FROM links;
+    INSERT INTO links_new SELECT term_id, position, target, line FROM links;
     DROP TABLE links;
     DROP TABLE names;
     DROP TABLE term_data;
     DROP TABLE terms;
-    ALTER TABLE terms_v4 RENAME TO terms;
-    ALTER TABLE term_data_v4 RENAME TO term_data;
-    ALTER TABLE names_v4 RENAME TO names;
-    ALTER TABLE links_v4 RENAME TO links;
+    ALTER TABLE terms_new RENAME TO terms;
+    ALTER TABLE term_data_new RENAME TO term_data;
+    ALTER TABLE names_new RENAME TO names;
+    ALTER TABLE links_new RENAME TO links;
     CREATE INDEX terms_glossary ON terms(glossary_id);
     CREATE INDEX terms_category ON terms(glossary_id, category);
     CREATE INDEX names_term ON names(term_id);
@@ -232,8 +249,9 @@ MIGRATIONS: tuple[str, ...] = (
     FROM terms t JOIN term_data d ON d.term_id = t.id;
     CREATE TEMP TABLE legacy_guild AS SELECT CASE WHEN count(*) = 1 THEN max(g) ELSE 0 END
         AS id FROM (SELECT guild_id AS g FROM guild_settings UNION SELECT guild_id FROM quizzes
-                    UNION SELECT guild_id FROM daily_posts);
-    CREATE TABLE lookups_v4 (
+                    UNION SELECT guild_id FROM daily_posts
+                    UNION SELECT guild_id FROM suggestions);
+    CREATE TABLE lookups_new (
         guild_id INTEGER NOT NULL DEFAULT 0,
         glossary_id INTEGER NOT NULL DEFAULT 1,
         slug TEXT NOT NULL,
@@ -241,11 +259,11 @@ MIGRATIONS: tuple[str, ...] = (
         last_at REAL NOT NULL,
         PRIMARY KEY (guild_id, glossary_id, slug)
     ) WITHOUT ROWID;
-    INSERT INTO lookups_v4 SELECT (SELECT id FROM legacy_guild), 1, slug, count, last_at
+    INSERT INTO lookups_new SELECT (SELECT id FROM legacy_guild), 1, slug, count, last_at
         FROM lookups;
     DROP TABLE lookups;
-    ALTER TABLE lookups_v4 RENAME TO lookups;
-    CREATE TABLE misses_v4 (
+    ALTER TABLE lookups_new RENAME TO lookups;
+    CREATE TABLE misses_new (
         guild_id INTEGER NOT NULL DEFAULT 0,
         glossary_id INTEGER NOT NULL DEFAULT 1,
         key TEXT NOT NULL,
@@ -254,10 +272,10 @@ MIGRATIONS: tuple[str, ...] = (
         last_at REAL NOT NULL,
         PRIMARY KEY (guild_id, glossary_id, key)
     ) WITHOUT ROWID;
-    INSERT INTO misses_v4 SELECT (SELECT id FROM legacy_guild), 1, key, query, count, last_at
+    INSERT INTO misses_new SELECT (SELECT id FROM legacy_guild), 1, key, query, count, last_at
         FROM misses;
     DROP TABLE misses;
-    ALTER TABLE misses_v4 RENAME TO misses;
+    ALTER TABLE misses_new RENAME TO misses;
     DROP TABLE legacy_guild;
     CREATE INDEX misses_last ON misses(last_at);
     ALTER TABLE quizzes ADD COLUMN glossary_id INTEGER NOT NULL DEFAULT 1;

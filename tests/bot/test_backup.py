@@ -24,7 +24,7 @@ from bot.backup import (
 from bot.content import dump_term
 from bot.store import Store
 from tests.bot._run import run_to_end
-from tests.conftest import make_term
+from tests.conftest import BUNDLED_COUNT, make_term
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import bot_process
 
@@ -113,7 +113,7 @@ async def test_restore_refuses_while_the_bot_runs_and_works_once_it_stopped(
     assert "the previous database is kept as" in restored.output
     assert quick_check(database) == "ok"
     with sqlite3.connect(database) as db:
-        assert db.execute("SELECT count(*) FROM terms").fetchone()[0] == 9
+        assert db.execute("SELECT count(*) FROM terms").fetchone()[0] == BUNDLED_COUNT
 
 
 def test_a_damaged_file_is_not_restored(tmp_path):

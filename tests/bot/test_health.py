@@ -19,7 +19,7 @@ from bot.cli import main
 from bot.client import GlossaryBot
 from bot.metrics import NO_METRICS, Metrics
 from bot.store import Store
-from tests.conftest import FIXED_NOW
+from tests.conftest import BUNDLED_COUNT, FIXED_NOW
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import running_bot
 
@@ -108,7 +108,7 @@ async def test_metrics_count_commands_by_outcome_and_time_autocomplete(monitored
     assert sample(text, "glossary_autocomplete_seconds_count", command="define") == 1
     assert sample(text, "glossary_reloads_total", result="ok") == 1
     assert sample(text, "glossary_reload_seconds_count") == 1
-    assert sample(text, "glossary_terms") == 9
+    assert sample(text, "glossary_terms") == BUNDLED_COUNT
     assert sample(text, "glossary_gateway_connected", shard="0") == 1
     assert 0 <= sample(text, "glossary_gateway_latency_seconds", shard="0") < 1
 
@@ -195,4 +195,4 @@ async def test_the_bot_process_serves_healthz_and_metrics(tmp_path, content_dir)
     assert bot.returncode == 0, bot.output[-3000:]
     assert sample(text, "glossary_interactions_total", command="define", outcome="ok") == 1
     assert sample(text, "glossary_reloads_total", result="ok") == 1  # the start-up load
-    assert sample(text, "glossary_terms") == 9
+    assert sample(text, "glossary_terms") == BUNDLED_COUNT

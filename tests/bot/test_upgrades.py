@@ -1,7 +1,7 @@
 """Upgrades: a new version opened on a database from any earlier schema version migrates
 it in place and keeps every record people made (usage, settings, quizzes, daily posts).
 Records are compared on the columns they were written with: a later version may add
-columns (migration 4 gives usage a server and a glossary).
+columns (migration 5 gives usage a server and a glossary).
 
 Each old database is built from the numbered migrations themselves, up to that version,
 and filled with a record in every table. The glossary's own tables are derived from the
@@ -37,6 +37,10 @@ RECORDS: dict[str, tuple[int, str, list[tuple[object, ...]]]] = {
     "quiz_scores": (2, "guild_id, user_id, correct, answered",
                     [(42, 1001, 1, 1), (42, 1002, 0, 1)]),
     "daily_posts": (2, "guild_id, day, slug, cycle", [(42, "2026-02-28", "git", 1)]),
+    "suggestions": (4, "id, guild_id, slug, title, author_id, author_name, section, problem, "
+                    "proposal, created_at, delivered",
+                    [(1, 42, "git", "Git", 1001, "sam", "Definition", "A typo.", "Fixed.",
+                      1.7e9, 0)]),
 }
 
 
@@ -75,7 +79,7 @@ async def test_an_old_database_is_migrated_in_place_keeping_every_record(
         settings = await store.records.guild_settings(42)
         # Usage from before servers were told apart is the one server's the database knew
         # (42, from version 2 on); none known (version 1): server 0's, shown to no server.
-        stats = await store.records.stats(42 if 2 <= version < 4 else 0)
+        stats = await store.records.stats(42 if 2 <= version < 5 else 0)
         board = await store.records.leaderboard(42)
         card = await store.glossary.card("git")
     with sqlite3.connect(path) as db:
