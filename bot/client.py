@@ -33,6 +33,13 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
+from bot.contexts import (
+    SERVER_CONTEXTS,
+    SERVER_INSTALLS,
+    allowed_here,
+    class_server_id,
+    glossary_for,
+)
 from bot.errors import GlossaryError, GlossaryGone, InvalidContent, MissingToken, TermNotFound
 from bot.glossaries import GlossarySpec
 from bot.lifecycle import stop_on_signals
@@ -54,6 +61,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.quiz",
     "cogs.daily",
     "cogs.watcher",
+    "cogs.study",
+    "cogs.review",
     "cogs.retention",
 )
 EXIT_CONFIG = 2
@@ -121,6 +130,12 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
 
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if allowed_here(interaction):
+            return True
+        await self.on_error(interaction, app_commands.NoPrivateMessage())
+        return False
+
     async def _call(self, interaction: discord.Interaction) -> None:
         """discord.py's one entry point for commands and autocomplete: timed (bot.metrics)."""
         await self.client.metrics.timed(super()._call, interaction)  # type: ignore[attr-defined]
@@ -137,8 +152,8 @@ class GlossaryTree(app_commands.CommandTree):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
             client: GlossaryBot = interaction.client  # type: ignore[assignment]
-            client.store.records.record_miss(original.query, interaction.guild_id,
-                                             client.glossary_for(interaction.guild_id).id)
+            client.store.records.record_miss(original.query, class_server_id(interaction),
+                                             glossary_for(interaction).id)
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -150,7 +165,7 @@ class GlossaryTree(app_commands.CommandTree):
                     "That term was removed or renamed since this card was posted. "
                     "Try `/define` or `/search` to find what it became.",
                 ), None
-            glossary = interaction.client.glossary_for(interaction.guild_id)  # type: ignore[attr-defined]
+            glossary = glossary_for(interaction)
             return not_found_embed(error.query, error.suggestions), (
                 suggestions_view(error.suggestions, glossary.id) if error.suggestions else None
             )
@@ -244,6 +259,10 @@ class GlossaryBot(commands.AutoShardedBot):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # Server-only unless a command says otherwise (bot.contexts.anywhere): with user
+        # install on, Discord would otherwise offer moderator commands in any DM.
+        options.setdefault("allowed_contexts", SERVER_CONTEXTS)
+        options.setdefault("allowed_installs", SERVER_INSTALLS)
         if config.shard_count is not None:
             options.setdefault("shard_count", config.shard_count)
             if config.shard_ids is not None:

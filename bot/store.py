@@ -18,6 +18,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
 
 
@@ -28,6 +29,7 @@ class Store:
         self.db = db
         self.records = Records(db)
         self.suggestions = Suggestions(db)
+        self.study = Study(db)  # each student's saved terms, reviews and reminders
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")

@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.cards import DynamicView, RelatedTermButton, mentions_embed
 from bot.client import GlossaryBot
+from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, glossary_for
 
 MAX_MESSAGE_CHARS = 4000
 MAX_BUTTONS = 25
@@ -19,7 +20,10 @@ MAX_BUTTONS = 25
 class Explain(commands.Cog):
     def __init__(self, bot: GlossaryBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Explain terms", callback=self.explain)
+        self.menu = app_commands.ContextMenu(
+            name="Explain terms", callback=self.explain,
+            allowed_contexts=ANY_CONTEXTS, allowed_installs=ANY_INSTALLS,
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)
@@ -29,7 +33,7 @@ class Explain(commands.Cog):
 
     async def explain(self, interaction: discord.Interaction, message: discord.Message) -> None:
         text = " ".join([message.content, *(e.description or "" for e in message.embeds)])
-        glossary = self.bot.glossary_for(interaction.guild_id)
+        glossary = glossary_for(interaction)
         found = await glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
         view = DynamicView()
         for slug, title in found[:MAX_BUTTONS]:

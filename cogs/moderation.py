@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards import saved_suggestions_embed, settings_embed, stats_embed
+from bot.cards.study import add_class_figures
 from bot.channels import explain_missing, missing_to_post
 from bot.client import GlossaryBot, NotEditor, NotModerator, is_moderator, moderator_only
 from bot.errors import ChannelNotUsable
@@ -54,11 +55,12 @@ class Moderation(commands.GroupCog, group_name="glossary",
         # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
         assert interaction.guild_id is not None  # guild_only
-        stats = await self.bot.store.records.stats(
-            interaction.guild_id, self.bot.glossary_for(interaction.guild_id).id)
-        await interaction.followup.send(
-            embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
-        )
+        glossary = self.bot.glossary_for(interaction.guild_id)
+        stats = await self.bot.store.records.stats(interaction.guild_id, glossary.id)
+        embed = stats_embed(stats, self.bot.config.embed_colour)
+        add_class_figures(embed, await self.bot.store.study.class_figures(  # sums only
+            interaction.guild_id, glossary.id))
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="settings", description="Show or change this server's "
                           "glossary settings")

@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.cards import SearchPageButton, search_embed, search_view
 from bot.cards.buttons import SEARCH_PAGE_SIZE
 from bot.client import GlossaryBot, lookup_cooldown
+from bot.contexts import anywhere, class_server_id
 
 # The paging buttons carry the query in their custom_id (100 characters in all), so a
 # query that fits is the one page 2 searches for too.
@@ -22,17 +23,18 @@ class Search(commands.Cog):
     @app_commands.command(name="search", description="Search every glossary card for words")
     @app_commands.describe(query="Words from the definition, examples or mistakes")
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @anywhere()
     async def search(
         self, interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
         await interaction.response.send_message(
-            **await self._page(interaction.guild_id, query, 0), ephemeral=True)
+            **await self._page(class_server_id(interaction), query, 0), ephemeral=True)
 
     async def show_page(self, interaction: discord.Interaction, query: str, offset: int) -> None:
         """Previous or next (SearchPageButton): the same message shows the other page."""
         await interaction.response.edit_message(
-            **await self._page(interaction.guild_id, query, offset))
+            **await self._page(class_server_id(interaction), query, offset))
 
     async def _page(self, guild_id: int | None, query: str, offset: int) -> dict[str, object]:
         glossary = self.bot.glossary_for(guild_id)

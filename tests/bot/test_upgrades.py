@@ -1,7 +1,7 @@
 """Upgrades: a new version opened on a database from any earlier schema version migrates
 it in place and keeps every record people made (usage, settings, quizzes, daily posts).
 Records are compared on the columns they were written with: a later version may add
-columns (migration 5 gives usage a server and a glossary).
+columns (migration 6 gives usage a server and a glossary).
 
 Each old database is built from the numbered migrations themselves, up to that version,
 and filled with a record in every table. The glossary's own tables are derived from the
@@ -41,6 +41,13 @@ RECORDS: dict[str, tuple[int, str, list[tuple[object, ...]]]] = {
                     "proposal, created_at, delivered",
                     [(1, 42, "git", "Git", 1001, "sam", "Definition", "A typo.", "Fixed.",
                       1.7e9, 0)]),
+    "study_saved": (5, "user_id, slug, title, saved_at", [(1001, "git", "Git", 1.7e9)]),
+    "study_cards": (5, "user_id, slug, due, reviews, source, fsrs, added_at",
+                    [(1001, "git", 1.7e9, 2, "saved", None, 1.7e9)]),
+    "study_ratings": (5, "user_id, slug, rating, rated_at", [(1001, "git", 3, 1.7e9)]),
+    "study_lookups": (5, "user_id, slug, count", [(1001, "git", 2)]),
+    "study_students": (5, "user_id, reminder_hour, track_lookups, reminded_day, "
+                       "failed_reminders", [(1001, 9, 1, "2026-02-28", 0)]),
 }
 
 
@@ -79,7 +86,7 @@ async def test_an_old_database_is_migrated_in_place_keeping_every_record(
         settings = await store.records.guild_settings(42)
         # Usage from before servers were told apart is the one server's the database knew
         # (42, from version 2 on); none known (version 1): server 0's, shown to no server.
-        stats = await store.records.stats(42 if 2 <= version < 5 else 0)
+        stats = await store.records.stats(42 if 2 <= version < 6 else 0)
         board = await store.records.leaderboard(42)
         card = await store.glossary.card("git")
     with sqlite3.connect(path) as db:
