@@ -235,7 +235,10 @@ async def test_an_interaction_from_a_server_the_bot_is_not_in_has_no_moderator_p
                                  command_defs=defs, member=owner)
         payload = fake.interaction_payload(2, data, member=owner, user_install=True)
         reply = await (await fake.inject(payload, "/glossary stats", 5)).wait_callback(5)
-        assert reply.embeds[0]["title"] == "Moderators only"
+        # Refused before any moderator check: server-only commands answer only in a class
+        # server (bot.contexts); is_moderator refuses there too (the bot is not a member).
+        assert reply.embeds[0]["title"] == "Servers only"
+        assert "Glossary stats" not in str(reply.embeds)
 
 
 async def test_term_of_the_day_and_quizzes_per_server(classes):
