@@ -92,6 +92,8 @@ async def phase_single(root: Path, work: Path, terms: int) -> dict:
     from bot.store import Store
 
     rng = random.Random(1)
+    for suffix in ("", "-wal", "-shm"):  # a fresh database: no schema from an older run
+        Path(f"{work / 'single.sqlite3'}{suffix}").unlink(missing_ok=True)
     async with await Store.open(work / "single.sqlite3") as store:
         await _load(store, root, 1)
         glossary = store.glossary_named("g0000")
