@@ -64,8 +64,6 @@ def allowed_here(interaction: discord.Interaction) -> bool:
 
 
 def glossary_for(interaction: discord.Interaction) -> Glossary:
-    """The glossary that answers this interaction.
-
-    One glossary today. Per-server glossaries (issue 15) plug in here: in a class server
-    its own, elsewhere the one of the class server the student last used or chose."""
-    return interaction.client.store.glossary  # type: ignore[attr-defined]
+    """The glossary that answers this interaction: in a class server the one it uses;
+    elsewhere (a DM, a server only the student installed the app in) the default one."""
+    return interaction.client.glossary_for(class_server_id(interaction))  # type: ignore[attr-defined]

@@ -77,3 +77,7 @@ class EditConflict(GlossaryError):
     def __init__(self, message: str, changes: Mapping[str, object]) -> None:
         super().__init__(message)
         self.changes = dict(changes)
+
+
+class GlossaryGone(GlossaryError):
+    """A button names a glossary this bot no longer serves (taken out of the config)."""

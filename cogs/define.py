@@ -21,9 +21,9 @@ async def term_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
     """Suggestions for any term option; a failure here must not break typing."""
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     try:
-        suggestions = await bot.store.glossary.autocomplete(current[:CHOICE_LIMIT])
+        suggestions = await glossary_for(interaction).autocomplete(
+            current[:CHOICE_LIMIT])
     except Exception:
         log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
         return []
@@ -60,7 +60,7 @@ class Define(commands.Cog):
             private = interaction.guild_id is not None
         reply = await card_message(self.bot, card, server_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
-        self.bot.store.records.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug, server_id, card.glossary_id)
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -5,7 +5,7 @@ Every way a term changes records here (a reload, an edit, an import, an applied
 suggestion, a restore, which is itself a change). Each entry keeps whole terms as the
 JSON the store keeps (``bot.models.term_json``), so restoring is writing one back.
 
-The table is migration 6 (``bot.storage.migrations``); ``store.history`` is this class.
+The table is migration 7 (``bot.storage.migrations``); ``store.history`` is this class.
 """
 
 from __future__ import annotations
