@@ -34,7 +34,7 @@ import discord
 from discord import app_commands
 
 from bot.cards import card_embed, error_embed
-from bot.client import GlossaryBot, NotModerator, is_moderator
+from bot.client import GlossaryBot, NotEditor, NotModerator, is_moderator
 from bot.editing import (
     OpenedTerm,
     create_term,
@@ -47,7 +47,7 @@ from bot.errors import EditConflict, InvalidContent
 from bot.export import cell_text, export, file_name
 from bot.import_sources import section_value
 from bot.models import MAX_SLUG_LENGTH, Card, Term, slugify
-from bot.reloads import reload_and_report
+from bot.reloads import ReloadReport, reload_and_report
 from bot.sections import SECTIONS, Section, section
 from bot.storage.history import HistoryEntry
 from bot.text import shorten
@@ -64,9 +64,19 @@ FORMAT_NAMES = {
 
 
 async def can_edit(interaction: discord.Interaction) -> bool:
-    """Who may change or export the glossary: moderators for now. The one place that
-    decides it, so per-server glossaries can narrow it to a glossary's editors."""
-    return await is_moderator(interaction)
+    """Who may change or export the server's glossary: the moderators of a server that
+    owns it (as /glossary reload decides). The one place that decides it; raises
+    NotEditor for a moderator of a server that only uses a shared glossary."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    spec = bot.spec_for(interaction.guild_id)
+    moderator = await is_moderator(interaction)
+    in_server = bot.get_guild(interaction.guild_id or 0) is not None
+    if in_server and bot.glossary_map.may_edit(
+            spec, interaction.user.id, interaction.guild_id if moderator else None):
+        return True
+    if moderator:
+        raise NotEditor(bot.glossary_map.who_may_edit(spec, {g.id: g.name for g in bot.guilds}))
+    return False
 
 
 def editors_only():  # noqa: ANN201 - a discord.py check decorator
@@ -76,6 +86,24 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
         return True
 
     return app_commands.check(predicate)
+
+
+def _files(interaction: discord.Interaction) -> Path | None:
+    """The server's glossary's content directory; None for a database-only glossary."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    return bot.spec_for(interaction.guild_id).content_dir
+
+
+async def _no_files(interaction: discord.Interaction) -> None:
+    await interaction.response.send_message(ephemeral=True, embed=error_embed(
+        "No term files", "This server's glossary lives in the database alone; editing it "
+        "from Discord comes next. `glossary-bot export` writes it out as term files."))
+
+
+async def _reload(interaction: discord.Interaction) -> ReloadReport:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    spec = bot.spec_for(interaction.guild_id)
+    return await reload_and_report(bot.store, spec.content_dir, spec.name)
 
 
 # --- /glossary edit --------------------------------------------------------------------
@@ -105,7 +133,8 @@ class Draft:
 
 async def _show_preview(interaction: discord.Interaction, draft: Draft) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    embed = card_embed(Card(draft.term, {}, draft.file), bot.config.course_name,
+    course = bot.spec_for(interaction.guild_id).course_name
+    embed = card_embed(Card(draft.term, {}, draft.file), course,
                        bot.config.embed_colour, note="Preview: nothing is saved yet.")
     await interaction.response.send_message(embed=embed, view=PreviewView(draft),
                                             ephemeral=True)
@@ -214,7 +243,6 @@ class PreviewView(discord.ui.View):
     @discord.ui.button(label="Save", style=discord.ButtonStyle.success,
                        custom_id="authoring:save")
     async def save(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
         await interaction.response.defer()
         self.stop()
         try:
@@ -228,7 +256,7 @@ class PreviewView(discord.ui.View):
             problems = "\n".join(str(p) for p in exc.problems[:5])
             await self._not_saved(interaction, f"The term would not load:\n{problems}")
             return
-        report = await reload_and_report(bot.store, bot.config.content_dir)
+        report = await _reload(interaction)
         if report.diff is None:  # the glossary as a whole refused it (a name clash, ...)
             await asyncio.to_thread(undo)
             await self._not_saved(interaction, "The glossary would not reload with this "
@@ -272,7 +300,6 @@ class RemoveView(discord.ui.View):
     @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger,
                        custom_id="authoring:remove")
     async def remove(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
-        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
         await interaction.response.defer()
         self.stop()
         previous = self.opened.path.read_bytes() if self.opened.path.exists() else b""
@@ -282,7 +309,7 @@ class RemoveView(discord.ui.View):
             await interaction.edit_original_response(content=None, view=None, embed=error_embed(
                 "Not removed", f"{exc}: look at it again before removing it."))
             return
-        report = await reload_and_report(bot.store, bot.config.content_dir)
+        report = await _reload(interaction)
         if report.diff is None:
             await asyncio.to_thread(self.opened.path.write_bytes, previous)
             await interaction.edit_original_response(content=None, view=None, embeds=[
@@ -308,9 +335,13 @@ class RemoveView(discord.ui.View):
 @editors_only()
 async def remove_command(interaction: discord.Interaction, term: str) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    card = await bot.store.glossary.card(term)  # TermNotFound: the tree's friendly message
-    opened = await asyncio.to_thread(open_term, bot.config.content_dir / card.file)
-    embed = card_embed(card, bot.config.course_name, bot.config.embed_colour,
+    if (directory := _files(interaction)) is None:
+        await _no_files(interaction)
+        return
+    card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
+    opened = await asyncio.to_thread(open_term, directory / card.file)
+    embed = card_embed(card, bot.spec_for(interaction.guild_id).course_name,
+                       bot.config.embed_colour,
                        note=f"Remove this term? Its file {card.file} is deleted.")
     await interaction.response.send_message(embed=embed, view=RemoveView(opened, card.term),
                                             ephemeral=True)
@@ -320,8 +351,10 @@ async def remove_command(interaction: discord.Interaction, term: str) -> None:
                       "anything is saved)")
 @editors_only()
 async def add_command(interaction: discord.Interaction) -> None:
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    await interaction.response.send_modal(AddForm(bot.config.content_dir))
+    if (directory := _files(interaction)) is None:
+        await _no_files(interaction)
+        return
+    await interaction.response.send_modal(AddForm(directory))
 
 
 @app_commands.command(name="edit", description="Change one section of a term (a form, "
@@ -334,9 +367,12 @@ async def add_command(interaction: discord.Interaction) -> None:
 async def edit_command(interaction: discord.Interaction, term: str,
                        part: app_commands.Choice[str]) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    card = await bot.store.glossary.card(term)  # TermNotFound: the tree's friendly message
+    if (directory := _files(interaction)) is None:
+        await _no_files(interaction)
+        return
+    card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     chosen = section(part.value)
-    opened = await asyncio.to_thread(open_term, bot.config.content_dir / card.file)
+    opened = await asyncio.to_thread(open_term, directory / card.file)
     text = cell_text(chosen, opened.values.get(chosen.key, chosen.default))
     if len(text) > MODAL_TEXT_LIMIT:
         await interaction.response.send_message(embed=error_embed(
@@ -359,8 +395,9 @@ async def export_command(
 ) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     await interaction.response.defer(ephemeral=True, thinking=True)  # 10,000 terms: seconds
-    terms = await bot.store.glossary.all_terms()
-    data = await asyncio.to_thread(export, terms, format, bot.config.course_name)
+    terms = await bot.glossary_for(interaction.guild_id).all_terms()
+    spec = bot.spec_for(interaction.guild_id)
+    data = await asyncio.to_thread(export, terms, format, spec.course_name)
     limit = interaction.guild.filesize_limit if interaction.guild else 10 * 1024 * 1024
     if len(data) > limit:
         await interaction.followup.send(embed=error_embed(
