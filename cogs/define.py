@@ -19,17 +19,28 @@ CHOICE_LIMIT = 100
 async def term_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    """Suggestions for any term option; a failure here must not break typing."""
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    """Suggestions for any term option; a failure here must not break typing.
+
+    Discord asks on nearly every keystroke and a class types the same prefixes, so the
+    rendered choices are remembered per text until the glossary changes.
+    """
+    glossary = interaction.client.store.glossary  # type: ignore[attr-defined]
+    text = current[:CHOICE_LIMIT]
+    memo_key = ("autocomplete", text)
+    choices = glossary.recall(memo_key)
+    if choices is not None:
+        return choices  # type: ignore[return-value]
     try:
-        suggestions = await bot.store.glossary.autocomplete(current[:CHOICE_LIMIT])
+        suggestions = await glossary.autocomplete(text)
     except Exception:
-        log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
+        log.exception("Autocomplete failed for %r", text)
         return []
-    return [
+    choices = [
         app_commands.Choice(name=shorten(s.title, CHOICE_LIMIT), value=s.slug)
         for s in suggestions[:25]
     ]
+    glossary.remember(memo_key, choices)
+    return choices
 
 
 class Define(commands.Cog):
