@@ -94,7 +94,7 @@ STOP_TIMEOUT = 15.0
 GUILD_READY_TIMEOUT = 0.1  # discord.py waits this long after the last GUILD_CREATE
 BUDGET_CAP_S = {True: 55.0, False: 150.0}  # quick, full
 CLEANUP_S = 10.0  # kept back from ctx.deadline for stopping the bots
-SETUP_S = 12.0  # starting both bots and stopping them (estimate, for planning)
+SETUP_S = 20.0  # starting both bots, the warm-up pass over every query, stopping (estimate)
 ROUND_OVERHEAD_S = 0.15  # draining in-flight answers, resetting the fake
 SLUG_PATTERN = r"[a-z0-9][a-z0-9-]{0,44}"  # as the glossary's related-term buttons
 FAILED = "failed"
@@ -246,6 +246,7 @@ class _Side:
     log_path: Path
     process: asyncio.subprocess.Process | None = None
     queries: dict[str, Iterator[str]] = field(default_factory=dict)  # per kind, own cycle
+    cycle_length: dict[str, int] = field(default_factory=dict)  # distinct queries per kind
     _built: dict[tuple[str, str], Built] = field(default_factory=dict)
 
     def payload(self, kind: str, query: str) -> dict[str, Any]:
@@ -465,7 +466,8 @@ async def _start_side(name: str, glossary: Path, work: Path, child_deadline: flo
     stack.push_async_callback(fake.stop)
     mix = workload(glossary)
     side = _Side(name, fake, work / f"{name}.log",
-                 queries={kind: itertools.cycle(mix[kind]) for kind, _ in KINDS})
+                 queries={kind: itertools.cycle(mix[kind]) for kind, _ in KINDS},
+                 cycle_length={kind: len(mix[kind]) for kind, _ in KINDS})
     command = [sys.executable]
     if profile_dir is not None:
         command += ["-m", "cProfile", "-o", str(profile_dir / f"{name}.prof")]
@@ -522,11 +524,27 @@ def _tail(path: Path, lines: int = 6) -> str:
     return " | ".join(text.strip().splitlines()[-lines:]) or "(empty log)"
 
 
+async def _every_query_once(side: _Side, kind: str) -> None:
+    """One pass over the query cycle (64 in flight), so what a bot remembers per query
+    (cards, rendered choices) is warm for every query before the rounds, however short
+    they are: the rounds then measure a class asking what it asked before."""
+    left = side.cycle_length.get(kind, 0)
+
+    async def worker() -> None:
+        nonlocal left
+        while left > 0:
+            left -= 1
+            await _interact(side, kind)
+
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+
+
 async def _warm_up(side: _Side, kind: str, seconds: float, results: Results) -> None:
     """Fill every cache (discord.py's, SQLite's, the store's) before measuring, and note
     the mean size of its answers. A bot that answers nothing, or not what was asked (errors,
     "not found", no choices), stops the run: its speed would be the error path's."""
     warm = await run_round(side, kind, IN_FLIGHT, seconds)
+    await _every_query_once(side, kind)
     if warm.answered == 0 or warm.wrong:
         raise RuntimeError(f"the {side.name} bot answered {warm.wrong} of {warm.answered} "
                            f"{kind} interactions wrongly in the warm-up ({warm.failed} "
