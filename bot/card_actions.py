@@ -9,6 +9,7 @@ the clicker, so one student never changes what the whole class sees.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import TYPE_CHECKING
 
@@ -23,6 +24,8 @@ from bot.models import Card
 if TYPE_CHECKING:
     from bot.client import GlossaryBot
 
+log = logging.getLogger(__name__)
+
 
 class CardActions:
     def __init__(self, bot: GlossaryBot) -> None:
@@ -33,11 +36,16 @@ class CardActions:
     ) -> None:
         """``t`` opens a term (in place on a private card, with Back to ``origin``; on a
         public one privately), ``b`` is that Back button, ``n`` always answers privately
-        with a new message (search results and "Explain terms" lists stay visible)."""
+        with a new message (search results and "Explain terms" lists stay visible).
+
+        Only a private message is ever edited: a Back button is never sent on a public
+        card, but custom_ids can be forged, and an edit there would change what the whole
+        class sees.
+        """
         card = await self.bot.store.glossary.card(slug)
         message = interaction.message
         on_private_card = message is not None and message.flags.ephemeral
-        in_place = mode == "b" or (mode == "t" and on_private_card)
+        in_place = mode in ("t", "b") and on_private_card
         back_to = origin if mode == "t" and in_place else None
         reply = await card_message(self.bot, card, interaction.guild_id, back_to=back_to)
         if in_place:
@@ -57,17 +65,36 @@ class CardActions:
 
     async def send_suggestion(self, interaction: discord.Interaction, form: SuggestFixModal
                               ) -> None:
-        """Post a submitted form to the moderators' channel and thank the student."""
+        """Save a submitted form, post it to the moderators' channel and thank the student.
+
+        It is saved before it is posted: if the channel is gone or closed to the bot, the
+        student is told, and the moderators still read it with ``/glossary suggestions``.
+        """
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.bot.store.records.guild_settings(interaction.guild_id or 0)
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
-        channel = self.bot.get_channel(settings.mod_channel_id) or (
-            await self.bot.fetch_channel(settings.mod_channel_id))
-        await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
-            form.card.term.title, self.file_shown(form.card), form.section.value,
-            form.problem.value, form.proposal.value, interaction.user,
-        ))
+        term, author = form.card.term, interaction.user
+        saved = await self.bot.store.suggestions.add(
+            interaction.guild_id or 0, term.slug, term.title, author.id, author.display_name,
+            form.section.value, form.problem.value, form.proposal.value,
+        )
+        try:
+            channel = self.bot.get_channel(settings.mod_channel_id) or (
+                await self.bot.fetch_channel(settings.mod_channel_id))
+            await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
+                term.title, self.file_shown(form.card), form.section.value,
+                form.problem.value, form.proposal.value, author,
+            ))
+        except discord.HTTPException as exc:
+            log.warning("Suggestion %d for %s could not be posted in channel %s: %s",
+                        saved, term.slug, settings.mod_channel_id, exc)
+            await interaction.followup.send(
+                "Thank you! The moderators' channel could not be reached just now, so your "
+                "suggestion was saved instead: the moderators read it with "
+                "`/glossary suggestions`. Nothing you wrote was lost.", ephemeral=True)
+            return
+        await self.bot.store.suggestions.mark_delivered(saved)
         await interaction.followup.send(
             "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
         )

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import sqlite3
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Sequence
@@ -19,14 +20,16 @@ from pathlib import Path
 from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
 from bot.models import Problem
+from bot.search import mark_hits
 from bot.store import Store
 from bot.text import render_text
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
-DESCRIPTION = ("glossary-bot: run the Discord bot, and the content tools that need no "
-               "Discord (check, import, show, search, sandbox).")
+DESCRIPTION = ("glossary-bot: run the Discord bot, the content tools that need no "
+               "Discord (check, import, show, search, sandbox), and the tools to operate it "
+               "(doctor, backup, restore, health).")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,11 +71,25 @@ def _parser() -> argparse.ArgumentParser:
                          "(default: 8765; 0 picks a free one)")
     sandbox.add_argument("--watch", action="store_true",
                          help="reload the term files whenever one is saved")
+    backup = command("backup", "copy the database now, safely while the bot runs "
+                     "(SQLite's online backup)")
+    backup.add_argument("path", type=Path, help="backup file, or a directory for a dated name")
+    restore = command("restore", "replace the database with a backup (refused while the "
+                      "bot runs; the replaced one is kept beside it)")
+    restore.add_argument("path", type=Path, help="a file made by glossary-bot backup")
+    command("doctor", "check config, content, database, token, commands and channel "
+            "permissions; each failing line says how to fix it")
+    command("health", "exit 0 if the running bot is healthy (for a container's "
+            "HEALTHCHECK): asks health_port, else reads heartbeat_file")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # reports a bad config as one of its lines
+        from bot.doctor import run_doctor
+
+        return run_doctor(getattr(args, "config", None))
     try:
         config = load_config(getattr(args, "config", None))
         match args.command:
@@ -85,6 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return asyncio.run(_show(config, args.term))
             case "search":
                 return asyncio.run(_search(config, args.query, args.limit))
+            case "backup" | "restore":
+                return _backup(config, args.command, args.path)
+            case "health":
+                return _health(config)
             case "sandbox":
                 from bot.sandbox import run_sandbox
 
@@ -178,10 +199,36 @@ async def _search(config: Config, query: str, limit: int) -> int:
     if not page.hits:
         print(f"Nothing found for {query!r}.", file=sys.stderr)
         return EXIT_PROBLEMS
+    # Plain text for pipes and files; matched words in bold only on a terminal.
+    bold = ("\x1b[1m", "\x1b[0m") if sys.stdout.isatty() else ("", "")
     for number, hit in enumerate(page.hits, start=1):
-        print(f"{number}. {hit.title} ({hit.slug})\n   {hit.snippet}")
+        print(f"{number}. {hit.title} ({hit.slug})\n   {mark_hits(hit.snippet, *bold)}")
     print(f"{page.total} result(s)")
     return EXIT_OK
+
+
+def _backup(config: Config, command: str, path: Path) -> int:
+    from bot.backup import BackupError, make_backup, restore
+
+    try:
+        if command == "backup":
+            print(f"Backed up {config.database} to {make_backup(config.database, path)}")
+        else:
+            kept = restore(path, config.database)
+            print(f"Restored {config.database} from {path}"
+                  + (f"; the previous database is kept as {kept}" if kept else ""))
+    except (BackupError, OSError, sqlite3.Error) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def _health(config: Config) -> int:
+    from bot.health import probe
+
+    healthy, detail = probe(config)
+    print(detail, file=sys.stdout if healthy else sys.stderr)
+    return EXIT_OK if healthy else EXIT_PROBLEMS
 
 
 def _report_invalid(exc: InvalidContent) -> int:

@@ -13,7 +13,6 @@ import datetime
 import hashlib
 import json
 import logging
-import signal
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from bot import backup, health
 from bot.card_actions import CardActions
 from bot.cards import (
     CARD_BUTTONS,
@@ -34,6 +34,10 @@ from bot.cards import (
 )
 from bot.config import Config
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.lifecycle import stop_on_signals
+from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
+from bot.logs import setup_logging
+from bot.metrics import NO_METRICS, Metrics, NoMetrics
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -50,6 +54,11 @@ EXTENSIONS: tuple[str, ...] = (
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
+TOKEN_REJECTED = (
+    "Discord rejected the token (401 Unauthorized): it is mistyped or was reset. Open "
+    "https://discord.com/developers/applications > your application > Bot > Reset Token, "
+    "and put the new token in DISCORD_TOKEN."
+)
 
 
 def utc_now() -> datetime.datetime:
@@ -96,11 +105,18 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
 
+    async def _call(self, interaction: discord.Interaction) -> None:
+        """discord.py's one entry point for commands and autocomplete: timed (bot.metrics)."""
+        await self.client.metrics.timed(super()._call, interaction)  # type: ignore[attr-defined]
+
     async def on_error(  # type: ignore[override]
         self, interaction: discord.Interaction, error: Exception, /
     ) -> None:
         original = getattr(error, "original", error)
+        interaction.extras["error"] = original  # the outcome, for bot.metrics
         embed, view = self._describe(interaction, original)
+        if isinstance(original, NotModerator | app_commands.MissingPermissions):
+            embed = await self._moderators_only(interaction)
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
@@ -121,12 +137,6 @@ class GlossaryTree(app_commands.CommandTree):
             )
         if isinstance(error, InvalidContent):
             return reload_failed_embed(error.problems), None
-        if isinstance(error, NotModerator | app_commands.MissingPermissions):
-            return error_embed(
-                "Moderators only",
-                "This command needs the Manage Server permission"
-                + self._role_hint(interaction) + ".",
-            ), None
         if isinstance(error, app_commands.NoPrivateMessage):
             return error_embed("Servers only", "This command works inside a server."), None
         if isinstance(error, app_commands.CommandOnCooldown):
@@ -136,6 +146,8 @@ class GlossaryTree(app_commands.CommandTree):
             ), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None
+        if isinstance(error, NotModerator | app_commands.MissingPermissions):
+            return error_embed("Moderators only", ""), None  # worded by _moderators_only
         command = interaction.command.qualified_name if interaction.command else None
         custom_id = interaction.data.get("custom_id") if interaction.data else None
         log.error(
@@ -150,19 +162,38 @@ class GlossaryTree(app_commands.CommandTree):
         ), None
 
     @staticmethod
-    def _role_hint(interaction: discord.Interaction) -> str:
-        role = interaction.client.config.moderator_role  # type: ignore[attr-defined]
-        return f" or the **{discord.utils.escape_markdown(role)}** role" if role else ""
+    async def _moderators_only(interaction: discord.Interaction) -> discord.Embed:
+        """Who counts as a moderator here: Manage Server, or the role this server chose
+        (shown as a role mention, which never pings in a private reply) or the config's."""
+        client: GlossaryBot = interaction.client  # type: ignore[assignment]
+        roles: list[str] = []
+        if interaction.guild_id is not None:
+            settings = await client.store.records.guild_settings(interaction.guild_id)
+            if settings.moderator_role_id:
+                roles.append(f"<@&{settings.moderator_role_id}>")
+        if client.config.moderator_role:
+            roles.append(f"**{discord.utils.escape_markdown(client.config.moderator_role)}**")
+        hint = f" or the {' or '.join(roles)} role" if roles else ""
+        return error_embed("Moderators only",
+                           f"This command needs the Manage Server permission{hint}.")
 
     @staticmethod
     async def _reply(
         interaction: discord.Interaction, embed: discord.Embed, view: discord.ui.View | None
     ) -> None:
+        """Errors are always private. After a public defer (``/quiz ask``) the first
+        followup would replace the public loading message, so that message is removed
+        first and the error sent on its own, privately."""
         extra = {"view": view} if view else {}
-        if interaction.response.is_done():
-            await interaction.followup.send(embed=embed, ephemeral=True, **extra)
-        else:
+        if not interaction.response.is_done():
             await interaction.response.send_message(embed=embed, ephemeral=True, **extra)
+            return
+        if interaction.response.type is discord.InteractionResponseType.deferred_channel_message:
+            with contextlib.suppress(discord.HTTPException):
+                loading = await interaction.original_response()
+                if not loading.flags.ephemeral:
+                    await loading.delete()
+        await interaction.followup.send(embed=embed, ephemeral=True, **extra)
 
 
 class GlossaryBot(commands.AutoShardedBot):
@@ -171,6 +202,8 @@ class GlossaryBot(commands.AutoShardedBot):
     Auto-sharded so a large deployment only changes config: ``shard_count`` and
     ``shard_ids`` split the shards across processes (see docs/scaling.md); left unset,
     Discord's recommended count is used (one shard for a class server)."""
+
+    metrics: Metrics | NoMetrics = NO_METRICS  # bot.health turns them on with the endpoint
 
     def __init__(
         self,
@@ -181,6 +214,8 @@ class GlossaryBot(commands.AutoShardedBot):
         clock: Callable[[], datetime.datetime] = utc_now,
         **options: object,
     ) -> None:
+        # A glossary never joins voice: say nothing about the voice libraries it lacks.
+        discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
@@ -233,10 +268,13 @@ class GlossaryBot(commands.AutoShardedBot):
         )
 
     async def sync_commands_if_changed(self) -> bool:
-        """Sync only when the command definitions changed since the last sync.
+        """Sync only when the command definitions, or where they live, changed.
 
         Discord rate-limits syncing hard; a hash in the database lets a restart skip it,
-        while a newcomer's first start (or a changed command) still syncs.
+        while a newcomer's first start (or a changed command) still syncs. Commands live
+        in one place only: with ``dev_guild_id`` they are the dev guild's and the global
+        copies are removed, and switching back removes the guild's, so no server ever
+        shows a command twice or keeps one that was removed.
         """
         guild = discord.Object(self.config.dev_guild_id) if self.config.dev_guild_id else None
         if guild is not None:
@@ -246,22 +284,40 @@ class GlossaryBot(commands.AutoShardedBot):
         digest = hashlib.sha256(
             json.dumps(definitions, sort_keys=True, default=str).encode()
         ).hexdigest()
-        scope = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
-        if await self.store.db.get_meta(scope) == digest:
+        place = str(guild.id) if guild else "global"
+        scope, where = f"commands:{self.application_id}:{place}", (
+            f"commands:{self.application_id}:synced_to")
+        previous = await self.store.db.get_meta(where)
+        if await self.store.db.get_meta(scope) == digest and previous in (None, place):
             log.info("Slash commands unchanged since the last sync; not syncing")
             return False
         try:
             synced = await self.tree.sync(guild=guild)
+            await self._clear_other_scope(guild, previous)
         except discord.HTTPException as exc:
             log.error(
                 "Could not sync slash commands (%s). Was the bot invited with the "
                 "applications.commands scope?", exc,
             )
             return False
+        if previous not in (None, place):
+            await self.store.db.set_meta(f"commands:{self.application_id}:{previous}", "")
         await self.store.db.set_meta(scope, digest)
+        await self.store.db.set_meta(where, place)
         log.info("Synced %d slash commands %s", len(synced),
-                 f"to guild {guild.id}" if guild else "globally (may take up to an hour)")
+                 f"to guild {guild.id}" if guild else "globally")
         return True
+
+    async def _clear_other_scope(self, guild: discord.Object | None, previous: str | None
+                                 ) -> None:
+        """Remove the copies the other place holds (see ``sync_commands_if_changed``)."""
+        assert self.application_id is not None  # known once logged in
+        if guild is not None and previous != str(guild.id):
+            await self.http.bulk_upsert_global_commands(self.application_id, [])
+            log.info("Removed the global slash commands: they live in guild %s now", guild.id)
+        if previous not in (None, "global") and previous != (str(guild.id) if guild else None):
+            await self.http.bulk_upsert_guild_commands(self.application_id, int(previous), [])
+            log.info("Removed the slash commands of the former dev guild %s", previous)
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
@@ -269,21 +325,6 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
-
-
-class TokenRedactor(logging.Filter):
-    """Belt and braces: no log line may ever carry the token, whatever logged it."""
-
-    def __init__(self, token: str) -> None:
-        super().__init__()
-        self.token = token
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.token and self.token in message:
-            record.msg = message.replace(self.token, "[token hidden]")
-            record.args = ()
-        return True
 
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -316,10 +357,9 @@ def run_bot(config: Config) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
-    discord.utils.setup_logging(level=logging.getLevelName(config.log_level.upper()))
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(TokenRedactor(token))
-    return asyncio.run(_serve(config, token))
+    setup_logging(config.log_level, config.log_format, token)
+    with backup.in_use(config.database):  # `glossary-bot restore` refuses meanwhile
+        return asyncio.run(_serve(config, token))
 
 
 async def _serve(config: Config, token: str) -> int:
@@ -331,22 +371,21 @@ async def _serve(config: Config, token: str) -> int:
         return EXIT_CONFIG
     try:
         bot = GlossaryBot(config, store)
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(signal.SIGTERM, lambda: asyncio.ensure_future(bot.close()))
-        async with bot:
+        stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
+        async with bot, health.serving(bot, config), backup.scheduled(config):
             try:
                 await bot.start(token)
             except discord.LoginFailure:
-                log.error("Discord rejected the token. Reset it in the Developer Portal "
-                          "(Bot > Reset Token) and update DISCORD_TOKEN.")
+                log.error(TOKEN_REJECTED)
                 return EXIT_CONFIG
             except discord.PrivilegedIntentsRequired:
                 log.error("Discord refused the requested intents.")
                 return EXIT_CONFIG
-            except (aiohttp.ClientError, OSError) as exc:
-                log.error("Cannot reach Discord (%s). Check the network connection and try "
-                          "again.", exc)
+            except (aiohttp.ClientError, OSError, discord.GatewayNotFound,
+                    discord.DiscordServerError) as exc:
+                log.error("Cannot reach Discord at %s (%s). The token was not checked: "
+                          "check this machine's network connection, then start the bot "
+                          "again.", yarl.URL(discord.http.Route.BASE).host, exc)
                 return EXIT_UNAVAILABLE
     finally:
         await store.close()

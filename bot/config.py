@@ -20,6 +20,7 @@ CONFIG_ENV = "GLOSSARY_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+LOG_FORMATS = ("text", "json")
 
 TOKEN_HELP = (
     "No Discord bot token found.\n"
@@ -45,6 +46,15 @@ class Config:
     shard_count: int | None = None
     shard_ids: tuple[int, ...] | None = None
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object a line, for journald and collectors
+    # Operating it (docs/deploy.md): health endpoint and metrics on 127.0.0.1, off unless
+    # a port is given (0 picks a free one); a heartbeat file for setups without HTTP.
+    health_port: int | None = None
+    health_max_heartbeat_age: float = 90.0
+    heartbeat_file: Path | None = None
+    # Daily online backups into this directory, keeping the newest backup_keep.
+    backup_dir: Path | None = None
+    backup_keep: int = 7
     # Where discord.py connects: left empty for Discord itself; the sandbox and the smoke
     # test point these at a local stand-in.
     discord_api_url: str | None = None
@@ -56,7 +66,7 @@ class Config:
         return self.token.strip()
 
 
-_PATH_KEYS = {"content_dir", "database"}
+_PATH_KEYS = {"content_dir", "database", "heartbeat_file", "backup_dir"}
 
 
 def _coerce(key: str, value: Any, base_dir: Path) -> Any:
@@ -155,6 +165,15 @@ def _problems(config: Config) -> list[str]:
     if config.log_level.upper() not in LOG_LEVELS:
         problems.append(f"log_level must be one of {', '.join(LOG_LEVELS)}, "
                         f"not {config.log_level!r}")
+    if config.log_format not in LOG_FORMATS:
+        problems.append(f"log_format must be one of {', '.join(LOG_FORMATS)}, "
+                        f"not {config.log_format!r}")
+    if config.health_port is not None and not 0 <= config.health_port <= 65535:
+        problems.append("health_port must be a port number (1-65535; 0 picks a free one)")
+    if config.health_max_heartbeat_age <= 0:
+        problems.append("health_max_heartbeat_age must be more than 0 seconds")
+    if config.backup_keep < 1:
+        problems.append("backup_keep must be 1 or more")
     if config.cooldown_uses < 0 or config.cooldown_seconds <= 0:
         problems.append("cooldown_uses must be 0 or more (0: no cooldown) and "
                         "cooldown_seconds more than 0")

@@ -62,5 +62,9 @@ class NotEnoughTerms(GlossaryError):
     """A quiz needs at least four terms to choose from."""
 
 
+class ChannelNotUsable(GlossaryError):
+    """The bot lacks a permission it needs to post in a channel a moderator chose."""
+
+
 class SuggestionsOff(GlossaryError):
     """A suggestion arrived for a server without a moderators' channel."""

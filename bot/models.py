@@ -197,6 +197,23 @@ class GuildSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class SuggestedFix:
+    """A student's "Suggest a fix" form, as saved; ``delivered`` once it was posted."""
+
+    id: int
+    guild_id: int
+    slug: str
+    title: str
+    author_id: int
+    author_name: str
+    section: str
+    problem: str
+    proposal: str
+    created_at: float
+    delivered: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Quiz:
     id: int
     guild_id: int

@@ -44,6 +44,16 @@ MIN_TYPO_WORD = 4  # "api" or "git" typed wrong is too short to guess from
 MIN_TYPO_SCORE = 70.0
 
 
+# Around the words a snippet matched: control characters no term text contains, so each
+# renderer marks them its own way (bold on Discord, plain or bold in a terminal) after
+# escaping the text itself.
+HIT_START, HIT_END = "\x02", "\x03"
+
+
+def mark_hits(snippet: str, before: str, after: str) -> str:
+    return snippet.replace(HIT_START, before).replace(HIT_END, after)
+
+
 def clean_query(text: str) -> str:
     """The words of a query that could name a term: what a miss is recorded as, and what
     "did you mean" looks at. Empty when nothing is left (only mentions or filler)."""

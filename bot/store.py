@@ -15,6 +15,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import Glossary
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.suggestions import Suggestions
 
 
 class Store:
@@ -24,6 +25,7 @@ class Store:
         self.db = db
         self.glossary = Glossary(db)
         self.records = Records(db)
+        self.suggestions = Suggestions(db)
         self.reloads = Reloader(Reloads(db, self.glossary))
 
     @classmethod

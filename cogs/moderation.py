@@ -1,4 +1,4 @@
-"""/glossary reload and /glossary stats, for moderators."""
+"""/glossary reload, stats, settings and suggestions, for moderators."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot.cards import settings_embed, stats_embed
+from bot.cards import saved_suggestions_embed, settings_embed, stats_embed
+from bot.channels import explain_missing, missing_to_post
 from bot.client import GlossaryBot, moderator_only
+from bot.errors import ChannelNotUsable
 from bot.reloads import reload_and_report
 
 
@@ -64,6 +66,9 @@ class Moderation(commands.GroupCog, group_name="glossary",
         | None = None,
     ) -> None:
         assert interaction.guild_id is not None  # guild_only
+        for chosen in (moderators_channel, daily_channel):
+            if chosen is not None and (missing := missing_to_post(chosen)):
+                raise ChannelNotUsable(explain_missing(chosen, missing))
         # Saving is a write that may wait for a reload; answer within Discord's 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         changes: dict[str, object] = {}
@@ -88,6 +93,15 @@ class Moderation(commands.GroupCog, group_name="glossary",
             embed=settings_embed(settings, self.bot.config.embed_colour, self.bot.config.timezone),
             ephemeral=True,
         )
+
+    @app_commands.command(name="suggestions", description="Fixes students suggested, including "
+                          "any that could not be posted")
+    @moderator_only()
+    async def suggestions(self, interaction: discord.Interaction) -> None:
+        assert interaction.guild_id is not None  # guild_only
+        saved = await self.bot.store.suggestions.latest(interaction.guild_id)
+        await interaction.response.send_message(
+            embed=saved_suggestions_embed(saved, self.bot.config.embed_colour), ephemeral=True)
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -9,7 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards import QuizAnswerButton, card_message, leaderboard_embed, quiz_embed, quiz_view
-from bot.cards.embeds import echo, quiz_result_embed
+from bot.cards.embeds import echo, fit_together, quiz_result_embed
 from bot.client import GlossaryBot, lookup_cooldown
 from bot.errors import NotEnoughTerms
 from bot.models import Term
@@ -60,7 +60,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         card = await self.bot.store.glossary.card(outcome.quiz.answer)
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.followup.send(
-            embeds=[quiz_result_embed(outcome, card.term.title), reply["embed"]],
+            embeds=fit_together(quiz_result_embed(outcome, card.term.title), reply["embed"]),
             view=reply["view"], ephemeral=True,
         )
 

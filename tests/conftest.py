@@ -27,6 +27,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 # The bot's clock in tests: early morning, so no scheduled post fires unless a test asks.
 FIXED_NOW = datetime.datetime(2026, 3, 1, 0, 0, tzinfo=datetime.UTC)
 BUNDLED_TERMS = REPO_ROOT / "data" / "terms"
+BUNDLED_COUNT = len(list(BUNDLED_TERMS.glob("*.yaml")))  # the shipped glossary, 100+ terms
 SHARED = REPO_ROOT.parent / "shared"
 
 TermWriter = Callable[..., Path]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -197,6 +198,7 @@ class SuggestFixButton(
         await _client(interaction).card_actions.suggest_fix(interaction, self.slug)
 
 
+FORM_TIMEOUT = 30 * 60  # seconds a student may spend on a suggestion
 SubmitFix = Callable[[discord.Interaction, "SuggestFixModal"], Awaitable[None]]
 
 
@@ -217,8 +219,12 @@ class SuggestFixModal(discord.ui.Modal):
     )
 
     def __init__(self, card: Card, on_submit_fix: SubmitFix) -> None:
+        # discord.py keys open forms by custom_id alone: each opened form gets its own, or
+        # two students suggesting a fix for one term would get each other's answer (or
+        # none). The timeout frees forms that are never sent.
         super().__init__(title=shorten(f"Suggest a fix: {card.term.title}", 45),
-                         custom_id=f"gl:fm:{card.term.slug}")
+                         custom_id=f"gl:fm:{card.term.slug}:{secrets.token_hex(8)}",
+                         timeout=FORM_TIMEOUT)
         self.card = card
         self.on_submit_fix = on_submit_fix
 

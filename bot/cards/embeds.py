@@ -25,10 +25,12 @@ from bot.models import (
     ReloadDiff,
     Score,
     SearchPage,
+    SuggestedFix,
     Suggestion,
     Term,
 )
 from bot.quiz import blank_out
+from bot.search import mark_hits
 from bot.sections import SECTIONS, Section
 from bot.text import section_text, shorten
 
@@ -78,10 +80,19 @@ def echo(user_text: str, limit: int = 100) -> str:
         budget -= len(shown) - limit
 
 
-def _fit(embed: discord.Embed) -> discord.Embed:
-    """Shrink the longest parts until the embed is within the 6,000-character total."""
-    while len(embed) > EMBED_TOTAL_LIMIT:
-        excess = len(embed) - EMBED_TOTAL_LIMIT
+def fit_together(*embeds: discord.Embed) -> list[discord.Embed]:
+    """Embeds for one message, within the 6,000 characters Discord allows *across all of
+    them*: the first ones are kept whole and the last is shortened (a copy, so a cached
+    card is never cut for good). A quiz verdict sent with the full card needs this."""
+    *kept, last = embeds
+    room = EMBED_TOTAL_LIMIT - sum(len(embed) for embed in kept)
+    return [*kept, _fit(last.copy(), room) if len(last) > room else last]
+
+
+def _fit(embed: discord.Embed, limit: int = EMBED_TOTAL_LIMIT) -> discord.Embed:
+    """Shrink the longest parts until the embed is within ``limit`` characters."""
+    while len(embed) > limit:
+        excess = len(embed) - limit
         parts = [("description", -1, len(embed.description or ""))]
         parts += [("field", i, len(f.value or "")) for i, f in enumerate(embed.fields)]
         kind, index, length = max(parts, key=lambda part: part[2])
@@ -161,7 +172,8 @@ def search_embed(query: str, page: SearchPage, colour: int) -> discord.Embed:
         )
     embed = discord.Embed(title=f"Search: {echo(query, TITLE_LIMIT - 8)}", colour=colour)
     for number, hit in enumerate(page.hits, start=page.offset + 1):
-        _add_field(embed, f"{number}. {hit.title}", hit.snippet or "…")
+        _add_field(embed, f"{number}. {hit.title}",
+                   mark_hits(_escape(hit.snippet), "**", "**") or "…")
     last = page.offset + len(page.hits)
     embed.set_footer(text=f"Results {page.offset + 1}–{last} of {page.total}")
     return _fit(embed)
@@ -241,6 +253,29 @@ def suggestion_embed(
     _add_field(embed, "What is wrong", echo(problem, FIELD_VALUE_LIMIT - 10))
     if proposal.strip():
         _add_field(embed, "Proposed text", echo(proposal, FIELD_VALUE_LIMIT - 10))
+    return _fit(embed)
+
+
+def saved_suggestions_embed(saved: Sequence[SuggestedFix], colour: int) -> discord.Embed:
+    """``/glossary suggestions``: the newest, those that never reached the channel first."""
+    if not saved:
+        return discord.Embed(title="Suggested fixes", colour=colour,
+                             description="No student has suggested a fix in this server yet.")
+    waiting = sum(not fix.delivered for fix in saved)
+    embed = discord.Embed(
+        title="Suggested fixes", colour=colour,
+        description=(f"**{waiting}** could not be posted in the moderators' channel and "
+                     "are only here." if waiting else "All of these were also posted in the "
+                     "moderators' channel."),
+    )
+    for fix in saved:
+        when = f"<t:{int(fix.created_at)}:R>"
+        status = "" if fix.delivered else " · not posted"
+        value = (f"From <@{fix.author_id}> ({echo(fix.author_name, 60)}) {when}{status}\n"
+                 f"**{echo(fix.section, 60) or 'Part not said'}:** {echo(fix.problem, 400)}")
+        if fix.proposal.strip():
+            value += f"\n**Proposed:** {echo(fix.proposal, 400)}"
+        _add_field(embed, shorten(fix.title, 200), value)
     return _fit(embed)
 
 

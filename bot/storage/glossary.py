@@ -47,7 +47,7 @@ WITH named AS MATERIALIZED (
 ), page AS MATERIALIZED (
     SELECT rowid, rank FROM hits ORDER BY rank LIMIT ?3 OFFSET ?4
 )
-SELECT t.slug, t.title, snippet(terms_fts, 2, '**', '**', '…', 14), page.rank,
+SELECT t.slug, t.title, snippet(terms_fts, 2, char(2), char(3), '…', 14), page.rank,
        (SELECT count(*) FROM hits)
 FROM page JOIN terms_fts ON terms_fts.rowid = page.rowid JOIN terms t ON t.id = page.rowid
 WHERE terms_fts MATCH ?1

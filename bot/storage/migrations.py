@@ -150,4 +150,21 @@ MIGRATIONS: tuple[str, ...] = (
         tokenize = 'porter unicode61 remove_diacritics 2'
     );
     """,
+    # 4: suggested fixes, saved before they are posted so none is ever lost.
+    """
+    CREATE TABLE suggestions (
+        id INTEGER PRIMARY KEY,
+        guild_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        author_id INTEGER NOT NULL,
+        author_name TEXT NOT NULL,
+        section TEXT NOT NULL,
+        problem TEXT NOT NULL,
+        proposal TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        delivered INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX suggestions_by_guild ON suggestions(guild_id, delivered, created_at);
+    """,
 )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import BUNDLED_TERMS, REPO_ROOT, SHARED
+from tests.conftest import BUNDLED_COUNT, BUNDLED_TERMS, REPO_ROOT, SHARED
 
 SEED = SHARED / "seeds" / "000_014817aa4429421b.txt"
 
@@ -31,7 +31,7 @@ def config_for(tmp_path: Path):
 
 def test_check_passes_on_the_bundled_glossary(capsys):
     assert main(["check", str(BUNDLED_TERMS)]) == 0
-    assert "9 valid term(s), 0 error(s), 0 warning(s)" in capsys.readouterr().out
+    assert f"{BUNDLED_COUNT} valid term(s), 0 error(s), 0 warning(s)" in capsys.readouterr().out
 
 
 def test_check_lists_every_problem_with_file_and_line(write_term, terms_dir, capsys):
@@ -72,6 +72,7 @@ def test_search_prints_ranked_results(config_for, capsys):
     out = capsys.readouterr().out
     assert out.splitlines()[0].startswith("1. ")
     assert "Migrations (migrations)" in out
+    assert "**" not in out and "\x02" not in out and "\x1b" not in out  # plain text in a pipe
 
 
 @pytest.mark.skipif(not SEED.exists(), reason=f"seed page not found at {SEED}")

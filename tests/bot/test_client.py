@@ -8,6 +8,7 @@ import pytest
 
 from bot.client import GlossaryBot
 from bot.store import Store
+from tests.conftest import BUNDLED_COUNT
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import bot_process, running_bot
 
@@ -31,7 +32,32 @@ async def test_commands_sync_once_then_only_when_changed(start_bot):
         guild_id = fake.guild.id
         async with start_bot(fake, dev_guild_id=guild_id):
             pass
-        assert command_puts(fake)[-1].endswith(f"/guilds/{guild_id}/commands")
+        assert any(p.endswith(f"/guilds/{guild_id}/commands") for p in command_puts(fake)[1:])
+    finally:
+        await fake.stop()
+
+
+async def test_switching_between_dev_guild_and_global_never_leaves_copies(start_bot):
+    fake = FakeDiscord()
+    await fake.start()
+    try:
+        guild_id = fake.guild.id
+        async with start_bot(fake):
+            pass
+        names = {c["name"] for c in fake.commands[None]}
+        assert "define" in names
+        async with start_bot(fake, dev_guild_id=guild_id):
+            pass
+        assert {c["name"] for c in fake.commands[guild_id]} == names
+        assert fake.commands[None] == []  # no second copy of every command
+        puts = len(command_puts(fake))
+        async with start_bot(fake, dev_guild_id=guild_id):
+            pass
+        assert len(command_puts(fake)) == puts  # unchanged: nothing synced
+        async with start_bot(fake):  # dev_guild_id removed again
+            pass
+        assert {c["name"] for c in fake.commands[None]} == names
+        assert fake.commands[guild_id] == []  # the guild copies are gone
     finally:
         await fake.stop()
 
@@ -55,7 +81,7 @@ async def test_start_with_broken_content_serves_the_last_good_glossary(
         async with start_bot() as h:
             assert (await h.slash("define", term="git")).embeds[0]["title"] == "Git"
     assert "git.yaml:1: yaml:" in caplog.text
-    assert "serving the 9 terms from the last good load" in caplog.text
+    assert f"serving the {BUNDLED_COUNT} terms from the last good load" in caplog.text
 
 
 async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_dir):
@@ -65,7 +91,7 @@ async def test_python_m_bot_serves_define_and_stops_cleanly(tmp_path, content_di
             reply = await fake.slash("define", term="backend")
             assert reply.embeds[0]["title"] == "backend"
         assert bot.returncode == 0, bot.output[-3000:]
-        assert "Glossary loaded: 9 terms" in bot.output
+        assert f"Glossary loaded: {BUNDLED_COUNT} terms" in bot.output
         assert FAKE_TOKEN not in bot.output
         assert FAKE_TOKEN.split(".")[0] not in bot.output
         assert not fake.schema_violations

@@ -11,6 +11,7 @@ import bot.reloading
 import bot.storage.glossary
 import bot.storage.records
 from bot.errors import InvalidContent, TermNotFound
+from bot.search import HIT_END, HIT_START
 from bot.storage.glossary import AUTOCOMPLETE_LIMIT
 from bot.store import Store
 from tests.conftest import BUNDLED_TERMS
@@ -113,7 +114,7 @@ async def test_search_never_raises_on_user_text(bundled_store, query):
 async def test_search_ranks_and_snippets(bundled_store):
     page = await bundled_store.glossary.search("database")
     assert page.total >= 2
-    assert all("**" in hit.snippet for hit in page.hits)
+    assert all(HIT_START in hit.snippet and HIT_END in hit.snippet for hit in page.hits)
     ranks = [hit.rank for hit in page.hits]
     assert ranks == sorted(ranks)
 

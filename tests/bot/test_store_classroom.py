@@ -60,7 +60,8 @@ async def test_without_a_category_the_wrong_choices_share_the_answers(bundled_st
         assert answer is not None
         expected = {t.slug for t in await bundled_store.glossary.all_terms()
                     if t.category == answer.category and t.slug != answer.slug}
-        assert {t.slug for t in same} == expected
+        assert {t.slug for t in same} <= expected
+        assert len(same) == min(len(expected), 12)  # a sample, never a whole big category
 
 
 async def test_quiz_material_of_an_unknown_category_is_empty(bundled_store):

@@ -94,7 +94,7 @@ async def test_custom_ids_of_old_messages_still_open_their_terms(h):
     assert page.embeds[0]["footer"]["text"].startswith("Results 1–")
     await take_suggestions(h)
     form = await h.click("gl:f:git", message=None)
-    assert form.type == CALLBACK_MODAL and form.data["custom_id"] == "gl:fm:git"
+    assert form.type == CALLBACK_MODAL and form.data["custom_id"].startswith("gl:fm:git:")
 
 
 async def test_suggestions_name_the_real_file_in_a_custom_content_dir(tmp_path: Path,

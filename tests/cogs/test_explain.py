@@ -33,7 +33,7 @@ async def test_explain_lists_each_term_once_longest_match_first(h):
     assert reply.ephemeral
     (embed,) = reply.embeds
     assert [b["label"] for b in reply.buttons] == ["API routes", "Prisma", "Migrations", "backend",
-                                                  "Git"]
+                                                  "git push"]  # not "Git": longest match
     assert "**API routes**" in embed["description"]
     opened = await h.click(reply.buttons[1]["custom_id"], message=reply.message)
     assert opened.ephemeral and opened.embeds[0]["title"] == "Prisma"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.content import dump_term
 from tests.cogs.conftest import reload_ok
-from tests.conftest import make_term
+from tests.conftest import BUNDLED_COUNT, make_term
 from tests.support.fake_discord import MANAGE_GUILD
 
 
@@ -17,7 +17,7 @@ async def test_reload_reports_added_changed_removed(h, content_dir):
     embed = await reload_ok(h)
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields == {"Added (1)": "docker", "Changed (1)": "git"}
-    assert "10 terms" in embed["description"]
+    assert f"{BUNDLED_COUNT + 1} terms" in embed["description"]
     card = await h.slash("define", term="git vcs")
     assert card.embeds[0]["title"] == "Git VCS"
     after = await h.slash("define", term="backend")  # a related title changed: new buttons
@@ -71,6 +71,14 @@ async def test_configured_role_counts_as_moderator(start_bot, content_dir):
         await fake.stop()
 
 
+async def test_the_refusal_names_the_role_this_server_chose(h):
+    await h.bot.store.records.update_guild_settings(h.guild.id, moderator_role_id=4242)
+    refused = await h.slash("glossary", "reload", member=h.student)
+    assert refused.ephemeral
+    assert "Manage Server permission or the <@&4242> role" in refused.embeds[0]["description"]
+    assert refused.data.get("allowed_mentions") == {"parse": []}  # a mention that never pings
+
+
 async def test_stats_show_top_terms_and_content_gaps(h):
     for _ in range(3):
         await h.slash("define", term="git")
@@ -81,7 +89,7 @@ async def test_stats_show_top_terms_and_content_gaps(h):
     await reply.wait_followup()
     (embed,) = reply.embeds
     assert reply.ephemeral
-    assert embed["description"].startswith("**9** terms")
+    assert embed["description"].startswith(f"**{BUNDLED_COUNT}** terms")
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Most looked up"].splitlines()[:2] == ["3 × Git", "1 × backend"]
     assert fields["Asked for but missing"] == "2 × kubernetes"

@@ -6,7 +6,8 @@ import random
 import re
 import sqlite3
 
-from tests.support.fake_discord import FakeDiscord
+from bot.errors import NotEnoughTerms
+from tests.support.fake_discord import EPHEMERAL, FakeDiscord
 from tests.support.harness import BotHarness
 
 QUIZ_ID = re.compile(r"gl:q:(\d+):([a-z0-9-]+)")
@@ -61,7 +62,8 @@ async def test_questions_hide_the_answer_and_use_the_category(h, config):
         quiz = await ask(h, seed=seed, category="databases")
         ids = [b["custom_id"] for b in quiz.buttons]
         slugs = {QUIZ_ID.fullmatch(i)[2] for i in ids}
-        assert {"mysql", "prisma", "migrations"} <= slugs  # the whole category, plus one
+        assert len(slugs) == 4
+        assert {(await h.bot.store.glossary.term(s)).category for s in slugs} == {"databases"}
         answer = answer_of(config.database, ids[0])
         term = await h.bot.store.glossary.term(answer)
         text = " ".join([quiz.embeds[0].get("description", "")] +
@@ -87,3 +89,47 @@ async def test_quiz_buttons_work_after_a_restart(start_bot, config):
                                          message=None)
             await clicked.wait_followup()
             assert clicked.embeds[0]["title"] == "✅ Correct!"
+
+
+async def test_an_error_after_the_public_defer_is_shown_only_to_the_asker(h, monkeypatch):
+    async def refuse(*args, **kwargs):
+        raise NotEnoughTerms("The quiz could not be saved; try again.")
+
+    monkeypatch.setattr(h.bot.store.records, "create_quiz", refuse)
+    reply = await h.slash("quiz", "ask")
+    await reply.wait_followup()
+    assert reply.original_deleted  # the public "thinking…" message is gone
+    [error] = reply.followup_messages
+    assert int(error.get("flags") or 0) & EPHEMERAL
+    assert error["embeds"][0]["description"] == "The quiz could not be saved; try again."
+    public = [m for m in h.channel_messages() if not int(m.get("flags") or 0) & EPHEMERAL]
+    assert not any("could not be saved" in str(m.get("embeds")) for m in public)
+
+
+async def test_answer_on_a_long_card_fits_one_message(h, content_dir):
+    """The verdict and the answer's full card go in one message: together they must stay
+    within Discord's 6,000 characters, or the student sees "Something went wrong"."""
+    from bot.content import dump_term
+    from tests.cogs.conftest import reload_ok
+    from tests.conftest import make_term
+
+    prose = " ".join(["explanation"] * 600)
+    (content_dir / "huge.yaml").write_text(dump_term(make_term(
+        "huge", definition=prose, why_it_matters=prose, course_example=prose,
+        real_world_example=prose, common_mistakes=(prose[:900],),
+    )))
+    await reload_ok(h)
+    choices = ("huge", "git", "nodejs", "mysql")
+    quiz = await h.bot.store.records.create_quiz(h.guild.id, "huge", choices, "name")
+    reply = await h.click(f"gl:q:{quiz.id}:huge", member=h.student)
+    await reply.wait_followup()
+    result, card = reply.embeds
+    assert result["title"] == "✅ Correct!"
+    total = sum(len(e.get("title", "")) + len(e.get("description", ""))
+                + len((e.get("footer") or {}).get("text", ""))
+                + sum(len(f["name"]) + len(f["value"]) for f in e.get("fields", []))
+                for e in (result, card))
+    assert 5000 < total <= 6000
+    again = await h.slash("define", term="huge")  # the cached card itself is not cut
+    assert len(again.embeds[0]["description"]) > len(card["description"]) or (
+        len(again.embeds[0]["fields"][0]["value"]) > len(card["fields"][0]["value"]))

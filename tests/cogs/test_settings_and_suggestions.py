@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.sandbox.fake.constants import SEND_MESSAGES
 from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord
 
 
@@ -77,3 +78,76 @@ async def test_suggest_a_fix_appears_only_with_a_moderators_channel(h):
     assert fields["Proposed text"] == "Better text."
     assert f"<@{h.student.id}>" in fields["From"]
     assert posted.get("mentions", []) == []
+
+
+async def test_two_students_suggesting_for_one_term_both_arrive_with_their_authors(h):
+    setup = await h.slash("glossary", "settings", member=h.moderator, moderators_channel=h.channel)
+    await setup.wait_followup()
+    sam, kim = h.member(username="sam"), h.member(username="kim")
+    forms = [await h.click("gl:f:git", member=student) for student in (sam, kim)]
+    assert forms[0].data["custom_id"] != forms[1].data["custom_id"]
+    for form, student, text in ((forms[1], kim, "Kim's point"), (forms[0], sam, "Sam's point")):
+        thanks = await h.submit_modal(form, {"problem": text}, member=student)
+        await thanks.wait_followup()
+        assert "Thank you" in thanks.content
+    posts = [m["embeds"][0] for m in h.channel_messages()
+             if m.get("embeds") and m["embeds"][0]["title"] == "Suggested fix: Git"]
+    assert len(posts) == 2
+    said = {}
+    for post in posts:
+        fields = {f["name"]: f["value"] for f in post["fields"]}
+        said[fields["From"].lower()] = fields["What is wrong"]
+    assert said == {f"<@{kim.id}> (kim)": "Kim's point", f"<@{sam.id}> (sam)": "Sam's point"}
+
+
+async def test_a_forged_back_click_on_a_public_card_never_edits_it(h):
+    """Back is only sent on private cards; a forged one on a public message (here the
+    fake's stand-in for any public bot message) answers privately instead of editing."""
+    forged = await h.click("gl:b:backend", message=None, member=h.student)
+    assert forged.type == 4  # a new message, not an update (7) of the public one
+    assert forged.ephemeral and forged.embeds[0]["title"] == "backend"
+
+
+async def _moderators_channel(h, channel: dict):
+    reply = await h.slash("glossary", "settings", member=h.moderator, moderators_channel=channel)
+    if not reply.embeds:  # deferred: the answer is the followup
+        await reply.wait_followup()
+    return reply
+
+
+async def test_settings_refuse_a_channel_the_bot_cannot_post_in(start_bot):
+    fake = FakeDiscord()
+    mute = fake.add_channel("mods-muted", overwrites=[
+        {"id": fake.guild.role("GlossaryBot")["id"], "type": 0, "deny": SEND_MESSAGES}])
+    async with fake, start_bot(fake) as h:
+        reply = await _moderators_channel(h, mute)
+        assert reply.ephemeral
+        text = reply.embeds[0]["description"]
+        assert f"<#{mute['id']}>" in text and "**Send Messages**" in text
+        assert (await h.bot.store.records.guild_settings(h.guild.id)).mod_channel_id is None
+
+
+async def test_an_undeliverable_suggestion_is_kept_for_the_moderators(start_bot):
+    fake = FakeDiscord()
+    mods = fake.add_channel("mods")
+    async with fake, start_bot(fake) as h:
+        await _moderators_channel(h, mods)
+        await h.fake.set_overwrites(mods, [{"id": h.guild.role("GlossaryBot")["id"], "type": 0,
+                                            "deny": SEND_MESSAGES}])
+        form = await h.click("gl:f:git", member=h.student)
+        thanks = await h.submit_modal(form, {"section": "Definition", "problem": "A typo here",
+                                             "proposal": "Better text."}, member=h.student)
+        await thanks.wait_followup()
+        assert thanks.ephemeral
+        assert "/glossary suggestions" in thanks.content and "Something went wrong" not in (
+            str(thanks.embeds))
+        listed = await h.slash("glossary", "suggestions", member=h.moderator)
+        assert listed.ephemeral
+        (embed,) = listed.embeds
+        assert embed["description"].startswith("**1** could not be posted")
+        (field,) = embed["fields"]
+        assert field["name"] == "Git"
+        assert "A typo here" in field["value"] and "Better text." in field["value"]
+        assert "not posted" in field["value"] and f"<@{h.student.id}>" in field["value"]
+        refused = await h.slash("glossary", "suggestions", member=h.student)
+        assert refused.embeds[0]["title"] == "Moderators only"

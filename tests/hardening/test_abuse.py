@@ -25,7 +25,7 @@ import pytest
 from bot.client import GlossaryBot
 from bot.content import dump_term
 from bot.store import Store
-from tests.conftest import make_term
+from tests.conftest import BUNDLED_COUNT, make_term
 from tests.hardening._support import acknowledgements, captured_logs
 from tests.support.fake_discord import ADMINISTRATOR, MANAGE_GUILD, FakeDiscord
 from tests.support.harness import bot_process, running_bot
@@ -196,7 +196,7 @@ async def test_token_never_logged_by_the_bot_process(tmp_path, content_dir):
     text = bot.output
     assert bot.returncode == 0, text[-3000:]
     assert "broken.yaml:1: yaml:" in text  # the content error was logged
-    assert "serving the 9 terms from the last good load" in text
+    assert f"serving the {BUNDLED_COUNT} terms from the last good load" in text
     assert "401" in text  # and so was the failed callback
     assert "DEBUG" in text and text.count("\n") > 100, text[-2000:]
     assert not token_leaks(text), [line for line in text.splitlines() if token_leaks(line)][:5]

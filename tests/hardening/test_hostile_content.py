@@ -32,7 +32,7 @@ import pytest
 import yaml
 
 from bot.cli import main as cli_main
-from tests.conftest import BUNDLED_TERMS, REPO_ROOT
+from tests.conftest import BUNDLED_COUNT, BUNDLED_TERMS, REPO_ROOT
 from tests.hardening._support import captured_logs
 from tests.hardening.content_corpus import DEEP_NESTING, SYMLINK_LOOP, Case, cases
 from tests.support.fake_discord import FakeDiscord
@@ -155,7 +155,7 @@ async def test_reload_refuses_every_broken_file_and_keeps_serving(start_bot, con
         async with start_bot() as h:
             store = h.bot.store
             before = await store.glossary.all_terms()
-            assert len(before) == 9
+            assert len(before) == BUNDLED_COUNT
             moderator = h.moderator
             for case in case_list:
                 existing = set(content_dir.iterdir())

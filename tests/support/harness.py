@@ -406,6 +406,16 @@ async def bot_process(
         stderr=asyncio.subprocess.STDOUT,
     )
     running = BotProcess(process)
+    # Read while it runs: a bot logging at DEBUG fills the 64 KiB pipe in seconds, and a
+    # process blocked on a full pipe never gets as far as syncing its commands.
+    printed = bytearray()
+
+    async def drain() -> None:
+        assert process.stdout is not None
+        while chunk := await process.stdout.read(65536):
+            printed.extend(chunk)
+
+    reader = asyncio.create_task(drain())
     try:
         await fake.wait_until(lambda: fake.commands.get(None), 20, "the bot's command sync")
         await fake.wait_for_session(timeout=10)
@@ -413,5 +423,5 @@ async def bot_process(
     finally:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
-        out, _ = await asyncio.wait_for(process.communicate(), 20)
-        running.output = out.decode(errors="replace")
+        await asyncio.wait_for(asyncio.gather(process.wait(), reader), 20)
+        running.output = printed.decode(errors="replace")

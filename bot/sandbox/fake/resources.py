@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from bot.sandbox.fake.constants import ATTACH_FILES, EMBED_LINKS, SEND_MESSAGES, VIEW_CHANNEL
+from bot.sandbox.fake.constants import (
+    ATTACH_FILES,
+    EMBED_LINKS,
+    EVERYONE_PERMISSIONS,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+)
 from bot.sandbox.fake.rest import discord_error, json_response
 from bot.sandbox.fake.world import FakeGuild, FakeMember
 
@@ -52,6 +58,14 @@ class ResourceMixin:
                 "email": None,
             }
         )
+
+    async def _get_my_guilds(self, request: web.Request, **_: Any) -> web.Response:
+        """The bot's servers as partial guilds (``GET /users/@me/guilds``, for doctor)."""
+        return json_response([
+            {"id": str(g.id), "name": g.name, "icon": None, "banner": None, "owner": False,
+             "permissions": str(EVERYONE_PERMISSIONS), "features": []}
+            for g in self.guilds
+        ])
 
     async def _get_application(self, request: web.Request, **_: Any) -> web.Response:
         return json_response(

@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 # (method, path template, handler attribute, needs "Authorization: Bot <token>")
 ROUTES: list[tuple[str, str, str, bool]] = [
     ("GET", "/users/@me", "_get_me", True),
+    ("GET", "/users/@me/guilds", "_get_my_guilds", True),  # glossary-bot doctor
     ("GET", "/oauth2/applications/@me", "_get_application", True),
     ("GET", "/applications/@me", "_get_application", True),
     ("GET", "/gateway", "_get_gateway", False),
