@@ -33,6 +33,7 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
+from bot.contexts import SERVER_CONTEXTS, SERVER_INSTALLS, allowed_here
 from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
@@ -51,6 +52,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.quiz",
     "cogs.daily",
     "cogs.watcher",
+    "cogs.study",
+    "cogs.review",
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -104,6 +107,12 @@ def lookup_cooldown(interaction: discord.Interaction) -> app_commands.Cooldown |
 
 class GlossaryTree(app_commands.CommandTree):
     """The one place where errors become messages users can act on."""
+
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        if allowed_here(interaction):
+            return True
+        await self.on_error(interaction, app_commands.NoPrivateMessage())
+        return False
 
     async def _call(self, interaction: discord.Interaction) -> None:
         """discord.py's one entry point for commands and autocomplete: timed (bot.metrics)."""
@@ -219,6 +228,10 @@ class GlossaryBot(commands.AutoShardedBot):
         intents = discord.Intents.none()
         intents.guilds = True
         options.setdefault("allowed_mentions", discord.AllowedMentions.none())
+        # Server-only unless a command says otherwise (bot.contexts.anywhere): with user
+        # install on, Discord would otherwise offer moderator commands in any DM.
+        options.setdefault("allowed_contexts", SERVER_CONTEXTS)
+        options.setdefault("allowed_installs", SERVER_INSTALLS)
         if config.shard_count is not None:
             options.setdefault("shard_count", config.shard_count)
             if config.shard_ids is not None:

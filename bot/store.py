@@ -15,6 +15,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import Glossary
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
 
 
@@ -26,6 +27,7 @@ class Store:
         self.glossary = Glossary(db)
         self.records = Records(db)
         self.suggestions = Suggestions(db)
+        self.study = Study(db)  # each student's saved terms, reviews and reminders
         self.reloads = Reloader(Reloads(db, self.glossary))
 
     @classmethod

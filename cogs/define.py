@@ -10,6 +10,7 @@ from discord.ext import commands
 
 from bot.cards import card_message
 from bot.client import GlossaryBot, lookup_cooldown
+from bot.contexts import anywhere, class_server_id, glossary_for
 from bot.text import shorten
 
 log = logging.getLogger(__name__)
@@ -54,17 +55,21 @@ class Define(commands.Cog):
     )
     @app_commands.autocomplete(term=term_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @anywhere()
     async def define(
         self,
         interaction: discord.Interaction,
         term: app_commands.Range[str, 1, 100],
         private: bool | None = None,
     ) -> None:
-        card = await self.bot.store.glossary.card(term)
-        if private is None and interaction.guild_id:
-            settings = await self.bot.store.records.guild_settings(interaction.guild_id)
+        card = await glossary_for(interaction).card(term)
+        server_id = class_server_id(interaction)
+        if private is None and server_id:
+            settings = await self.bot.store.records.guild_settings(server_id)
             private = settings.define_private
-        reply = await card_message(self.bot, card, interaction.guild_id)
+        elif private is None:  # a server only the student installed the app in, or a DM
+            private = interaction.guild_id is not None
+        reply = await card_message(self.bot, card, server_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
         self.bot.store.records.record_lookup(card.term.slug)
 

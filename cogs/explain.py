@@ -11,6 +11,7 @@ from discord.ext import commands
 
 from bot.cards import DynamicView, RelatedTermButton, mentions_embed
 from bot.client import GlossaryBot
+from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS
 
 MAX_MESSAGE_CHARS = 4000
 MAX_BUTTONS = 25
@@ -19,7 +20,10 @@ MAX_BUTTONS = 25
 class Explain(commands.Cog):
     def __init__(self, bot: GlossaryBot) -> None:
         self.bot = bot
-        self.menu = app_commands.ContextMenu(name="Explain terms", callback=self.explain)
+        self.menu = app_commands.ContextMenu(
+            name="Explain terms", callback=self.explain,
+            allowed_contexts=ANY_CONTEXTS, allowed_installs=ANY_INSTALLS,
+        )
 
     async def cog_load(self) -> None:
         self.bot.tree.add_command(self.menu)

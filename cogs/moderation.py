@@ -9,6 +9,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards import saved_suggestions_embed, settings_embed, stats_embed
+from bot.cards.study import add_class_figures
 from bot.channels import explain_missing, missing_to_post
 from bot.client import GlossaryBot, moderator_only
 from bot.errors import ChannelNotUsable
@@ -39,9 +40,9 @@ class Moderation(commands.GroupCog, group_name="glossary",
         # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
         stats = await self.bot.store.records.stats()
-        await interaction.followup.send(
-            embed=stats_embed(stats, self.bot.config.embed_colour), ephemeral=True
-        )
+        embed = stats_embed(stats, self.bot.config.embed_colour)
+        add_class_figures(embed, await self.bot.store.study.class_figures())  # sums only
+        await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="settings", description="Show or change this server's "
                           "glossary settings")

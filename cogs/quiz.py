@@ -57,6 +57,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         # Answers are writes, which can wait behind a reload: defer within 3 s first.
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.bot.store.records.answer_quiz(quiz_id, interaction.user.id, choice)
+        self.bot.dispatch("quiz_answered", interaction.user.id, outcome)  # cogs.study
         card = await self.bot.store.glossary.card(outcome.quiz.answer)
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.followup.send(

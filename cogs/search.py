@@ -9,6 +9,7 @@ from discord.ext import commands
 from bot.cards import SearchPageButton, search_embed, search_view
 from bot.cards.buttons import SEARCH_PAGE_SIZE
 from bot.client import GlossaryBot, lookup_cooldown
+from bot.contexts import anywhere
 
 # The paging buttons carry the query in their custom_id (100 characters in all), so a
 # query that fits is the one page 2 searches for too.
@@ -22,6 +23,7 @@ class Search(commands.Cog):
     @app_commands.command(name="search", description="Search every glossary card for words")
     @app_commands.describe(query="Words from the definition, examples or mistakes")
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @anywhere()
     async def search(
         self, interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],

@@ -69,6 +69,12 @@ class CardActionsLike(Protocol):
     async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None: ...
 
 
+class SavedTerms(Protocol):
+    """The study cog, which owns a student's saved terms."""
+
+    async def toggle_saved(self, interaction: discord.Interaction, slug: str) -> None: ...
+
+
 class QuizAnswers(Protocol):
     """The quiz cog, which owns answering."""
 
@@ -241,6 +247,32 @@ class SuggestFixModal(discord.ui.Modal):
 CARD_BUTTONS = (RelatedTermButton, SuggestFixButton)
 
 
+class SaveButton(
+    _Reported,
+    discord.ui.DynamicItem[discord.ui.Button],
+    template=rf"gl:sv:(?P<slug>{_SLUG})",
+):
+    """Save a card for later (again: unsave); the study cog registers it and answers
+    the clicker privately, so one card in a channel serves every student's own list."""
+
+    def __init__(self, slug: str) -> None:
+        super().__init__(discord.ui.Button(
+            label="Save", custom_id=f"gl:sv:{slug}", emoji="🔖",
+            style=discord.ButtonStyle.secondary,
+        ))
+        self.slug = slug
+
+    @classmethod
+    async def from_custom_id(
+        cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
+    ) -> SaveButton:
+        return cls(match["slug"])
+
+    async def run(self, interaction: discord.Interaction) -> None:
+        saved: SavedTerms = _cog(interaction, "Study")
+        await saved.toggle_saved(interaction, self.slug)
+
+
 class QuizAnswerButton(
     _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
@@ -365,6 +397,7 @@ def card_view(
         ))
     if suggest:
         view.add_item(SuggestFixButton(card.term.slug))
+    view.add_item(SaveButton(card.term.slug))
     return view
 
 

@@ -167,4 +167,52 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX suggestions_by_guild ON suggestions(guild_id, delivered, created_at);
     """,
+    # 5: the study companion (issue 18), everything per student and theirs to delete:
+    # saved terms (with the title they had, to name one that left the glossary), review
+    # cards with their FSRS state (``reviews`` counts ratings, so a second click on the
+    # same rating, or an old button, changes nothing), the ratings given (class-level
+    # figures only), lookups of students who opted in, and each student's settings.
+    """
+    CREATE TABLE study_saved (
+        user_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        title TEXT NOT NULL,
+        saved_at REAL NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    ) WITHOUT ROWID;
+    CREATE TABLE study_cards (
+        user_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        due REAL NOT NULL,
+        reviews INTEGER NOT NULL,
+        source TEXT NOT NULL,
+        fsrs TEXT,
+        added_at REAL NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    ) WITHOUT ROWID;
+    CREATE INDEX study_cards_due ON study_cards(user_id, due);
+    CREATE TABLE study_ratings (
+        user_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        rating INTEGER NOT NULL,
+        rated_at REAL NOT NULL
+    );
+    CREATE INDEX study_ratings_user ON study_ratings(user_id);
+    CREATE INDEX study_ratings_slug ON study_ratings(slug, rating);
+    CREATE TABLE study_lookups (
+        user_id INTEGER NOT NULL,
+        slug TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    ) WITHOUT ROWID;
+    CREATE TABLE study_students (
+        user_id INTEGER PRIMARY KEY,
+        reminder_hour INTEGER,
+        track_lookups INTEGER NOT NULL DEFAULT 0,
+        reminded_day TEXT,
+        failed_reminders INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX study_students_reminder ON study_students(reminder_hour)
+        WHERE reminder_hour IS NOT NULL;
+    """,
 )

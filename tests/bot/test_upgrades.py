@@ -33,6 +33,11 @@ RECORDS: dict[str, tuple[int, list[tuple[object, ...]]]] = {
     "daily_posts": (2, [(42, "2026-02-28", "git", 1)]),
     "suggestions": (4, [(1, 42, "git", "Git", 1001, "sam", "Definition", "A typo.", "Fixed.",
                          1.7e9, 0)]),
+    "study_saved": (5, [(1001, "git", "Git", 1.7e9)]),
+    "study_cards": (5, [(1001, "git", 1.7e9, 2, "saved", None, 1.7e9)]),
+    "study_ratings": (5, [(1001, "git", 3, 1.7e9)]),
+    "study_lookups": (5, [(1001, "git", 2)]),
+    "study_students": (5, [(1001, 9, 1, "2026-02-28", 0)]),
 }
 
 

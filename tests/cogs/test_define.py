@@ -29,7 +29,7 @@ async def test_define_shows_every_section_and_related_buttons(h):
     assert "server side" in embed["footer"]["text"]
     labels = [b["label"] for b in reply.buttons]
     assert labels == ["API routes", "NodeJS", "MySQL", "Server", "Migrations", "Prisma", "Git",
-                      "Production"]
+                      "Production", "Save"]
     assert not any(b.get("disabled") for b in reply.buttons)
     assert reply.allowed_mentions == {"parse": []}
 
@@ -150,7 +150,9 @@ async def test_huge_content_stays_within_discord_limits(h, content_dir):
     assert len(embed["title"]) <= 256 and len(embed["description"]) <= 4096
     assert all(len(f["value"]) <= 1024 for f in embed["fields"])
     assert embed["description"].endswith("verylongword…")
-    assert len(reply.buttons) == 20 and all(len(b["label"]) <= 80 for b in reply.buttons)
+    related = [b for b in reply.buttons if b["custom_id"].startswith("gl:t:")]
+    assert len(related) == 20 and all(len(b["label"]) <= 80 for b in reply.buttons)
+    assert len(reply.buttons) == 21  # and Save
 
 
 async def test_cooldown_stops_a_flood_but_serves_others(start_bot):

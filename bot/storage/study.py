@@ -1,0 +1,252 @@
+"""A student's study records: saved terms, review cards, ratings, opted-in lookups, settings.
+
+Every row carries the student's user id and nothing else about them, so ``delete_student``
+removes a student completely; moderators only ever get sums over the class.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+
+from bot.storage.database import Database
+from bot.study import (
+    FAILED_REMINDERS_TO_STOP,
+    LOOKUPS,
+    LOOKUPS_TO_REVIEW,
+    SAVED,
+    ClassFigures,
+    DueCard,
+    Rating,
+    Reminder,
+    SavedTerm,
+    StudentData,
+    StudentSettings,
+    TermFigure,
+    schedule,
+)
+
+SAVED_LIMIT = 200
+CLAIM_BATCH = 500
+
+
+class Study:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # ----- saved terms --------------------------------------------------------------
+
+    async def toggle_saved(self, user_id: int, slug: str, title: str, now: float) -> bool:
+        """Save the term, or unsave it if it was saved; True when it is saved now.
+        A saved term enters the review; unsaving takes it out unless a quiz put it there."""
+        async with self._db.transaction() as db:
+            cursor = await db.execute(
+                "DELETE FROM study_saved WHERE user_id = ? AND slug = ?", (user_id, slug))
+            if cursor.rowcount:
+                await db.execute("DELETE FROM study_cards WHERE user_id = ? AND slug = ? "
+                                 "AND source = ?", (user_id, slug, SAVED))
+                return False
+            await db.execute("INSERT INTO study_saved VALUES (?, ?, ?, ?)",
+                             (user_id, slug, title, now))
+            await self._enqueue(db, user_id, slug, SAVED, now)
+            return True
+
+    async def saved(self, user_id: int) -> list[SavedTerm]:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT slug, title FROM study_saved WHERE user_id = ? ORDER BY saved_at LIMIT ?",
+            (user_id, SAVED_LIMIT))
+        return [SavedTerm(slug, title) for slug, title in rows]
+
+    async def forget_saved(self, user_id: int, slugs: Sequence[str] | None = None) -> int:
+        """Unsave ``slugs`` (all when None) and take them out of the review where saving
+        put them there; returns how many were saved."""
+        async with self._db.transaction() as db:
+            if slugs is None:
+                cursor = await db.execute("DELETE FROM study_saved WHERE user_id = ?",
+                                          (user_id,))
+                await db.execute("DELETE FROM study_cards WHERE user_id = ? AND source = ?",
+                                 (user_id, SAVED))
+                return cursor.rowcount
+            removed = 0
+            for slug in slugs:
+                cursor = await db.execute(
+                    "DELETE FROM study_saved WHERE user_id = ? AND slug = ?", (user_id, slug))
+                removed += cursor.rowcount
+                await db.execute("DELETE FROM study_cards WHERE user_id = ? AND slug = ? "
+                                 "AND source = ?", (user_id, slug, SAVED))
+            return removed
+
+    # ----- review -----------------------------------------------------------------
+
+    async def enqueue(self, user_id: int, slug: str, source: str, now: float) -> None:
+        """Put a term in the review; one already there becomes due now (a wrong quiz
+        answer says the student needs it again)."""
+        async with self._db.transaction() as db:
+            await self._enqueue(db, user_id, slug, source, now)
+
+    @staticmethod
+    async def _enqueue(db: object, user_id: int, slug: str, source: str, now: float) -> None:
+        await db.execute(  # type: ignore[attr-defined]
+            "INSERT INTO study_cards(user_id, slug, due, reviews, source, fsrs, added_at) "
+            "VALUES (?, ?, ?, 0, ?, NULL, ?) ON CONFLICT(user_id, slug) DO UPDATE SET "
+            "due = min(due, excluded.due)", (user_id, slug, now, source, now))
+
+    async def first_card(self, user_id: int, now: float) -> DueCard | None:
+        """The card due first (maybe not yet due) and how many are due; one read."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT slug, reviews, due, (SELECT count(*) FROM study_cards "
+            "WHERE user_id = ?1 AND due <= ?2) FROM study_cards WHERE user_id = ?1 "
+            "ORDER BY due LIMIT 1", (user_id, now))
+        return DueCard(*rows[0]) if rows else None
+
+    async def card(self, user_id: int, slug: str) -> DueCard | None:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT slug, reviews, due, 0 FROM study_cards WHERE user_id = ? AND slug = ?",
+            (user_id, slug))
+        return DueCard(*rows[0]) if rows else None
+
+    async def rate(self, user_id: int, slug: str, seen_reviews: int, rating: Rating,
+                   now: datetime.datetime) -> bool:
+        """Rate the card as it was when shown (``seen_reviews``); False when it has moved
+        on since (a second click, a button from yesterday), so a rating counts once."""
+        async with self._db.transaction() as db:
+            rows = await db.execute_fetchall(
+                "SELECT fsrs FROM study_cards WHERE user_id = ? AND slug = ? AND reviews = ? "
+                "AND due <= ?", (user_id, slug, seen_reviews, now.timestamp()))
+            if not rows:
+                return False
+            scheduled = schedule(rows[0][0], rating, now)
+            await db.execute(
+                "UPDATE study_cards SET fsrs = ?, due = ?, reviews = reviews + 1 "
+                "WHERE user_id = ? AND slug = ?", (scheduled.fsrs, scheduled.due, user_id, slug))
+            await db.execute("INSERT INTO study_ratings VALUES (?, ?, ?, ?)",
+                             (user_id, slug, int(rating), now.timestamp()))
+            return True
+
+    async def drop_card(self, user_id: int, slug: str) -> None:
+        """A term that left the glossary leaves the review (and the saved list)."""
+        async with self._db.transaction() as db:
+            await db.execute("DELETE FROM study_cards WHERE user_id = ? AND slug = ?",
+                             (user_id, slug))
+            await db.execute("DELETE FROM study_saved WHERE user_id = ? AND slug = ?",
+                             (user_id, slug))
+
+    async def count_lookup(self, user_id: int, slug: str, now: float) -> bool:
+        """Count a lookup of a student who opted in; True when it entered the review."""
+        async with self._db.transaction() as db:
+            rows = await db.execute_fetchall(
+                "INSERT INTO study_lookups VALUES (?, ?, 1) ON CONFLICT(user_id, slug) "
+                "DO UPDATE SET count = count + 1 RETURNING count", (user_id, slug))
+            if rows[0][0] != LOOKUPS_TO_REVIEW:
+                return False
+            await self._enqueue(db, user_id, slug, LOOKUPS, now)
+            return True
+
+    # ----- settings and reminders --------------------------------------------------
+
+    async def settings(self, user_id: int) -> StudentSettings:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT reminder_hour, track_lookups, failed_reminders FROM study_students "
+            "WHERE user_id = ?", (user_id,))
+        return StudentSettings(rows[0][0], bool(rows[0][1]), rows[0][2]) if rows else (
+            StudentSettings())
+
+    async def update_settings(self, user_id: int, **changes: object) -> StudentSettings:
+        """``reminder_hour`` (None turns reminders off) and/or ``track_lookups``."""
+        allowed = {"reminder_hour", "track_lookups"}
+        assert set(changes) <= allowed, changes
+        async with self._db.transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO study_students(user_id) VALUES (?)",
+                             (user_id,))
+            for column, value in changes.items():
+                await db.execute(f"UPDATE study_students SET {column} = ?, "  # noqa: S608
+                                 "failed_reminders = 0 WHERE user_id = ?", (value, user_id))
+        return await self.settings(user_id)
+
+    async def tracking_lookups(self) -> set[int]:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT user_id FROM study_students WHERE track_lookups")
+        return {row[0] for row in rows}
+
+    async def claim_reminders(self, hour: int, day: str, now: float,
+                              limit: int = CLAIM_BATCH) -> list[Reminder]:
+        """Up to ``limit`` students whose reminder hour has come today, who have cards due
+        and were not reminded (or tried) today, with their due counts: claimed in one
+        statement, so a DM that fails is not tried again all day and a restart never
+        reminds twice. Batches keep each answer small (the event loop turns it into
+        objects while other interactions wait)."""
+        async with self._db.transaction() as db:
+            claimed = await db.execute_fetchall(
+                "UPDATE study_students SET reminded_day = ?1 WHERE user_id IN (SELECT s.user_id "
+                "FROM study_students s WHERE s.reminder_hour <= ?2 AND (s.reminded_day IS NULL "
+                "OR s.reminded_day <> ?1) AND EXISTS (SELECT 1 FROM study_cards c WHERE "
+                "c.user_id = s.user_id AND c.due <= ?3) LIMIT ?4) "
+                "RETURNING user_id, failed_reminders, (SELECT count(*) FROM study_cards c "
+                "WHERE c.user_id = study_students.user_id AND c.due <= ?3)",
+                (day, hour, now, limit))
+        return [Reminder(*row) for row in claimed]
+
+    async def reminder_result(self, user_id: int, *, delivered: bool) -> bool:
+        """Record a reminder's fate (only worth a write after an earlier failure, or for
+        this one); True when failures stopped the reminders."""
+        async with self._db.transaction() as db:
+            if delivered:
+                await db.execute("UPDATE study_students SET failed_reminders = 0 "
+                                 "WHERE user_id = ?", (user_id,))
+                return False
+            rows = await db.execute_fetchall(
+                "UPDATE study_students SET failed_reminders = failed_reminders + 1 "
+                "WHERE user_id = ? RETURNING failed_reminders", (user_id,))
+            if rows and rows[0][0] >= FAILED_REMINDERS_TO_STOP:
+                await db.execute("UPDATE study_students SET reminder_hour = NULL "
+                                 "WHERE user_id = ?", (user_id,))
+                return True
+            return False
+
+    # ----- a student's data, and the class's figures --------------------------------
+
+    async def student_data(self, user_id: int, now: float) -> StudentData:
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT (SELECT count(*) FROM study_cards WHERE user_id = ?1), "
+            "(SELECT count(*) FROM study_cards WHERE user_id = ?1 AND due <= ?2), "
+            "(SELECT count(*) FROM study_ratings WHERE user_id = ?1), "
+            "(SELECT coalesce(sum(count), 0) FROM study_lookups WHERE user_id = ?1), "
+            "(SELECT count(*) FROM quiz_answers WHERE user_id = ?1), "
+            "(SELECT count(*) FROM suggestions WHERE author_id = ?1)", (user_id, now))
+        cards, due, ratings, lookups, answers, suggestions = rows[0]
+        return StudentData(await self.settings(user_id), tuple(await self.saved(user_id)),
+                           cards, due, ratings, lookups, answers, suggestions)
+
+    async def delete_student(self, user_id: int) -> None:
+        """Everything about one student, at once: study records, quiz answers and scores,
+        and their name on the fixes they suggested."""
+        async with self._db.transaction() as db:
+            for table in ("study_saved", "study_cards", "study_ratings", "study_lookups",
+                          "study_students", "quiz_answers", "quiz_scores"):
+                await db.execute(f"DELETE FROM {table} WHERE user_id = ?",  # noqa: S608
+                                 (user_id,))
+            # Suggested fixes are the class's content work: they stay, without their author.
+            await db.execute("UPDATE suggestions SET author_id = 0, author_name = 'a former "
+                             "student' WHERE author_id = ?", (user_id,))
+
+    async def class_figures(self, limit: int = 5) -> ClassFigures:
+        """The terms the class finds hardest: quiz answers that missed them plus "Again"
+        ratings, with quiz accuracy per term. Sums only, never a student's own."""
+        rows = await self._db.reader.execute_fetchall(
+            """
+            WITH quiz AS (
+                SELECT q.answer AS slug, count(*) AS answered, sum(a.correct) AS correct
+                FROM quiz_answers a JOIN quizzes q ON q.id = a.quiz_id GROUP BY q.answer
+            ), again AS (
+                SELECT slug, count(*) AS n FROM study_ratings WHERE rating = 1 GROUP BY slug
+            ), slugs AS (SELECT slug FROM quiz UNION SELECT slug FROM again)
+            SELECT s.slug, coalesce(t.title, s.slug), coalesce(q.answered, 0),
+                   coalesce(q.correct, 0), coalesce(g.n, 0)
+            FROM slugs s LEFT JOIN quiz q ON q.slug = s.slug
+            LEFT JOIN again g ON g.slug = s.slug LEFT JOIN terms t ON t.slug = s.slug
+            """)
+        figures = [TermFigure(slug, title, answered - correct + again, answered, correct)
+                   for slug, title, answered, correct, again in rows]
+        figures = [f for f in figures if f.wrong > 0]
+        figures.sort(key=lambda f: (-f.wrong, f.title))
+        return ClassFigures(tuple(figures[:limit]))

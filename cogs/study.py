@@ -1,0 +1,204 @@
+"""The study companion: saved terms (/mylist), a student's settings (/study) and data
+(/mydata), and the hooks that bring quiz misses and repeated lookups into the review.
+
+Everything here answers the student alone and works wherever they are (a class server,
+the bot's DMs, a group DM, a server only they installed the app in), so nothing assumes
+a guild or a Member: only ``interaction.user.id``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.cards.buttons import SaveButton
+from bot.cards.study import (
+    STUDY_BUTTONS,
+    clear_confirm_message,
+    data_embed,
+    delete_confirm_message,
+    mylist_message,
+)
+from bot.client import GlossaryBot
+from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, anywhere, glossary_for
+from bot.errors import TermNotFound
+from bot.models import QuizOutcome, name_key
+from bot.study import QUIZ, SavedTerm
+
+log = logging.getLogger(__name__)
+
+
+class Study(commands.Cog):
+    study = app_commands.Group(name="study", description="Your study settings",
+                               allowed_contexts=ANY_CONTEXTS, allowed_installs=ANY_INSTALLS)
+    mydata = app_commands.Group(name="mydata", description="What the bot keeps about you",
+                                allowed_contexts=ANY_CONTEXTS, allowed_installs=ANY_INSTALLS)
+
+    def __init__(self, bot: GlossaryBot) -> None:
+        self.bot = bot
+        self.tracking: set[int] = set()  # students who opted in to counting lookups
+
+    async def cog_load(self) -> None:
+        self.tracking = await self.bot.store.study.tracking_lookups()
+
+    def _now(self) -> float:
+        return self.bot.clock().timestamp()
+
+    def _colour(self) -> int:
+        return self.bot.config.embed_colour
+
+    # ----- Save on every card ---------------------------------------------------------
+
+    async def toggle_saved(self, interaction: discord.Interaction, slug: str) -> None:
+        """SaveButton: save or unsave, and say which, privately."""
+        card = await glossary_for(interaction).card(slug)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        saved = await self.bot.store.study.toggle_saved(
+            interaction.user.id, card.term.slug, card.term.title, self._now())
+        title = discord.utils.escape_markdown(card.term.title)
+        text = (f"🔖 Saved **{title}**. It is in `/mylist` and comes back in `/review`."
+                if saved else f"Removed **{title}** from your saved terms (press Save "
+                "again to put it back).")
+        await interaction.followup.send(text, ephemeral=True)
+
+    # ----- /mylist --------------------------------------------------------------------
+
+    @app_commands.command(name="mylist", description="Your saved terms")
+    @anywhere()
+    async def mylist(self, interaction: discord.Interaction) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await interaction.followup.send(**await self._list(interaction), ephemeral=True)
+
+    async def _list(self, interaction: discord.Interaction, note: str | None = None
+                    ) -> dict[str, object]:
+        """The saved list as it is now: terms removed or renamed since are named once,
+        with what they became, and leave the list."""
+        user_id = interaction.user.id
+        saved = await self.bot.store.study.saved(user_id)
+        names = await glossary_for(interaction).names()
+        keep: list[SavedTerm] = []
+        gone: list[str] = []
+        gone_slugs: list[str] = []
+        for term in saved:
+            known = names.exact(name_key(term.slug))
+            if known is not None and known[0] == term.slug:
+                keep.append(SavedTerm(term.slug, known[1]))
+            elif known is not None:
+                gone.append(f"**{discord.utils.escape_markdown(term.title)}** is now called "
+                            f"**{discord.utils.escape_markdown(known[1])}**: save it again "
+                            "with `/define`.")
+            else:
+                gone.append(f"**{discord.utils.escape_markdown(term.title)}** was removed "
+                            "from the glossary.")
+            if not keep or keep[-1].slug != term.slug:
+                gone_slugs.append(term.slug)
+        if gone:
+            await self.bot.store.study.forget_saved(user_id, gone_slugs)
+            note = "\n".join([*gone, *([note] if note else [])])
+        return mylist_message(keep, self._colour(), note)
+
+    async def list_action(self, interaction: discord.Interaction, action: str,
+                          slug: str | None) -> None:
+        """MyListButton: remove one, ask to clear, clear."""
+        await interaction.response.defer()
+        study = self.bot.store.study
+        if action == "c":
+            count = len(await study.saved(interaction.user.id))
+            await interaction.edit_original_response(**clear_confirm_message(count))
+            return
+        if action == "y":
+            count = await study.forget_saved(interaction.user.id)
+            note = f"Removed {count} saved term(s)."
+        else:
+            removed = await study.forget_saved(interaction.user.id, [slug or ""])
+            note = "Removed." if removed else "That term was no longer in your list."
+        await interaction.edit_original_response(**await self._list(interaction, note))
+
+    # ----- /study ---------------------------------------------------------------------
+
+    @study.command(name="reminder", description="A daily DM when review cards are due")
+    @app_commands.describe(hour="Hour of the day (0-23, the class's time zone); leave out "
+                           "to turn reminders off")
+    async def reminder(self, interaction: discord.Interaction,
+                       hour: app_commands.Range[int, 0, 23] | None = None) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.store.study.update_settings(interaction.user.id, reminder_hour=hour)
+        zone = self.bot.config.timezone
+        text = (f"⏰ I will DM you at {hour}:00 ({zone}) on days when cards are due. Keep "
+                "DMs from this app open, or reminders stop after a few failed tries."
+                if hour is not None else "Reminders are off.")
+        await interaction.followup.send(text, ephemeral=True)
+
+    @study.command(name="lookups", description="Terms you look up twice join your review")
+    @app_commands.describe(enabled="Count your /define lookups (only for your review)")
+    async def lookups(self, interaction: discord.Interaction, enabled: bool) -> None:
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.store.study.update_settings(interaction.user.id, track_lookups=enabled)
+        (self.tracking.add if enabled else self.tracking.discard)(interaction.user.id)
+        text = ("Terms you look up twice with `/define` now join your review."
+                if enabled else "Your lookups are no longer counted.")
+        await interaction.followup.send(text, ephemeral=True)
+
+    # ----- /mydata --------------------------------------------------------------------
+
+    @mydata.command(name="show", description="Everything the bot keeps about you")
+    async def show(self, interaction: discord.Interaction) -> None:
+        data = await self.bot.store.study.student_data(interaction.user.id, self._now())
+        await interaction.response.send_message(
+            embed=data_embed(data, self._colour(), self.bot.config.timezone), ephemeral=True)
+
+    @mydata.command(name="delete", description="Delete everything the bot keeps about you")
+    async def delete(self, interaction: discord.Interaction) -> None:
+        await interaction.response.send_message(**delete_confirm_message(), ephemeral=True)
+
+    async def data_action(self, interaction: discord.Interaction, action: str) -> None:
+        """MyDataButton: delete everything (confirmed), or cancel."""
+        if action == "n":
+            await interaction.response.edit_message(content="Nothing was deleted.",
+                                                    embed=None, view=None)
+            return
+        await interaction.response.defer()
+        await self.bot.store.study.delete_student(interaction.user.id)
+        self.tracking.discard(interaction.user.id)
+        await interaction.edit_original_response(
+            content="🗑️ Done: everything the bot kept about you is deleted.",
+            embed=None, view=None)
+
+    # ----- what brings terms into the review -------------------------------------------
+
+    @commands.Cog.listener()
+    async def on_quiz_answered(self, user_id: int, outcome: QuizOutcome) -> None:
+        """A quiz answer missed: the right term joins the student's review."""
+        if outcome.correct or outcome.already_answered:
+            return
+        await self.bot.store.study.enqueue(user_id, outcome.quiz.answer, QUIZ, self._now())
+
+    @commands.Cog.listener()
+    async def on_app_command_completion(self, interaction: discord.Interaction,
+                                        command: app_commands.Command | app_commands.ContextMenu
+                                        ) -> None:
+        """A second /define of a term by a student who opted in: it joins their review.
+        A set in memory keeps this off every other student's lookup."""
+        if command.qualified_name != "define" or interaction.user.id not in self.tracking:
+            return
+        term = getattr(interaction.namespace, "term", None)
+        if not term:
+            return
+        try:
+            card = await glossary_for(interaction).card(str(term))
+        except TermNotFound:
+            return
+        await self.bot.store.study.count_lookup(interaction.user.id, card.term.slug,
+                                                self._now())
+
+
+async def setup(bot: GlossaryBot) -> None:
+    bot.add_dynamic_items(SaveButton, *STUDY_BUTTONS)
+    await bot.add_cog(Study(bot))
+
+
+async def teardown(bot: GlossaryBot) -> None:
+    bot.remove_dynamic_items(SaveButton, *STUDY_BUTTONS)
