@@ -24,6 +24,7 @@ AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
 INDEX_CHECK_SECONDS = 2.0  # how stale another process's reload may leave the name index
 CACHED_CARDS = 4096
+INLINE_FUZZY_KEYS = 50_000  # name keys (about 20,000 terms); see autocomplete()
 MEMO_ENTRIES = 8192  # answers derived from the current glossary (rendered choices)
 
 _CARD_SQL = """
@@ -155,9 +156,10 @@ class Glossary:
     async def autocomplete(self, text: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
         """Prefix matches in name order, then typo matches: no database round trip.
 
-        Answered on the event loop: the search is bounded (at most FUZZY_CANDIDATES names
-        scored, 1-3 ms at 100,000 terms), and a hop to a worker thread cost more than
-        that in CPU and in waits for the GIL (see docs/performance.md).
+        Up to INLINE_FUZZY_KEYS names the typo search runs on the event loop: it takes
+        under a millisecond there, less than a hop to a worker thread costs in CPU and in
+        waits for the GIL (see docs/performance.md). In a larger glossary it takes a few
+        ms, and several students typing at once would hold the loop for their sum.
         """
         index = await self.names()
         key = name_key(text)
@@ -165,7 +167,11 @@ class Glossary:
             return index.first[:limit]
         found = index.prefix(key, limit)
         if len(found) < limit:
-            found += index.fuzzy(key, limit - len(found), {s.slug for s in found})
+            skip = {s.slug for s in found}
+            if len(index.keys) <= INLINE_FUZZY_KEYS:
+                found += index.fuzzy(key, limit - len(found), skip)
+            else:
+                found += await asyncio.to_thread(index.fuzzy, key, limit - len(found), skip)
         return found
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
