@@ -756,8 +756,9 @@ def collect(ctx: Context, log: Callable[[str], None] = print, *,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone: ``python -m bench.e2e [--size N] [--quick] [--profile DIR]``; the
+    """Standalone: ``python -m bench.e2e [--size N] [--quick] [--kinds K,K] [--profile DIR]``; the
     benchmark also runs this module as each bot's child (``--serve-bot``)."""
+    global KINDS  # noqa: PLW0603 - --kinds narrows the standalone run to some kinds
     parser = argparse.ArgumentParser(
         prog="python -m bench.e2e",
         description="The end-to-end benchmark alone (or, with --serve-bot, one bot for it).",
@@ -766,6 +767,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="short rounds (~25 s)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="run the bots under cProfile: DIR/bare.prof, DIR/glossary.prof")
+    parser.add_argument("--kinds", help="only these, comma-separated (define,autocomplete,"
+                        "click): more rounds of them in the same budget")
     child = parser.add_argument_group("a bot child (started by the benchmark itself)")
     child.add_argument("--serve-bot", choices=SIDES)
     child.add_argument("--api-url")
@@ -782,6 +785,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(serve_bot(args.serve_bot, args.api_url, args.gateway_url, args.terms,
                               args.database, args.deadline))
         return 0
+
+    if args.kinds:
+        chosen = set(args.kinds.split(","))
+        KINDS = tuple(kind for kind in KINDS if kind[0] in chosen)
+        if not KINDS:
+            parser.error(f"--kinds: none of {sorted(chosen)} is a kind")
 
     from bench.core import Context
     from bench.generate import ensure_glossary
