@@ -32,7 +32,8 @@ class CardActions:
         self.bot = bot
 
     async def open_term(
-        self, interaction: discord.Interaction, slug: str, *, mode: str, origin: str | None
+        self, interaction: discord.Interaction, slug: str, *, mode: str, origin: str | None,
+        glossary_id: int | None = None,
     ) -> None:
         """``t`` opens a term (in place on a private card, with Back to ``origin``; on a
         public one privately), ``b`` is that Back button, ``n`` always answers privately
@@ -42,7 +43,7 @@ class CardActions:
         card, but custom_ids can be forged, and an edit there would change what the whole
         class sees.
         """
-        card = await self.bot.store.glossary.card(slug)
+        card = await self.bot.glossary_by_id(glossary_id).card(slug)
         message = interaction.message
         on_private_card = message is not None and message.flags.ephemeral
         in_place = mode in ("t", "b") and on_private_card
@@ -52,16 +53,21 @@ class CardActions:
             await interaction.response.edit_message(**reply)
         else:
             await interaction.response.send_message(**reply, ephemeral=True)
-        self.bot.store.records.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug, interaction.guild_id,
+                                             card.glossary_id)
 
-    async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None:
-        card = await self.bot.store.glossary.card(slug)
+    async def suggest_fix(self, interaction: discord.Interaction, slug: str,
+                          glossary_id: int | None = None) -> None:
+        card = await self.bot.glossary_by_id(glossary_id).card(slug)
         await interaction.response.send_modal(SuggestFixModal(card, self.send_suggestion))
 
     def file_shown(self, card: Card) -> str:
         """The term's file as a moderator finds it: under the configured content
         directory, with the suffix it really has (``.yaml`` or ``.yml``)."""
-        return os.path.join(display_path(self.bot.config.content_dir), card.file)
+        directory = self.bot.spec_of(self.bot.glossary_by_id(card.glossary_id)).content_dir
+        if directory is None:  # a glossary that lives in the database alone
+            return card.file
+        return os.path.join(display_path(directory), card.file)
 
     async def send_suggestion(self, interaction: discord.Interaction, form: SuggestFixModal
                               ) -> None:

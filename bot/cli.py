@@ -1,7 +1,8 @@
 """The glossary-bot command: run the bot, and the content tools that need no Discord.
 
 Content authors use ``check``, ``import``, ``show`` and ``search`` from a terminal or their
-own CI; ``run`` starts the bot. Every failure is a one-line message and an exit status,
+own CI, each on one glossary (``--glossary NAME``, default the default one); ``glossaries``
+lists them; ``run`` starts the bot. Every failure is a one-line message and an exit status,
 never a traceback.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
+from bot.glossaries import GlossarySpec
 from bot.models import Problem
 from bot.search import mark_hits
 from bot.store import Store
@@ -28,8 +30,8 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 
 
 DESCRIPTION = ("glossary-bot: run the Discord bot, the content tools that need no "
-               "Discord (check, import, show, search, sandbox), and the tools to operate it "
-               "(doctor, backup, restore, health).")
+               "Discord (check, import, show, search, glossaries, sandbox), and the tools to "
+               "operate it (doctor, backup, restore, health).")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -47,25 +49,31 @@ def _parser() -> argparse.ArgumentParser:
         return commands.add_parser(name, help=summary, description=summary.capitalize() + ".",
                                    parents=[common])
 
+    def on_glossary(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        parser.add_argument("--glossary", metavar="NAME", help="which glossary (default: the "
+                            "default one; glossary-bot glossaries lists them)")
+        return parser
+
     command("run", "start the Discord bot (the default)")
-    check = command("check", "validate every term file and list all problems")
+    check = on_glossary(command("check", "validate every term file and list all problems"))
     check.add_argument("directory", nargs="?", help="content directory (default: content_dir "
                        "from the config)")
     check.add_argument("--strict", action="store_true",
                        help="also warn about anything that makes the glossary read unevenly "
                        "(missing sections, orphans, repeats, cut cards); warnings fail")
-    importer = command("import", "turn glossary page exports into term files")
+    importer = on_glossary(command("import", "turn glossary page exports into term files"))
     importer.add_argument("pages", nargs="+", type=Path, help="page export .txt files")
     importer.add_argument("--out", type=Path, metavar="DIR",
-                          help="where to write (default: content_dir from the config)")
+                          help="where to write (default: the glossary's content_dir)")
     importer.add_argument("--force", action="store_true",
                           help="replace files that exist already (keeping their permissions)")
-    show = command("show", "print a term's card as it will read")
+    show = on_glossary(command("show", "print a term's card as it will read"))
     show.add_argument("term", help="slug, title or alias")
-    search = command("search", "full-text search over every section, ranked")
+    search = on_glossary(command("search", "full-text search over every section, ranked"))
     search.add_argument("query", help="words to look for")
     search.add_argument("--limit", type=int, default=10, metavar="N",
                         help="how many results to print (default: 10)")
+    command("glossaries", "list the configured glossaries: terms, source and servers")
     sandbox = command("sandbox", "try the bot in a browser, no Discord needed")
     sandbox.add_argument("--port", type=int, default=8765, help="page port on 127.0.0.1 "
                          "(default: 8765; 0 picks a free one)")
@@ -92,16 +100,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_doctor(getattr(args, "config", None))
     try:
         config = load_config(getattr(args, "config", None))
+        spec = _glossary(config, getattr(args, "glossary", None))
         match args.command:
             case "check":
-                directory = Path(args.directory) if args.directory else config.content_dir
-                return _check(directory, config.course_name if args.strict else None)
+                directory = Path(args.directory) if args.directory else _files_of(spec)
+                return _check(directory, spec.course_name if args.strict else None)
             case "import":
-                return _import(args.pages, args.out or config.content_dir, args.force)
+                return _import(args.pages, args.out or _files_of(spec), args.force)
             case "show":
-                return asyncio.run(_show(config, args.term))
+                return asyncio.run(_show(config, spec, args.term))
             case "search":
-                return asyncio.run(_search(config, args.query, args.limit))
+                return asyncio.run(_search(config, spec, args.query, args.limit))
+            case "glossaries":
+                return asyncio.run(_glossaries(config))
             case "backup" | "restore":
                 return _backup(config, args.command, args.path)
             case "health":
@@ -119,6 +130,53 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def _glossary(config: Config, name: str | None) -> GlossarySpec:
+    glossaries = config.glossary_map
+    if name is None:
+        return glossaries.default
+    spec = glossaries.named(name)
+    if spec is None:
+        known = ", ".join(s.name for s in glossaries.specs)
+        raise ConfigError(f"no glossary named {name!r} in the config (there are: {known})")
+    return spec
+
+
+def _files_of(spec: GlossarySpec) -> Path:
+    if spec.content_dir is None:
+        raise ConfigError(f"the glossary {spec.name!r} lives in the database alone; it has no "
+                          "term files (give a directory to check, or --out to import)")
+    return spec.content_dir
+
+
+async def _glossaries(config: Config) -> int:
+    """Each glossary: terms (as the bot's database holds them, or as files when there is
+    no database yet), where they come from, and the servers that use it."""
+    from bot.directory import display_path, scan_directory
+    from bot.storage.glossary import term_counts
+
+    counts: dict[str, int] = {}
+    if config.database.is_file():
+        async with await Store.open(config.database) as store:
+            counts = await term_counts(store.db)
+    glossaries = config.glossary_map
+    for spec in glossaries.specs:
+        if spec.name in counts:
+            terms = f"{counts[spec.name]} term(s)"
+        elif spec.content_dir is not None and spec.content_dir.is_dir():
+            terms = f"{len(scan_directory(spec.content_dir).files)} term file(s), not loaded"
+        else:
+            terms = "0 terms"
+        source = display_path(spec.content_dir) if spec.content_dir else "database only"
+        if spec.name == glossaries.default_name:
+            servers = "every server not listed elsewhere" + (
+                f" (and {', '.join(map(str, spec.servers))})" if spec.servers else "")
+        else:
+            servers = ", ".join(map(str, spec.servers)) or "no server"
+        print(f"{spec.name}{' (default)' if spec.name == glossaries.default_name else ''}: "
+              f"{terms}; {source}; course {spec.course_name!r}; servers: {servers}")
+    return EXIT_OK
 
 
 def _check(directory: Path, strict_course: str | None = None) -> int:
@@ -163,21 +221,27 @@ def _import(pages: Sequence[Path], out: Path, force: bool) -> int:
 
 
 @contextlib.asynccontextmanager
-async def _loaded_store(config: Config) -> AsyncIterator[Store]:
-    """A throwaway database loaded from the content directory.
+async def _loaded_store(config: Config, spec: GlossarySpec) -> AsyncIterator[Store]:
+    """A throwaway database loaded from the glossary's content directory.
 
     The terminal tools read the files, not the bot's database, so they show what the
-    next reload will serve and never touch a running bot's state.
+    next reload will serve and never touch a running bot's state. A glossary that lives
+    in the database alone is read from the bot's database.
     """
+    if spec.content_dir is None:
+        async with await Store.open(config.database) as store:
+            await store.use_glossaries([spec.name], spec.name)
+            yield store
+        return
     with tempfile.TemporaryDirectory(prefix="glossary-") as scratch:
         async with await Store.open(Path(scratch) / "cli.sqlite3") as store:
-            await store.reloads.reload(config.content_dir)
+            await store.reloads.reload(spec.content_dir)
             yield store
 
 
-async def _show(config: Config, query: str) -> int:
+async def _show(config: Config, spec: GlossarySpec, query: str) -> int:
     try:
-        async with _loaded_store(config) as store:
+        async with _loaded_store(config, spec) as store:
             card = await store.glossary.card(query)
     except InvalidContent as exc:
         return _report_invalid(exc)
@@ -186,13 +250,13 @@ async def _show(config: Config, query: str) -> int:
         print(f"No term matches {query!r}." + (f" Did you mean: {hint}?" if hint else ""),
               file=sys.stderr)
         return EXIT_PROBLEMS
-    print(render_text(card.term, config.course_name, card.related_titles))
+    print(render_text(card.term, spec.course_name, card.related_titles))
     return EXIT_OK
 
 
-async def _search(config: Config, query: str, limit: int) -> int:
+async def _search(config: Config, spec: GlossarySpec, query: str, limit: int) -> int:
     try:
-        async with _loaded_store(config) as store:
+        async with _loaded_store(config, spec) as store:
             page = await store.glossary.search(query, limit=limit)
     except InvalidContent as exc:
         return _report_invalid(exc)

@@ -33,12 +33,22 @@ from bot.cards import (
     suggestions_view,
 )
 from bot.config import Config
-from bot.contexts import SERVER_CONTEXTS, SERVER_INSTALLS, allowed_here
-from bot.errors import GlossaryError, InvalidContent, MissingToken, TermNotFound
+from bot.contexts import (
+    SERVER_CONTEXTS,
+    SERVER_INSTALLS,
+    StudentGlossaries,
+    allowed_here,
+    class_server_id,
+    glossary_for,
+)
+from bot.errors import GlossaryError, GlossaryGone, InvalidContent, MissingToken, TermNotFound
+from bot.glossaries import GlossarySpec
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
 from bot.metrics import NO_METRICS, Metrics, NoMetrics
+from bot.startup import unchanged_glossaries, warm_indexes
+from bot.storage.glossary import Glossary
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -54,6 +64,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.watcher",
     "cogs.study",
     "cogs.review",
+    "cogs.retention",
 )
 EXIT_CONFIG = 2
 EXIT_UNAVAILABLE = 3
@@ -72,10 +83,22 @@ class NotModerator(app_commands.CheckFailure):
     """The member lacks Manage Server and the configured moderator role."""
 
 
+class NotEditor(app_commands.CheckFailure):
+    """A moderator of a server that uses a glossary it may not change."""
+
+    def __init__(self, who: str) -> None:
+        super().__init__(who)
+        self.who = who
+
+
 async def is_moderator(interaction: discord.Interaction) -> bool:
     """Checked in code, not only through Discord's default permissions, which a server
-    admin can loosen by mistake in the Integrations settings."""
-    if interaction.guild is None or not isinstance(interaction.user, discord.Member):
+    admin can loosen by mistake in the Integrations settings. Only in a server the bot is
+    in: a user-installed command elsewhere (or a forged payload) carries permissions that
+    are not that server's moderators' to give."""
+    if interaction.guild_id is None or not isinstance(interaction.user, discord.Member):
+        return False
+    if interaction.client.get_guild(interaction.guild_id) is None:
         return False
     if interaction.permissions.manage_guild or interaction.permissions.administrator:
         return True
@@ -129,7 +152,9 @@ class GlossaryTree(app_commands.CommandTree):
         with contextlib.suppress(discord.HTTPException):
             await self._reply(interaction, embed, view)
         if isinstance(original, TermNotFound) and interaction.command is not None:
-            interaction.client.store.records.record_miss(original.query)  # type: ignore[attr-defined]
+            client: GlossaryBot = interaction.client  # type: ignore[assignment]
+            client.store.records.record_miss(original.query, class_server_id(interaction),
+                                             glossary_for(interaction).id)
 
     def _describe(
         self, interaction: discord.Interaction, error: BaseException
@@ -141,11 +166,18 @@ class GlossaryTree(app_commands.CommandTree):
                     "That term was removed or renamed since this card was posted. "
                     "Try `/define` or `/search` to find what it became.",
                 ), None
+            glossary = glossary_for(interaction)
             return not_found_embed(error.query, error.suggestions), (
-                suggestions_view(error.suggestions) if error.suggestions else None
+                suggestions_view(error.suggestions, glossary.id) if error.suggestions else None
             )
         if isinstance(error, InvalidContent):
             return reload_failed_embed(error.problems), None
+        if isinstance(error, NotEditor):
+            return error_embed(
+                "This glossary is shared",
+                "This server uses a glossary that is changed elsewhere: its editors are "
+                f"{error.who}. Ask them to reload it, or suggest a fix on a card.",
+            ), None
         if isinstance(error, app_commands.NoPrivateMessage):
             return error_embed("Servers only", "This command works inside a server."), None
         if isinstance(error, app_commands.CommandOnCooldown):
@@ -249,11 +281,46 @@ class GlossaryBot(commands.AutoShardedBot):
         self.clock = clock  # scheduled features ask this, so tests can move time
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
         self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
+        self.glossary_map = config.glossary_map
+        self.student_glossaries = StudentGlossaries(store.study)  # read in the Study cog
+        store.records.clock = lambda: self.clock().timestamp()  # records keep the bot's time
+
+    def spec_for(self, guild_id: int | None) -> GlossarySpec:
+        """The configured glossary a server uses."""
+        return self.glossary_map.for_server(guild_id)
+
+    def glossary_for(self, guild_id: int | None) -> Glossary:
+        """What every lookup in a server reads: the glossary that server uses."""
+        return self.store.glossary_named(self.spec_for(guild_id).name)
+
+    def glossary_by_id(self, glossary_id: int | None) -> Glossary:
+        """The glossary a button names (unnamed: the default one, as every button from
+        before glossaries); one no longer configured is said to have moved."""
+        if glossary_id is None:
+            return self.store.glossary_named(self.glossary_map.default.name)
+        found = self.store.glossary_by_id(glossary_id)
+        if found is None or self.glossary_map.named(found.name) is None:
+            raise GlossaryGone("This card came from a glossary this bot no longer serves. "
+                               "Try `/define` to look the term up in this server's glossary.")
+        return found
+
+    def spec_of(self, glossary: Glossary) -> GlossarySpec:
+        return self.glossary_map.named(glossary.name) or self.glossary_map.default
 
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).
         self.add_dynamic_items(*CARD_BUTTONS)
-        await self.load_content()
+        specs = self.glossary_map.specs
+        await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
+        from_files = {s.name: s.content_dir for s in specs if s.content_dir is not None}
+        unchanged = await unchanged_glossaries(self.store, from_files)
+        for spec in specs:
+            if spec.content_dir is not None and spec.name not in unchanged:
+                await self.load_content(spec)
+        if unchanged:
+            log.info("%d glossar%s unchanged since the last start", len(unchanged),
+                     "y" if len(unchanged) == 1 else "ies")
+        self._warming = asyncio.create_task(warm_indexes(self.store), name="glossary-warm")
         for extension in self.initial_extensions:
             try:
                 await self.load_extension(extension)
@@ -261,23 +328,26 @@ class GlossaryBot(commands.AutoShardedBot):
                 log.exception("Failed to load extension %s", extension)
         await self.sync_commands_if_changed()
 
-    async def load_content(self) -> None:
-        """Load the term files; with errors, keep serving the last good glossary."""
+    async def load_content(self, spec: GlossarySpec | None = None) -> None:
+        """Load a glossary's term files; with errors, keep serving its last good load."""
+        spec = spec or self.glossary_map.default
+        assert spec.content_dir is not None
         try:
-            diff = await self.store.reloads.reload(self.config.content_dir)
+            diff = await self.store.reloader(spec.name).reload(spec.content_dir)
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
             log.error(
-                "The term files have %d error(s); serving the %d terms from the last good load",
-                len(exc.errors), await self.store.glossary.term_count(),
+                "The term files of glossary %s have %d error(s); serving the %d terms from "
+                "the last good load", spec.name, len(exc.errors),
+                await self.store.glossary_named(spec.name).term_count(),
             )
             return
         for warning in diff.warnings:
             log.warning("%s", warning)
         log.info(
-            "Glossary loaded: %d terms (%d added, %d changed, %d removed)",
-            diff.term_count, len(diff.added), len(diff.changed), len(diff.removed),
+            "Glossary loaded: %d terms (%d added, %d changed, %d removed) into %s",
+            diff.term_count, len(diff.added), len(diff.changed), len(diff.removed), spec.name,
         )
 
     async def sync_commands_if_changed(self) -> bool:
@@ -334,10 +404,21 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        warming = getattr(self, "_warming", None)
+        if warming is not None:
+            warming.cancel()
+            await asyncio.gather(warming, return_exceptions=True)
         await super().close()
 
     async def on_ready(self) -> None:
         log.info("Ready as %s in %d server(s)", self.user, len(self.guilds))
+        default = self.glossary_map.default
+        sharing = [g for g in self.guilds if self.spec_for(g.id) is default]
+        if len(sharing) > 1 and default.owner_servers is None:
+            log.warning("The default glossary has no owners in the config, so the moderators "
+                        "of each of the %d servers using it may reload it; name the servers "
+                        "that may under [glossaries.%s] owners = [...]", len(sharing),
+                        default.name)
 
 
 _LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}

@@ -15,6 +15,8 @@ from typing import Any, Union, get_args, get_origin, get_type_hints
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import ConfigError, MissingToken
+from bot.glossaries import DEFAULT_NAME, GlossaryMap, GlossarySpec
+from bot.glossaries import problems as glossary_problems
 
 CONFIG_ENV = "GLOSSARY_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
@@ -55,10 +57,27 @@ class Config:
     # Daily online backups into this directory, keeping the newest backup_keep.
     backup_dir: Path | None = None
     backup_keep: int = 7
+    # Glossaries besides the default one (content_dir + course_name), from [glossaries.NAME]
+    # tables; a [glossaries.<default_glossary>] table may add servers, owners and editors.
+    glossaries: tuple[GlossarySpec, ...] = ()
+    default_glossary: str = DEFAULT_NAME
+    miss_retention_days: int = 30  # how long what students typed for a missing term is kept
+    quiz_retention_days: int = 180  # quizzes and their answers (scores stay)
     # Where discord.py connects: left empty for Discord itself; the sandbox and the smoke
     # test point these at a local stand-in.
     discord_api_url: str | None = None
     discord_gateway_url: str | None = None
+
+    @property
+    def glossary_map(self) -> GlossaryMap:
+        """Every glossary, the default one built from content_dir and course_name unless a
+        table of its own gives them."""
+        specs = list(self.glossaries)
+        default = next((s for s in specs if s.name == self.default_glossary), None)
+        if default is None:
+            specs.insert(0, GlossarySpec(self.default_glossary, self.course_name,
+                                         self.content_dir))
+        return GlossaryMap(tuple(specs), self.default_glossary)
 
     def require_token(self) -> str:
         if not self.token.strip():
@@ -101,11 +120,12 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
             raise ConfigError(f"{config_path}: not valid TOML: {exc}") from None
     elif explicit:
         raise ConfigError(f"{config_path}: config file not found")
+    base_dir = config_path.parent if config_path.is_file() else Path.cwd()
+    tables = raw.pop("glossaries", {})
     known = {f.name for f in fields(Config)}
     unknown = sorted(set(raw) - known)
     if unknown:
         raise ConfigError(f"{config_path}: unknown key(s): {', '.join(unknown)}")
-    base_dir = config_path.parent if config_path.is_file() else Path.cwd()
     hints = get_type_hints(Config)
     values: dict[str, Any] = {}
     for key, value in raw.items():
@@ -118,6 +138,7 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
                               f"not {value!r}")
         if hints[key] is float:
             values[key] = float(values[key])
+    values["glossaries"] = _glossary_specs(tables, values, base_dir, config_path)
     config = Config(**values)
     for problem in _problems(config):
         raise ConfigError(f"{config_path}: {problem}")
@@ -154,9 +175,47 @@ def _describe(hint: Any) -> str:
     return _TYPE_NAMES.get(hint, str(hint))
 
 
+_GLOSSARY_KEYS = {"course_name", "content_dir", "source", "servers", "owners", "editors"}
+
+
+def _glossary_specs(tables: Any, values: dict[str, Any], base_dir: Path, config_path: Path
+                    ) -> tuple[GlossarySpec, ...]:
+    """[glossaries.NAME] tables into specs. ``source = "database"`` (or no content_dir)
+    makes a glossary that lives in the database alone; the default glossary's table may
+    leave out content_dir and course_name, which then come from the top level."""
+    if not isinstance(tables, dict) or not all(isinstance(t, dict) for t in tables.values()):
+        raise ConfigError(f"{config_path}: glossaries must be tables: [glossaries.NAME]")
+    default_name = values.get("default_glossary", DEFAULT_NAME)
+    specs = []
+    for name, table in tables.items():
+        unknown = sorted(set(table) - _GLOSSARY_KEYS)
+        if unknown:
+            raise ConfigError(f"{config_path}: glossaries.{name}: unknown key(s): "
+                              f"{', '.join(unknown)}")
+        is_default = name == default_name
+        course = table.get("course_name", values.get("course_name", "VCA") if is_default
+                           else name)
+        directory: Path | None = None
+        if table.get("source", "files") != "database":
+            raw_dir = table.get("content_dir") or (values.get("content_dir", Path(
+                "data/terms")) if is_default else None)
+            directory = _coerce("content_dir", raw_dir, base_dir) if raw_dir else None
+        try:
+            specs.append(GlossarySpec(
+                str(name), str(course), directory,
+                tuple(int(v) for v in table.get("servers", ())),
+                tuple(int(v) for v in table["owners"]) if "owners" in table else None,
+                tuple(int(v) for v in table.get("editors", ())),
+            ))
+        except (TypeError, ValueError):
+            raise ConfigError(f"{config_path}: glossaries.{name}: servers, owners and editors "
+                              "must be lists of ids (whole numbers)") from None
+    return tuple(specs)
+
+
 def _problems(config: Config) -> list[str]:
     """Values of the right type that still cannot work, said so at start-up, not later."""
-    problems = []
+    problems = glossary_problems(config.glossary_map.specs, config.default_glossary)
     try:
         ZoneInfo(config.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -158,6 +158,7 @@ class Card:
     term: Term
     related_titles: dict[str, str]
     file: str
+    glossary_id: int = 1  # which glossary it came from: its buttons open cards from there
 
     def related_exists(self, slug: str) -> bool:
         return slug in self.related_titles
@@ -220,6 +221,7 @@ class Quiz:
     answer: str
     choices: tuple[str, ...]
     mode: str  # "name": guess the term from its definition; "definition": the reverse
+    glossary_id: int = 1  # the glossary its answer and choices come from
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,11 +48,14 @@ class ReloadReport:
         return self.diff is None or not self.diff.is_empty
 
 
-async def reload_and_report(store: Store, directory: Path) -> ReloadReport:
-    """Reload the term files: the diff, or every ``path:line`` problem (nothing changed
-    then, and the previous glossary is still served)."""
+async def reload_and_report(store: Store, directory: Path, glossary: str | None = None
+                            ) -> ReloadReport:
+    """Reload a glossary's term files (the default glossary's unless ``glossary`` names
+    another): the diff, or every ``path:line`` problem (nothing changed then, and the
+    previous glossary is still served)."""
+    reloader = store.reloader(glossary) if glossary is not None else store.reloads
     try:
-        diff = await store.reloads.reload(directory)
+        diff = await reloader.reload(directory)
     except InvalidContent as exc:
         log.warning("Reload refused: %d error(s)", len(exc.errors))
         return ReloadReport(reload_failed_embed(exc.problems), None)

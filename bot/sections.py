@@ -128,7 +128,7 @@ def text_view_migration(sections: Sequence[Section] = SECTIONS) -> str:
     return f"""
     INSERT INTO terms_fts(terms_fts) VALUES ('delete-all');
     DELETE FROM terms;
-    DELETE FROM meta WHERE key = 'content_version';
+    UPDATE glossaries SET version = NULL;
     DROP VIEW term_text;
     {text_view_sql(sections)}
     """

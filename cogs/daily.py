@@ -16,6 +16,7 @@ from discord.ext import commands, tasks
 
 from bot.cards import card_message, error_embed
 from bot.client import GlossaryBot
+from bot.storage.glossary import Glossary
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +53,14 @@ class TermOfTheDay(commands.Cog):
         for settings in await self.bot.store.records.daily_settings():
             if self.bot.get_guild(settings.guild_id) is None or local.hour < settings.daily_hour:
                 continue  # another shard's server, or not yet time
-            slug = await self.bot.store.records.claim_daily_term(settings.guild_id, day)
+            glossary = self.bot.glossary_for(settings.guild_id)
+            slug = await self.bot.store.records.claim_daily_term(settings.guild_id, day,
+                                                                 glossary.id)
             if slug is None:
                 continue
             try:
-                await self._post(settings.guild_id, settings.daily_channel_id, slug, day)
+                await self._post(glossary, settings.guild_id, settings.daily_channel_id, slug,
+                                 day)
             except (discord.Forbidden, discord.NotFound) as exc:
                 # The channel is gone or closed to the bot: trying every minute would only
                 # fill the log. Today is skipped (the claim stays) and moderators are told.
@@ -86,12 +90,13 @@ class TermOfTheDay(commands.Cog):
                 "another channel with `/glossary settings daily_channel:`.",
             ))
 
-    async def _post(self, guild_id: int, channel_id: int | None, slug: str, day: str) -> None:
+    async def _post(self, glossary: Glossary, guild_id: int, channel_id: int | None, slug: str,
+                    day: str) -> None:
         assert channel_id is not None
         channel = self.bot.get_channel(channel_id) or await self.bot.fetch_channel(channel_id)
         if not isinstance(channel, discord.abc.Messageable):
             raise TypeError(f"channel {channel_id} cannot receive messages")
-        card = await self.bot.store.glossary.card(slug)
+        card = await glossary.card(slug)
         reply = await card_message(self.bot, card, guild_id)
         await channel.send(content=f"📅 **Term of the day** · {day}", **reply)
 

@@ -25,13 +25,13 @@ async def term_autocomplete(
     Discord asks on nearly every keystroke and a class types the same prefixes, so the
     rendered choices are remembered per text until the glossary changes.
     """
-    glossary = interaction.client.store.glossary  # type: ignore[attr-defined]
     text = current[:CHOICE_LIMIT]
     memo_key = ("autocomplete", text)
-    choices = glossary.recall(memo_key)
-    if choices is not None:
-        return choices  # type: ignore[return-value]
     try:
+        glossary = glossary_for(interaction)
+        choices = glossary.recall(memo_key)
+        if choices is not None:
+            return choices  # type: ignore[return-value]
         suggestions = await glossary.autocomplete(text)
     except Exception:
         log.exception("Autocomplete failed for %r", text)
@@ -71,7 +71,7 @@ class Define(commands.Cog):
             private = interaction.guild_id is not None
         reply = await card_message(self.bot, card, server_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
-        self.bot.store.records.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug, server_id, card.glossary_id)
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -11,7 +11,7 @@ from discord.ext import commands
 
 from bot.cards import DynamicView, RelatedTermButton, mentions_embed
 from bot.client import GlossaryBot
-from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS
+from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, glossary_for
 
 MAX_MESSAGE_CHARS = 4000
 MAX_BUTTONS = 25
@@ -33,10 +33,12 @@ class Explain(commands.Cog):
 
     async def explain(self, interaction: discord.Interaction, message: discord.Message) -> None:
         text = " ".join([message.content, *(e.description or "" for e in message.embeds)])
-        found = await self.bot.store.glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
+        glossary = glossary_for(interaction)
+        found = await glossary.mentioned_terms(text[:MAX_MESSAGE_CHARS])
         view = DynamicView()
         for slug, title in found[:MAX_BUTTONS]:
-            view.add_item(RelatedTermButton(slug, label=title, mode="n"))
+            view.add_item(RelatedTermButton(slug, label=title, mode="n",
+                                            glossary_id=glossary.id))
         await interaction.response.send_message(
             embed=mentions_embed(found, self.bot.config.embed_colour), view=view, ephemeral=True
         )

@@ -11,7 +11,7 @@ from discord.ext import commands
 from bot.cards import saved_suggestions_embed, settings_embed, stats_embed
 from bot.cards.study import add_class_figures
 from bot.channels import explain_missing, missing_to_post
-from bot.client import GlossaryBot, moderator_only
+from bot.client import GlossaryBot, NotEditor, NotModerator, is_moderator, moderator_only
 from bot.errors import ChannelNotUsable
 from bot.reloads import reload_and_report
 
@@ -26,11 +26,26 @@ class Moderation(commands.GroupCog, group_name="glossary",
 
     @app_commands.command(name="reload", description="Reload the term files and show what "
                           "changed (or what is wrong)")
-    @moderator_only()
     async def reload(self, interaction: discord.Interaction) -> None:
+        """For the editors of the server's glossary only: a shared glossary is changed by
+        the servers that own it, not by every server that uses it."""
+        spec = self.bot.spec_for(interaction.guild_id)
+        moderator = await is_moderator(interaction)
+        in_server = interaction.client.get_guild(interaction.guild_id or 0) is not None
+        if not (in_server and self.bot.glossary_map.may_edit(
+                spec, interaction.user.id, interaction.guild_id if moderator else None)):
+            if not moderator:
+                raise NotModerator("moderators only")
+            names = {g.id: g.name for g in self.bot.guilds}
+            raise NotEditor(self.bot.glossary_map.who_may_edit(spec, names))
+        if spec.content_dir is None:
+            await interaction.response.send_message(
+                f"The glossary **{spec.name}** lives in the database alone: there are no term "
+                "files to reload.", ephemeral=True)
+            return
         # Parsing a large glossary can take longer than Discord's 3-second answer window.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await reload_and_report(self.bot.store, self.bot.config.content_dir)
+        report = await reload_and_report(self.bot.store, spec.content_dir, spec.name)
         await interaction.followup.send(embed=report.embed, ephemeral=True)
 
     @app_commands.command(name="stats", description="Most looked-up terms and missing terms "
@@ -39,9 +54,12 @@ class Moderation(commands.GroupCog, group_name="glossary",
     async def stats(self, interaction: discord.Interaction) -> None:
         # Counts are saved first, a write that may wait behind a reload: answer within 3 s.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        stats = await self.bot.store.records.stats()
+        assert interaction.guild_id is not None  # guild_only
+        glossary = self.bot.glossary_for(interaction.guild_id)
+        stats = await self.bot.store.records.stats(interaction.guild_id, glossary.id)
         embed = stats_embed(stats, self.bot.config.embed_colour)
-        add_class_figures(embed, await self.bot.store.study.class_figures())  # sums only
+        add_class_figures(embed, await self.bot.store.study.class_figures(  # sums only
+            interaction.guild_id, glossary.id))
         await interaction.followup.send(embed=embed, ephemeral=True)
 
     @app_commands.command(name="settings", description="Show or change this server's "

@@ -14,6 +14,7 @@ from bot.client import GlossaryBot, lookup_cooldown
 from bot.errors import NotEnoughTerms
 from bot.models import Term
 from bot.quiz import MODES, choose_mode, pick_choices
+from bot.storage.glossary import Glossary
 
 QUESTION_ATTEMPTS = 3
 
@@ -23,8 +24,9 @@ async def category_autocomplete(
 ) -> list[app_commands.Choice[str]]:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     wanted = current.casefold()
+    categories = await bot.glossary_for(interaction.guild_id).categories()
     return [app_commands.Choice(name=c[:100], value=c[:100])
-            for c in await bot.store.glossary.categories() if wanted in c.casefold()][:25]
+            for c in categories if wanted in c.casefold()][:25]
 
 
 @app_commands.guild_only()
@@ -40,12 +42,13 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
     @app_commands.autocomplete(category=category_autocomplete)
     @app_commands.checks.dynamic_cooldown(lookup_cooldown)
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
-        answer, terms, choices, mode = await self._question(category)
+        glossary = self.bot.glossary_for(interaction.guild_id)
+        answer, terms, choices, mode = await self._question(glossary, category)
         # Saving the quiz is a write that may wait for a reload: answer within 3 s first.
         await interaction.response.defer(thinking=True)
         assert interaction.guild_id is not None  # guild_only
         quiz = await self.bot.store.records.create_quiz(
-            interaction.guild_id, answer.slug, choices, mode)
+            interaction.guild_id, answer.slug, choices, mode, glossary.id)
         await interaction.followup.send(
             embed=quiz_embed(quiz, terms, self.bot.config.embed_colour),
             view=quiz_view(quiz, {slug: term.title for slug, term in terms.items()}),
@@ -58,7 +61,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         await interaction.response.defer(ephemeral=True, thinking=True)
         outcome = await self.bot.store.records.answer_quiz(quiz_id, interaction.user.id, choice)
         self.bot.dispatch("quiz_answered", interaction.user.id, outcome)  # cogs.study
-        card = await self.bot.store.glossary.card(outcome.quiz.answer)
+        card = await self.bot.glossary_by_id(outcome.quiz.glossary_id).card(outcome.quiz.answer)
         reply = await card_message(self.bot, card, interaction.guild_id)
         await interaction.followup.send(
             embeds=fit_together(quiz_result_embed(outcome, card.term.title), reply["embed"]),
@@ -66,12 +69,12 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
         )
 
     async def _question(
-        self, category: str | None
+        self, glossary: Glossary, category: str | None
     ) -> tuple[Term, dict[str, Term], tuple[str, ...], str]:
         """A term, its choices and a mode whose text does not give the answer away;
         another term when neither mode can hide this one's name well."""
         for _attempt in range(QUESTION_ATTEMPTS):
-            answer, same, others = await self.bot.store.glossary.quiz_material(category)
+            answer, same, others = await glossary.quiz_material(category)
             if answer is None:
                 raise NotEnoughTerms(f"There are no terms in the category “{echo(category)}”."
                                      if category else "The glossary has no terms yet.")

@@ -9,7 +9,7 @@ from discord.ext import commands
 from bot.cards import SearchPageButton, search_embed, search_view
 from bot.cards.buttons import SEARCH_PAGE_SIZE
 from bot.client import GlossaryBot, lookup_cooldown
-from bot.contexts import anywhere
+from bot.contexts import anywhere, class_server_id
 
 # The paging buttons carry the query in their custom_id (100 characters in all), so a
 # query that fits is the one page 2 searches for too.
@@ -28,16 +28,19 @@ class Search(commands.Cog):
         self, interaction: discord.Interaction,
         query: app_commands.Range[str, 1, MAX_QUERY_CHARS],
     ) -> None:
-        await interaction.response.send_message(**await self._page(query, 0), ephemeral=True)
+        await interaction.response.send_message(
+            **await self._page(class_server_id(interaction), query, 0), ephemeral=True)
 
     async def show_page(self, interaction: discord.Interaction, query: str, offset: int) -> None:
         """Previous or next (SearchPageButton): the same message shows the other page."""
-        await interaction.response.edit_message(**await self._page(query, offset))
+        await interaction.response.edit_message(
+            **await self._page(class_server_id(interaction), query, offset))
 
-    async def _page(self, query: str, offset: int) -> dict[str, object]:
-        page = await self.bot.store.glossary.search(query, SEARCH_PAGE_SIZE, offset)
+    async def _page(self, guild_id: int | None, query: str, offset: int) -> dict[str, object]:
+        glossary = self.bot.glossary_for(guild_id)
+        page = await glossary.search(query, SEARCH_PAGE_SIZE, offset)
         return {"embed": search_embed(query, page, self.bot.config.embed_colour),
-                "view": search_view(query, page)}
+                "view": search_view(query, page, glossary.id)}
 
 
 async def setup(bot: GlossaryBot) -> None:

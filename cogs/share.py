@@ -32,7 +32,7 @@ class Share(commands.Cog):
         student: discord.Member | None = None,
         note: app_commands.Range[str, 1, 500] | None = None,
     ) -> None:
-        card = await self.bot.store.glossary.card(term)
+        card = await self.bot.glossary_for(interaction.guild_id).card(term)
         reply = await card_message(self.bot, card, interaction.guild_id,
                                    note=echo(note, 500) if note else None)
         sharer = echo(interaction.user.display_name, 80)
@@ -47,7 +47,8 @@ class Share(commands.Cog):
                 users=[student] if student is not None else False,
             ),
         )
-        self.bot.store.records.record_lookup(card.term.slug)
+        self.bot.store.records.record_lookup(card.term.slug, interaction.guild_id,
+                                             card.glossary_id)
 
 
 async def setup(bot: GlossaryBot) -> None:

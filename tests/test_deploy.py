@@ -13,6 +13,7 @@ import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import tomllib
 from pathlib import Path
@@ -72,7 +73,8 @@ def test_the_unit_restarts_on_failure_and_can_write_only_its_state_dir():
                     reason="systemd-analyze not installed (apt-get install systemd; .ci/run does)")
 def test_systemd_analyze_verifies_the_unit_without_a_warning(tmp_path):
     """verify also checks that ExecStart exists: point it at this checkout's command."""
-    installed = Path(shutil.which("glossary-bot") or REPO / ".venv" / "bin" / "glossary-bot")
+    # the command installed beside the Python running the tests (CI's .venv, or any venv)
+    installed = Path(sys.executable).with_name("glossary-bot")
     text = UNIT.read_text().replace("/opt/glossary-bot/.venv/bin/glossary-bot", str(installed))
     checked = tmp_path / "glossary-bot.service"
     checked.write_text(text)

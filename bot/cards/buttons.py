@@ -12,7 +12,6 @@ any message may carry (a term, Back, Suggest a fix; the bot registers those, see
 
 from __future__ import annotations
 
-import itertools
 import re
 import secrets
 from collections.abc import Awaitable, Callable
@@ -31,6 +30,26 @@ CUSTOM_ID_LIMIT = 100
 MAX_RELATED_BUTTONS = 20  # 4 rows; the fifth row is kept for Back and paging
 SEARCH_PAGE_SIZE = 5
 _SLUG = r"[a-z0-9][a-z0-9-]{0,44}"
+# A card from a glossary other than the default one says which, as "@" and the glossary's
+# id in base 36 (3 characters: 46,655 glossaries, and the longest term button still fits
+# in 100 characters); custom_ids without it (every one from before glossaries) mean the
+# default glossary, so old messages keep working.
+_GLOSSARY = r"(?:@(?P<glossary>[0-9a-z]{1,3}))?"
+DEFAULT_GLOSSARY_ID = 1
+
+
+def glossary_suffix(glossary_id: int | None) -> str:
+    if glossary_id is None or glossary_id == DEFAULT_GLOSSARY_ID:
+        return ""
+    digits = ""
+    while glossary_id:
+        glossary_id, digit = divmod(glossary_id, 36)
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"[digit] + digits
+    return "@" + digits
+
+
+def glossary_of(match: re.Match[str]) -> int | None:
+    return int(match["glossary"], 36) if match["glossary"] else None
 
 
 class DynamicView(discord.ui.View):
@@ -64,9 +83,10 @@ class CardActionsLike(Protocol):
     """What the buttons any message may carry do (bot.card_actions.CardActions)."""
 
     async def open_term(self, interaction: discord.Interaction, slug: str, *, mode: str,
-                        origin: str | None) -> None: ...
+                        origin: str | None, glossary_id: int | None = None) -> None: ...
 
-    async def suggest_fix(self, interaction: discord.Interaction, slug: str) -> None: ...
+    async def suggest_fix(self, interaction: discord.Interaction, slug: str,
+                          glossary_id: int | None = None) -> None: ...
 
 
 class SavedTerms(Protocol):
@@ -99,6 +119,10 @@ class GlossaryClient(Protocol):
     card_actions: CardActionsLike
 
     def get_cog(self, name: str, /) -> Any: ...
+
+    def glossary_by_id(self, glossary_id: int | None, /) -> Any: ...
+
+    def spec_of(self, glossary: Any, /) -> Any: ...
 
 
 def _client(interaction: discord.Interaction) -> GlossaryClient:
@@ -135,7 +159,7 @@ class _Reported:
 class RelatedTermButton(
     _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"gl:(?P<mode>[tbn]):(?P<slug>{_SLUG})(?::(?P<origin>{_SLUG}))?",
+    template=rf"gl:(?P<mode>[tbn]):(?P<slug>{_SLUG})(?::(?P<origin>{_SLUG}))?{_GLOSSARY}",
 ):
     """Opens a term's card.
 
@@ -154,8 +178,10 @@ class RelatedTermButton(
         style: discord.ButtonStyle = discord.ButtonStyle.secondary,
         disabled: bool = False,
         emoji: str | None = None,
+        glossary_id: int | None = None,
     ) -> None:
-        custom_id = f"gl:{mode}:{slug}" + (f":{origin}" if origin else "")
+        custom_id = (f"gl:{mode}:{slug}" + (f":{origin}" if origin else "")
+                     + glossary_suffix(glossary_id))
         super().__init__(
             discord.ui.Button(
                 label=shorten(label or slug, BUTTON_LABEL_LIMIT), custom_id=custom_id,
@@ -165,6 +191,7 @@ class RelatedTermButton(
         self.slug = slug
         self.mode = mode
         self.origin = origin
+        self.glossary_id = glossary_id
 
     @classmethod
     async def from_custom_id(
@@ -172,36 +199,39 @@ class RelatedTermButton(
     ) -> RelatedTermButton:
         return cls(
             match["slug"], label=item.label, mode=match["mode"], origin=match["origin"],
-            style=item.style,
+            style=item.style, glossary_id=glossary_of(match),
         )
 
     async def run(self, interaction: discord.Interaction) -> None:
         await _client(interaction).card_actions.open_term(
-            interaction, self.slug, mode=self.mode, origin=self.origin)
+            interaction, self.slug, mode=self.mode, origin=self.origin,
+            glossary_id=self.glossary_id)
 
 
 class SuggestFixButton(
     _Reported,
     discord.ui.DynamicItem[discord.ui.Button],
-    template=rf"gl:f:(?P<slug>{_SLUG})",
+    template=rf"gl:f:(?P<slug>{_SLUG}){_GLOSSARY}",
 ):
     """Opens the "suggest a fix" form for a card; students spot mistakes first."""
 
-    def __init__(self, slug: str) -> None:
+    def __init__(self, slug: str, glossary_id: int | None = None) -> None:
         super().__init__(discord.ui.Button(
-            label="Suggest a fix", custom_id=f"gl:f:{slug}", emoji="✏️",
-            style=discord.ButtonStyle.secondary,
+            label="Suggest a fix", custom_id=f"gl:f:{slug}{glossary_suffix(glossary_id)}",
+            emoji="✏️", style=discord.ButtonStyle.secondary,
         ))
         self.slug = slug
+        self.glossary_id = glossary_id
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str], /
     ) -> SuggestFixButton:
-        return cls(match["slug"])
+        return cls(match["slug"], glossary_of(match))
 
     async def run(self, interaction: discord.Interaction) -> None:
-        await _client(interaction).card_actions.suggest_fix(interaction, self.slug)
+        await _client(interaction).card_actions.suggest_fix(interaction, self.slug,
+                                                            self.glossary_id)
 
 
 FORM_TIMEOUT = 30 * 60  # seconds a student may spend on a suggestion
@@ -358,19 +388,20 @@ async def card_message(
     settings = await client.store.records.guild_settings(guild_id) if guild_id else None
     config = client.config
     suggest = bool(settings and settings.mod_channel_id)
-    key = (client.store.glossary.content_version, card.term.slug, back_to, suggest,
-           config.course_name, config.embed_colour)
+    glossary = client.glossary_by_id(card.glossary_id)
+    course_name = client.spec_of(glossary).course_name
+    key = (glossary.id, glossary.content_version, card.term.slug, back_to, suggest,
+           course_name, config.embed_colour)
     rendered = client.rendered_cards
     if note is None and (cached := rendered.get(key)) is not None:
         return cached
     reply = {
-        "embed": card_embed(card, config.course_name, config.embed_colour, note=note),
+        "embed": card_embed(card, course_name, config.embed_colour, note=note),
         "view": card_view(card, back_to=back_to, suggest=suggest),
     }
     if note is None:
-        if len(rendered) >= RENDERED_CARDS or any(k[0] != key[0] for k in
-                                                  itertools.islice(rendered, 1)):
-            rendered.clear()  # full, or rendered for an older glossary
+        if len(rendered) >= RENDERED_CARDS:
+            rendered.clear()  # keys carry the glossary's version: an old one is never sent
         rendered[key] = reply
     return reply
 
@@ -390,30 +421,36 @@ def card_view(
             label=card.related_titles.get(slug, f"{slug} (coming soon)"),
             origin=card.term.slug,
             disabled=not exists,
+            glossary_id=card.glossary_id,
         ))
     if back_to:
         view.add_item(RelatedTermButton(
             back_to, label="Back", mode="b", style=discord.ButtonStyle.primary, emoji="◀️",
+            glossary_id=card.glossary_id,
         ))
     if suggest:
-        view.add_item(SuggestFixButton(card.term.slug))
+        view.add_item(SuggestFixButton(card.term.slug, card.glossary_id))
     view.add_item(SaveButton(card.term.slug))
     return view
 
 
-def suggestions_view(suggestions: list[Suggestion] | tuple[Suggestion, ...]) -> discord.ui.View:
+def suggestions_view(suggestions: list[Suggestion] | tuple[Suggestion, ...],
+                     glossary_id: int | None = None) -> discord.ui.View:
     view = DynamicView()
     for suggestion in suggestions[:5]:
         view.add_item(RelatedTermButton(
             suggestion.slug, label=suggestion.title, style=discord.ButtonStyle.primary,
+            glossary_id=glossary_id,
         ))
     return view
 
 
-def search_view(query: str, page: SearchPage) -> discord.ui.View:
+def search_view(query: str, page: SearchPage, glossary_id: int | None = None
+                ) -> discord.ui.View:
     view = DynamicView()
     for number, hit in enumerate(page.hits, start=page.offset + 1):
-        view.add_item(RelatedTermButton(hit.slug, label=f"{number}. {hit.title}", mode="n"))
+        view.add_item(RelatedTermButton(hit.slug, label=f"{number}. {hit.title}", mode="n",
+                                        glossary_id=glossary_id))
     if page.offset > 0:
         previous = max(page.offset - SEARCH_PAGE_SIZE, 0)
         view.add_item(SearchPageButton(query, previous, "◀ Previous"))

@@ -1,9 +1,12 @@
 """The glossary as served: cards, autocomplete, search, quiz material, the name index.
 
-Names are kept in memory (``bot.search.NameIndex``) for autocomplete, "did you mean" and
-"Explain terms"; the index is rebuilt after each reload, and within seconds when another
-process sharing the database reloaded. Cards already read for the current glossary
-version are answered from memory; any other lookup is one ``execute_fetchall``.
+One ``Glossary`` serves one glossary of the database (``glossary_id``): the store keeps
+one per configured glossary, each with its own name index and card cache, so a lookup in
+one never reads another's names. Names are kept in memory (``bot.search.NameIndex``)
+for autocomplete, "did you mean" and "Explain terms"; the index is rebuilt after each
+reload, and within seconds when another process sharing the database reloaded. Cards
+already read for the current glossary version are answered from memory; any other
+lookup is one ``execute_fetchall``.
 """
 
 from __future__ import annotations
@@ -29,22 +32,24 @@ MEMO_ENTRIES = 8192  # answers derived from the current glossary (rendered choic
 
 _CARD_SQL = """
 SELECT d.data,
-       (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r ON r.slug = l.target
-         WHERE l.term_id = d.term_id),
+       (SELECT json_group_object(r.slug, r.title) FROM links l JOIN terms r
+         ON r.glossary_id = ?1 AND r.slug = l.target WHERE l.term_id = d.term_id),
        t.file
 FROM names n JOIN term_data d ON d.term_id = n.term_id JOIN terms t ON t.id = n.term_id
-WHERE n.key = ? LIMIT 1
+WHERE n.glossary_id = ?1 AND n.key = ?2 LIMIT 1
 """
 
 # bm25 ranks every hit, but snippets (which re-read the text) are made for one page only.
 _SEARCH_SQL = """
 WITH named AS MATERIALIZED (
     SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?2
+), mine AS MATERIALIZED (
+    SELECT id FROM terms WHERE glossary_id = ?5
 ), hits AS MATERIALIZED (
     SELECT rowid,
            bm25(terms_fts, 10.0, 6.0, 1.0)
              - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank
-    FROM terms_fts WHERE terms_fts MATCH ?1
+    FROM terms_fts WHERE terms_fts MATCH ?1 AND rowid IN mine
 ), page AS MATERIALIZED (
     SELECT rowid, rank FROM hits ORDER BY rank LIMIT ?3 OFFSET ?4
 )
@@ -58,13 +63,13 @@ ORDER BY page.rank
 # Random picks go over ids in an index, so a quiz never reads the whole glossary.
 _QUIZ_SQL = """
 WITH answer AS MATERIALIZED (
-    SELECT id, category FROM terms WHERE ?1 IS NULL OR category = ?1
+    SELECT id, category FROM terms WHERE glossary_id = ?3 AND (?1 IS NULL OR category = ?1)
     ORDER BY random() LIMIT 1
 ), same AS MATERIALIZED (
     SELECT t.id FROM terms t, answer a
-    WHERE t.category = a.category AND t.id <> a.id ORDER BY random() LIMIT ?2
+    WHERE t.glossary_id = ?3 AND t.category = a.category AND t.id <> a.id ORDER BY random() LIMIT ?2
 ), others AS MATERIALIZED (
-    SELECT id FROM terms WHERE EXISTS (SELECT 1 FROM answer)
+    SELECT id FROM terms WHERE glossary_id = ?3 AND EXISTS (SELECT 1 FROM answer)
     AND id NOT IN (SELECT id FROM answer) ORDER BY random() LIMIT ?2
 )
 SELECT 0, data FROM term_data WHERE term_id IN (SELECT id FROM answer)
@@ -75,20 +80,26 @@ UNION ALL SELECT 2, data FROM term_data WHERE term_id IN (SELECT id FROM others)
 # The name index's columns, each a flat list: keys, their terms' ids and word counts in
 # key order; then the terms' ids, slugs and titles in id order.
 _INDEX_SQL = (
-    "SELECT key FROM names ORDER BY key",
-    "SELECT term_id FROM names ORDER BY key",
-    "SELECT words FROM names ORDER BY key",
-    "SELECT id FROM terms ORDER BY id",
-    "SELECT slug FROM terms ORDER BY id",
-    "SELECT title FROM terms ORDER BY id",
+    "SELECT key FROM names WHERE glossary_id = ? ORDER BY key",
+    "SELECT term_id FROM names WHERE glossary_id = ? ORDER BY key",
+    "SELECT words FROM names WHERE glossary_id = ? ORDER BY key",
+    "SELECT id FROM terms WHERE glossary_id = ? ORDER BY id",
+    "SELECT slug FROM terms WHERE glossary_id = ? ORDER BY id",
+    "SELECT title FROM terms WHERE glossary_id = ? ORDER BY id",
 )
 
 
-class Glossary:
-    """Reads of the loaded glossary, on the reader connection."""
+DEFAULT_GLOSSARY_ID = 1  # what a database from before glossaries held
 
-    def __init__(self, db: Database) -> None:
+
+class Glossary:
+    """Reads of one loaded glossary, on the reader connection."""
+
+    def __init__(self, db: Database, glossary_id: int = DEFAULT_GLOSSARY_ID,
+                 name: str = "default") -> None:
         self._db = db
+        self.id = glossary_id
+        self.name = name
         self._index: NameIndex | None = None
         self._index_version: str | None = None
         self._index_checked = 0.0
@@ -139,11 +150,11 @@ class Glossary:
         known = index.exact(key)
         if known is not None and (cached := self._cards.get(known[0])) is not None:
             return cached
-        rows = await self._db.reader.execute_fetchall(_CARD_SQL, (key,))
+        rows = await self._db.reader.execute_fetchall(_CARD_SQL, (self.id, key))
         if not rows:
             raise TermNotFound(query, await self.suggest(query))
         data, related, file = rows[0]
-        card = Card(term_from_json(data), json.loads(related) if related else {}, file)
+        card = Card(term_from_json(data), json.loads(related) if related else {}, file, self.id)
         if version == self._index_version:  # not read across a reload
             if len(self._cards) >= CACHED_CARDS:
                 self._cards.clear()
@@ -194,7 +205,7 @@ class Glossary:
         if match is None or boost is None:
             return SearchPage((), 0, offset)
         rows = await self._db.reader.execute_fetchall(
-            _SEARCH_SQL, (match, boost, limit, offset))
+            _SEARCH_SQL, (match, boost, limit, offset, self.id))
         hits = tuple(
             SearchHit(slug, title, " ".join(snip.split()), score)
             for slug, title, snip, score, _ in rows
@@ -204,11 +215,13 @@ class Glossary:
 
     async def all_terms(self) -> list[Term]:
         rows = await self._db.reader.execute_fetchall(
-            "SELECT d.data FROM terms t JOIN term_data d ON d.term_id = t.id ORDER BY t.slug")
+            "SELECT d.data FROM terms t JOIN term_data d ON d.term_id = t.id "
+            "WHERE t.glossary_id = ? ORDER BY t.slug", (self.id,))
         return [term_from_json(data) for (data,) in rows]
 
     async def term_count(self) -> int:
-        rows = await self._db.reader.execute_fetchall("SELECT count(*) FROM terms")
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT count(*) FROM terms WHERE glossary_id = ?", (self.id,))
         return rows[0][0]
 
     async def mentioned_terms(self, text: str) -> list[tuple[str, str]]:
@@ -217,8 +230,8 @@ class Glossary:
 
     async def categories(self) -> list[str]:
         rows = await self._db.reader.execute_fetchall(
-            "SELECT DISTINCT category FROM terms WHERE category IS NOT NULL ORDER BY category"
-        )
+            "SELECT DISTINCT category FROM terms WHERE glossary_id = ? AND category IS NOT NULL "
+            "ORDER BY category", (self.id,))
         return [category for (category,) in rows]
 
     async def quiz_material(
@@ -226,12 +239,18 @@ class Glossary:
     ) -> tuple[Term | None, list[Term], list[Term]]:
         """A random answer (of the category, if given), random other terms of the answer's
         own category (the plausible wrong choices) and random terms of any category."""
-        rows = await self._db.reader.execute_fetchall(_QUIZ_SQL, (category, sample))
+        rows = await self._db.reader.execute_fetchall(_QUIZ_SQL, (category, sample, self.id))
         tiers: tuple[list[Term], list[Term], list[Term]] = ([], [], [])
         for tier, data in rows:
             tiers[tier].append(term_from_json(data))
         answer, same, others = tiers
         return (answer[0] if answer else None), same, others
+
+    async def stored_version(self) -> str | None:
+        """The version a reload (here or in another process) last gave this glossary."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT version FROM glossaries WHERE id = ?", (self.id,))
+        return rows[0][0] if rows else None
 
     # ----- the name index ----------------------------------------------------------
 
@@ -245,7 +264,7 @@ class Glossary:
             await self.rebuild_index()
         elif time.monotonic() - self._index_checked >= INDEX_CHECK_SECONDS:
             self._index_checked = time.monotonic()
-            version = await self._db.get_meta("content_version")
+            version = await self.stored_version()
             if version != self._index_version and (
                 self._index_task is None or self._index_task.done()
             ):
@@ -263,8 +282,8 @@ class Glossary:
         rebuild does not wait a loop turn for each of its statements.
         """
         async with self._index_lock:
-            index = await asyncio.to_thread(_read_index, self._db.path, self._index_version,
-                                            self._index is None)
+            index = await asyncio.to_thread(_read_index, self._db.path, self.id,
+                                            self._index_version, self._index is None)
             self._index_checked = time.monotonic()
             if index is not None:
                 self._index_version, self._index = index
@@ -279,7 +298,15 @@ class Glossary:
             self._index_version, self._cards, self._memo = version, {}, {}
 
 
-def _read_index(path: Path, current: str | None, missing: bool
+async def term_counts(db: Database) -> dict[str, int]:
+    """Every glossary the database knows, by name, with how many terms it holds."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT g.name, (SELECT count(*) FROM terms t WHERE t.glossary_id = g.id) "
+        "FROM glossaries g ORDER BY g.name")
+    return {name: count for name, count in rows}
+
+
+def _read_index(path: Path, glossary_id: int, current: str | None, missing: bool
                 ) -> tuple[str | None, NameIndex] | None:
     """(version, index) from one snapshot of the database, or None if ``current`` is the
     version already (another caller rebuilt it meanwhile). Runs in a worker thread."""
@@ -289,11 +316,12 @@ def _read_index(path: Path, current: str | None, missing: bool
         db.execute("PRAGMA query_only = ON")
         db.row_factory = _first_column
         db.execute("BEGIN")
-        version = db.execute("SELECT value FROM meta WHERE key = 'content_version'").fetchall()
+        version = db.execute("SELECT version FROM glossaries WHERE id = ?",
+                             (glossary_id,)).fetchall()
         if not missing and (version[0] if version else None) == current:
             return None
         keys, key_term_ids, word_counts, term_ids, slugs, titles = (
-            db.execute(sql).fetchall() for sql in _INDEX_SQL)
+            db.execute(sql, (glossary_id,)).fetchall() for sql in _INDEX_SQL)
         db.execute("COMMIT")
     finally:
         db.close()

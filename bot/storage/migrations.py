@@ -210,9 +210,126 @@ MIGRATIONS: tuple[str, ...] = (
         reminder_hour INTEGER,
         track_lookups INTEGER NOT NULL DEFAULT 0,
         reminded_day TEXT,
-        failed_reminders INTEGER NOT NULL DEFAULT 0
+        failed_reminders INTEGER NOT NULL DEFAULT 0,
+        glossary TEXT,
+        glossary_chosen INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX study_students_reminder ON study_students(reminder_hour)
         WHERE reminder_hour IS NOT NULL;
+    """,
+    # 6: many glossaries in one database. Each term, name and link belongs to a glossary
+    # (the default one, id 1, holds what there was), so two glossaries may use one slug
+    # for different terms; usage, misses, quizzes and daily posts say which server and
+    # glossary they belong to. Terms keep their ids, so the full-text rows stay valid.
+    # Old usage records go to the one server the database knows of, if it knows exactly
+    # one, else to server 0 (shown to no server).
+    """
+    CREATE TABLE glossaries (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        version TEXT,
+        last_reload_at REAL
+    );
+    INSERT INTO glossaries(id, name, version, last_reload_at) VALUES (1, 'default',
+        (SELECT value FROM meta WHERE key = 'content_version'),
+        (SELECT CAST(value AS REAL) FROM meta WHERE key = 'last_reload_at'));
+    DELETE FROM meta WHERE key IN ('content_version', 'last_reload_at');
+    DROP VIEW term_text;
+    CREATE TABLE terms_new (
+        id INTEGER PRIMARY KEY,
+        glossary_id INTEGER NOT NULL DEFAULT 1 REFERENCES glossaries(id),
+        slug TEXT NOT NULL,
+        file TEXT NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        size INTEGER NOT NULL,
+        fingerprint TEXT NOT NULL,
+        names_fingerprint TEXT NOT NULL,
+        title TEXT NOT NULL,
+        category TEXT,
+        UNIQUE (glossary_id, slug),
+        UNIQUE (glossary_id, file)
+    );
+    INSERT INTO terms_new SELECT id, 1, slug, file, mtime_ns, size, fingerprint,
+        names_fingerprint, title, category FROM terms;
+    CREATE TABLE term_data_new (
+        term_id INTEGER PRIMARY KEY REFERENCES terms_new(id) ON DELETE CASCADE,
+        data TEXT NOT NULL
+    );
+    INSERT INTO term_data_new SELECT term_id, data FROM term_data;
+    CREATE TABLE names_new (
+        glossary_id INTEGER NOT NULL DEFAULT 1,
+        key TEXT NOT NULL,
+        term_id INTEGER NOT NULL REFERENCES terms_new(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        words INTEGER NOT NULL,
+        PRIMARY KEY (glossary_id, key, term_id)
+    ) WITHOUT ROWID;
+    INSERT INTO names_new SELECT 1, key, term_id, name, kind, line, words FROM names;
+    CREATE TABLE links_new (
+        term_id INTEGER NOT NULL REFERENCES terms_new(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        target TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        PRIMARY KEY (term_id, position)
+    ) WITHOUT ROWID;
+    INSERT INTO links_new SELECT term_id, position, target, line FROM links;
+    DROP TABLE links;
+    DROP TABLE names;
+    DROP TABLE term_data;
+    DROP TABLE terms;
+    ALTER TABLE terms_new RENAME TO terms;
+    ALTER TABLE term_data_new RENAME TO term_data;
+    ALTER TABLE names_new RENAME TO names;
+    ALTER TABLE links_new RENAME TO links;
+    CREATE INDEX terms_glossary ON terms(glossary_id);
+    CREATE INDEX terms_category ON terms(glossary_id, category);
+    CREATE INDEX names_term ON names(term_id);
+    CREATE INDEX links_target ON links(target);
+    CREATE VIEW term_text(id, title, aliases, body) AS
+    SELECT t.id, t.title,
+           (SELECT group_concat(value, ' ') FROM json_each(data, '$.aliases')),
+           json_extract(data, '$.definition') || char(10)
+             || json_extract(data, '$.why_it_matters') || char(10)
+             || json_extract(data, '$.course_example') || char(10)
+             || json_extract(data, '$.real_world_example') || char(10)
+             || coalesce((SELECT group_concat(value, char(10))
+                          FROM json_each(data, '$.common_mistakes')), '')
+    FROM terms t JOIN term_data d ON d.term_id = t.id;
+    CREATE TEMP TABLE legacy_guild AS SELECT CASE WHEN count(*) = 1 THEN max(g) ELSE 0 END
+        AS id FROM (SELECT guild_id AS g FROM guild_settings UNION SELECT guild_id FROM quizzes
+                    UNION SELECT guild_id FROM daily_posts
+                    UNION SELECT guild_id FROM suggestions);
+    CREATE TABLE lookups_new (
+        guild_id INTEGER NOT NULL DEFAULT 0,
+        glossary_id INTEGER NOT NULL DEFAULT 1,
+        slug TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (guild_id, glossary_id, slug)
+    ) WITHOUT ROWID;
+    INSERT INTO lookups_new SELECT (SELECT id FROM legacy_guild), 1, slug, count, last_at
+        FROM lookups;
+    DROP TABLE lookups;
+    ALTER TABLE lookups_new RENAME TO lookups;
+    CREATE TABLE misses_new (
+        guild_id INTEGER NOT NULL DEFAULT 0,
+        glossary_id INTEGER NOT NULL DEFAULT 1,
+        key TEXT NOT NULL,
+        query TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        last_at REAL NOT NULL,
+        PRIMARY KEY (guild_id, glossary_id, key)
+    ) WITHOUT ROWID;
+    INSERT INTO misses_new SELECT (SELECT id FROM legacy_guild), 1, key, query, count, last_at
+        FROM misses;
+    DROP TABLE misses;
+    ALTER TABLE misses_new RENAME TO misses;
+    DROP TABLE legacy_guild;
+    CREATE INDEX misses_last ON misses(last_at);
+    ALTER TABLE quizzes ADD COLUMN glossary_id INTEGER NOT NULL DEFAULT 1;
+    CREATE INDEX quizzes_created ON quizzes(created_at);
+    ALTER TABLE daily_posts ADD COLUMN glossary_id INTEGER NOT NULL DEFAULT 1;
     """,
 )

@@ -1,7 +1,10 @@
 """The class's own records: usage counts, server settings, quizzes, the term of the day.
 
 Unlike the glossary, which the files define and a reload replaces, these are written by
-the bot as students use it, and survive every reload.
+the bot as students use it, and survive every reload. Each belongs to a server (usage and
+misses also to the glossary the server used), so a moderator sees only their server's;
+what students typed is kept only for a while (``prune``). Times come from ``clock``, which
+the bot points at its own controllable clock.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import logging
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, replace
 
 from bot.errors import QuizNotFound
@@ -36,10 +39,11 @@ SETTINGS_TTL_SECONDS = 30.0
 class Records:
     """Writes go through the database's one write transaction at a time."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
         self._db = db
-        self._pending_lookups: Counter[str] = Counter()
-        self._pending_misses: dict[str, tuple[str, int]] = {}
+        self.clock = clock
+        self._pending_lookups: Counter[tuple[int, int, str]] = Counter()
+        self._pending_misses: dict[tuple[int, int, str], tuple[str, int]] = {}
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
         self._settings: dict[int, tuple[GuildSettings, float]] = {}
@@ -52,13 +56,16 @@ class Records:
 
     # ----- usage records ------------------------------------------------------------
 
-    def record_lookup(self, slug: str) -> None:
-        """Count a card shown. Buffered in memory: a lookup must not wait for a disk write
-        (or for a reload holding the writer); flushed every few seconds and on close."""
-        self._pending_lookups[slug] += 1
+    def record_lookup(self, slug: str, guild_id: int | None = None, glossary_id: int = 1
+                      ) -> None:
+        """Count a card shown in a server (0: outside any server). Buffered in memory: a
+        lookup must not wait for a disk write (or for a reload holding the writer);
+        flushed every few seconds and on close."""
+        self._pending_lookups[(guild_id or 0, glossary_id, slug)] += 1
         self._flush_soon()
 
-    def record_miss(self, query: str) -> None:
+    def record_miss(self, query: str, guild_id: int | None = None, glossary_id: int = 1
+                    ) -> None:
         """Remember a term students asked for that does not exist: the content gaps.
 
         Only the words that could name a term count: "what is a bakend" is recorded as
@@ -68,8 +75,9 @@ class Records:
         key = name_key(phrase)[:100]
         if not key:
             return
-        shown, count = self._pending_misses.get(key, (phrase[:100], 0))
-        self._pending_misses[key] = (shown, count + 1)
+        where = (guild_id or 0, glossary_id, key)
+        shown, count = self._pending_misses.get(where, (phrase[:100], 0))
+        self._pending_misses[where] = (shown, count + 1)
         self._flush_soon()
 
     def _flush_soon(self) -> None:
@@ -84,19 +92,20 @@ class Records:
         self._last_flush = time.monotonic()
         if not lookups and not misses:
             return
-        now = time.time()
+        now = self.clock()
         try:
             async with self._db.transaction() as db:
                 await db.executemany(
-                    "INSERT INTO lookups(slug, count, last_at) VALUES (?, ?, ?) ON CONFLICT(slug)"
+                    "INSERT INTO lookups(guild_id, glossary_id, slug, count, last_at) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, slug)"
                     " DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
-                    [(slug, count, now) for slug, count in lookups.items()],
+                    [(*where, count, now) for where, count in lookups.items()],
                 )
                 await db.executemany(
-                    "INSERT INTO misses(key, query, count, last_at) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET count = count + excluded.count, "
-                    "last_at = excluded.last_at",
-                    [(key, shown, count, now) for key, (shown, count) in misses.items()],
+                    "INSERT INTO misses(guild_id, glossary_id, key, query, count, last_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, key) "
+                    "DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
+                    [(*where, shown, count, now) for where, (shown, count) in misses.items()],
                 )
         except Exception:
             log.exception("Could not save usage counts; keeping them for the next try")
@@ -107,20 +116,25 @@ class Records:
             return
         self._db.checkpoint_soon()  # with quiz answers and settings since the last one
 
-    async def stats(self, limit: int = 10) -> GlossaryStats:
+    async def stats(self, guild_id: int = 0, glossary_id: int = 1, limit: int = 10
+                    ) -> GlossaryStats:
+        """One server's usage of the glossary it uses: nothing of another server's."""
         await self.flush_usage()
         rows = await self._db.reader.execute_fetchall(
             """
-            SELECT 0, (SELECT count(*) FROM terms), (SELECT value FROM meta
-                       WHERE key = 'last_reload_at')
+            SELECT 0, (SELECT count(*) FROM terms WHERE glossary_id = ?2),
+                      (SELECT last_reload_at FROM glossaries WHERE id = ?2)
             UNION ALL SELECT * FROM (SELECT 1, coalesce(t.title, l.slug), l.count
-                       FROM lookups l LEFT JOIN terms t ON t.slug = l.slug
-                       ORDER BY l.count DESC, l.last_at DESC LIMIT ?)
+                       FROM lookups l LEFT JOIN terms t
+                       ON t.glossary_id = l.glossary_id AND t.slug = l.slug
+                       WHERE l.guild_id = ?1 AND l.glossary_id = ?2
+                       ORDER BY l.count DESC, l.last_at DESC LIMIT ?3)
             UNION ALL SELECT * FROM (SELECT 2, m.query, m.count FROM misses m
-                       WHERE NOT EXISTS (SELECT 1 FROM names n WHERE n.key = m.key)
-                       ORDER BY m.count DESC, m.last_at DESC LIMIT ?)
+                       WHERE m.guild_id = ?1 AND m.glossary_id = ?2 AND NOT EXISTS (
+                           SELECT 1 FROM names n WHERE n.glossary_id = ?2 AND n.key = m.key)
+                       ORDER BY m.count DESC, m.last_at DESC LIMIT ?3)
             """,
-            (limit, limit),
+            (guild_id, glossary_id, limit),
         )
         head = rows[0]
         return GlossaryStats(
@@ -168,26 +182,27 @@ class Records:
     # ----- quizzes ------------------------------------------------------------------
 
     async def create_quiz(
-        self, guild_id: int, answer: str, choices: Sequence[str], mode: str
+        self, guild_id: int, answer: str, choices: Sequence[str], mode: str,
+        glossary_id: int = 1,
     ) -> Quiz:
         async with self._db.transaction() as db:
             rows = await db.execute_fetchall(
-                "INSERT INTO quizzes(guild_id, answer, choices, mode, created_at) "
-                "VALUES (?, ?, ?, ?, ?) RETURNING id",
-                (guild_id, answer, json.dumps(list(choices)), mode, time.time()),
+                "INSERT INTO quizzes(guild_id, answer, choices, mode, created_at, glossary_id) "
+                "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+                (guild_id, answer, json.dumps(list(choices)), mode, self.clock(), glossary_id),
             )
-        return Quiz(rows[0][0], guild_id, answer, tuple(choices), mode)
+        return Quiz(rows[0][0], guild_id, answer, tuple(choices), mode, glossary_id)
 
     async def answer_quiz(self, quiz_id: int, user_id: int, choice: str) -> QuizOutcome:
         """Record a member's first answer and score it; later answers change nothing."""
         async with self._db.transaction() as db:
             rows = await db.execute_fetchall(
-                "SELECT guild_id, answer, choices, mode FROM quizzes WHERE id = ?", (quiz_id,)
-            )
+                "SELECT guild_id, answer, choices, mode, glossary_id FROM quizzes WHERE id = ?",
+                (quiz_id,))
             if not rows:
                 raise QuizNotFound("That quiz is no longer available.")
-            guild_id, answer, choices, mode = rows[0]
-            quiz = Quiz(quiz_id, guild_id, answer, tuple(json.loads(choices)), mode)
+            guild_id, answer, choices, mode, glossary_id = rows[0]
+            quiz = Quiz(quiz_id, guild_id, answer, tuple(json.loads(choices)), mode, glossary_id)
             previous = await db.execute_fetchall(
                 "SELECT choice FROM quiz_answers WHERE quiz_id = ? AND user_id = ?",
                 (quiz_id, user_id),
@@ -199,7 +214,7 @@ class Records:
             await db.execute(
                 "INSERT INTO quiz_answers(quiz_id, user_id, choice, correct, answered_at) "
                 "VALUES (?, ?, ?, ?, ?)",
-                (quiz_id, user_id, choice, int(correct), time.time()),
+                (quiz_id, user_id, choice, int(correct), self.clock()),
             )
             await db.execute(
                 "INSERT INTO quiz_scores(guild_id, user_id, correct, answered) VALUES (?, ?, ?, 1)"
@@ -219,7 +234,8 @@ class Records:
 
     # ----- term of the day --------------------------------------------------------------
 
-    async def claim_daily_term(self, guild_id: int, day: str) -> str | None:
+    async def claim_daily_term(self, guild_id: int, day: str, glossary_id: int = 1
+                               ) -> str | None:
         """Choose and record the day's term, or None if the day already has one.
 
         Recorded before posting so that a restart or reconnect can never post twice on
@@ -229,24 +245,25 @@ class Records:
             rows = await db.execute_fetchall(
                 """
                 WITH current AS (SELECT coalesce(max(cycle), 0) AS cycle FROM daily_posts
-                                 WHERE guild_id = ?1)
+                                 WHERE guild_id = ?1 AND glossary_id = ?3)
                 SELECT (SELECT count(*) FROM daily_posts WHERE guild_id = ?1 AND day = ?2),
                        (SELECT cycle FROM current),
-                       (SELECT slug FROM terms WHERE slug NOT IN (
+                       (SELECT slug FROM terms WHERE glossary_id = ?3 AND slug NOT IN (
                             SELECT slug FROM daily_posts WHERE guild_id = ?1
-                            AND cycle = (SELECT cycle FROM current))
+                            AND glossary_id = ?3 AND cycle = (SELECT cycle FROM current))
                         ORDER BY random() LIMIT 1),
-                       (SELECT slug FROM terms ORDER BY random() LIMIT 1)
+                       (SELECT slug FROM terms WHERE glossary_id = ?3 ORDER BY random() LIMIT 1)
                 """,
-                (guild_id, day),
+                (guild_id, day, glossary_id),
             )
             already, cycle, unposted, any_term = rows[0]
             if already or any_term is None:
                 return None
             slug = unposted or any_term
             await db.execute(
-                "INSERT INTO daily_posts(guild_id, day, slug, cycle) VALUES (?, ?, ?, ?)",
-                (guild_id, day, slug, cycle if unposted else cycle + 1),
+                "INSERT INTO daily_posts(guild_id, day, slug, cycle, glossary_id) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (guild_id, day, slug, cycle if unposted else cycle + 1, glossary_id),
             )
         return slug
 
@@ -256,3 +273,18 @@ class Records:
             await db.execute(
                 "DELETE FROM daily_posts WHERE guild_id = ? AND day = ?", (guild_id, day)
             )
+
+    # ----- retention ------------------------------------------------------------------
+
+    async def prune(self, miss_days: float, quiz_days: float) -> tuple[int, int]:
+        """Forget misses (free text students typed) unseen for ``miss_days`` and quizzes,
+        with their answers, older than ``quiz_days``; scores stay. Two indexed range
+        deletes: cheap enough to run every hour. Returns (misses, quizzes) deleted."""
+        await self.flush_usage()
+        now = self.clock()
+        async with self._db.transaction() as db:
+            misses = await db.execute("DELETE FROM misses WHERE last_at < ?",
+                                      (now - miss_days * 86400,))
+            quizzes = await db.execute("DELETE FROM quizzes WHERE created_at < ?",
+                                       (now - quiz_days * 86400,))
+        return misses.rowcount, quizzes.rowcount

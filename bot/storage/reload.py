@@ -29,17 +29,21 @@ from bot.validation import LinkUse, NameUse
 # The candidates for the cross-file checks (bot.validation decides): every use of a name
 # that a fresh file (ids from ?1 on) uses and another term uses too ...
 _SHARED_NAMES_SQL = """
-WITH fresh AS (SELECT DISTINCT key FROM names WHERE term_id >= ?1)
+WITH fresh AS (SELECT DISTINCT key FROM names WHERE glossary_id = ?2 AND term_id >= ?1)
 SELECT n.key, n.name, n.kind, n.line, t.slug, t.file, n.term_id < ?1
-FROM fresh JOIN names n ON n.key = fresh.key JOIN terms t ON t.id = n.term_id
-WHERE (SELECT count(*) FROM names m WHERE m.key = fresh.key) > 1
+FROM fresh JOIN names n ON n.glossary_id = ?2 AND n.key = fresh.key
+JOIN terms t ON t.id = n.term_id
+WHERE (SELECT count(*) FROM names m WHERE m.glossary_id = ?2 AND m.key = fresh.key) > 1
 """
 # ... and every link to no term: two ordered index scans find the missing targets; only
 # their links are then looked at.
 _MISSING_LINKS_SQL = """
-WITH missing AS (SELECT target FROM links EXCEPT SELECT slug FROM terms)
+WITH mine AS MATERIALIZED (SELECT id FROM terms WHERE glossary_id = ?1),
+missing AS (SELECT target FROM links WHERE term_id IN mine
+            EXCEPT SELECT slug FROM terms WHERE glossary_id = ?1)
 SELECT t.file, l.position, l.line, l.target
 FROM missing JOIN links l ON l.target = missing.target JOIN terms t ON t.id = l.term_id
+WHERE t.glossary_id = ?1
 """
 
 
@@ -67,7 +71,7 @@ class _Plan:
     next_id: int
 
 
-def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
+def _plan(scan: Scan, rows: Sequence[tuple], last_id: int) -> _Plan:
     """Which files changed since the last load (none, on a restart with unchanged files):
     a worker-thread job at 100,000 terms."""
     loaded = {row[0]: row[1:] for row in rows}
@@ -75,8 +79,7 @@ def _plan(scan: Scan, rows: Sequence[tuple]) -> _Plan:
     to_parse = tuple(f for f in scan.files
                      if (old := loaded.get(f[0])) is None or old[2:4] != f[1:])
     removed = tuple(old for file, old in loaded.items() if file not in present)
-    next_id = max((old[0] for old in loaded.values()), default=0) + 1
-    return _Plan(loaded, to_parse, removed, next_id)
+    return _Plan(loaded, to_parse, removed, last_id + 1)  # ids are shared by all glossaries
 
 
 def _diff(before: dict[str, str], after: dict[str, str]
@@ -91,8 +94,9 @@ def _diff(before: dict[str, str], after: dict[str, str]
 class ReloadBatch:
     """One reload's write transaction: what to parse, then the parsed files, then finish."""
 
-    def __init__(self, db: aiosqlite.Connection, plan: _Plan) -> None:
+    def __init__(self, db: aiosqlite.Connection, plan: _Plan, glossary_id: int) -> None:
         self._db = db
+        self._glossary_id = glossary_id
         self._plan = plan
         self.to_parse = plan.to_parse
         self.loaded_count = len(plan.loaded)
@@ -126,7 +130,7 @@ class ReloadBatch:
             inserts.append((self._next_id, parsed))
             self._next_id += 1
         await _delete_terms(self._db, stale)
-        await _insert_terms(self._db, inserts)
+        await _insert_terms(self._db, self._glossary_id, inserts)
         if touched:
             await self._db.executemany(
                 "UPDATE terms SET mtime_ns = ?, size = ? WHERE id = ?", touched)
@@ -134,14 +138,16 @@ class ReloadBatch:
     async def check_candidates(self) -> tuple[list[NameUse], list[LinkUse]]:
         """The rows the cross-file checks need, once every chunk is written: the names
         that more than one term uses (a fresh one among them), the links to no term."""
-        first = (self._first_new_id,)
-        names = await self._db.execute_fetchall(_SHARED_NAMES_SQL, first)
-        links = await self._db.execute_fetchall(_MISSING_LINKS_SQL)
+        names = await self._db.execute_fetchall(
+            _SHARED_NAMES_SQL, (self._first_new_id, self._glossary_id))
+        links = await self._db.execute_fetchall(_MISSING_LINKS_SQL, (self._glossary_id,))
         return ([(key, name, kind, line, slug, file, bool(kept))
                  for key, name, kind, line, slug, file, kept in names], list(links))
 
     async def valid_count(self) -> int:
-        rows = await self._db.execute_fetchall("SELECT count(*) FROM term_data")
+        rows = await self._db.execute_fetchall(
+            "SELECT count(*) FROM term_data d JOIN terms t ON t.id = d.term_id "
+            "WHERE t.glossary_id = ?", (self._glossary_id,))
         return rows[0][0]
 
     async def finish(self, warnings: Sequence[Problem]) -> ReloadDiff:
@@ -152,12 +158,14 @@ class ReloadBatch:
             "SELECT slug, fingerprint FROM terms WHERE id >= ? ORDER BY file",
             (self._first_new_id,))
         added, changed, removed = await asyncio.to_thread(_diff, self._before, dict(after))
-        now = str(time.time())
-        meta = [("last_reload_at", now)]
-        if added or removed or changed:
-            meta.append(("content_version", now))
-        await self._db.executemany("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", meta)
-        count = await self._db.execute_fetchall("SELECT count(*) FROM terms")
+        stamp = time.time()
+        now = str(stamp)
+        changed_content = bool(added or removed or changed)
+        await self._db.execute(
+            "UPDATE glossaries SET last_reload_at = ?1, version = CASE WHEN ?2 THEN ?3 "
+            "ELSE version END WHERE id = ?4", (stamp, changed_content, now, self._glossary_id))
+        count = await self._db.execute_fetchall(
+            "SELECT count(*) FROM terms WHERE glossary_id = ?", (self._glossary_id,))
         diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings))
         self.version = now if not diff.is_empty else None
         return diff
@@ -174,15 +182,28 @@ class Reloads:
     async def batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
         """A transaction for one reload of ``scan``; an exception rolls it all back."""
         async with self._db.transaction() as db:
+            gid = self._glossary.id
             rows = await db.execute_fetchall(
                 "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
-                "FROM terms ORDER BY file")
-            batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows))
+                "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,))
+            last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
+            batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
             await batch.remove_gone()
             yield batch
         if batch.version is not None:
             self._db.checkpoint_soon()
         await self._glossary.reloaded(batch.names_changed, batch.version)
+
+
+async def stored_files(db: Database) -> dict[int, set[tuple[str, int, int]]]:
+    """Every glossary's (file, mtime_ns, size) as the last load left them: at start-up one
+    query tells which of a thousand glossaries have files saved since."""
+    rows = await db.reader.execute_fetchall(
+        "SELECT glossary_id, file, mtime_ns, size FROM terms")
+    stored: dict[int, set[tuple[str, int, int]]] = {}
+    for glossary_id, file, mtime_ns, size in rows:
+        stored.setdefault(glossary_id, set()).add((file, mtime_ns, size))
+    return stored
 
 
 async def _delete_terms(db: aiosqlite.Connection, ids: Sequence[int]) -> None:
@@ -201,15 +222,15 @@ async def _delete_terms(db: aiosqlite.Connection, ids: Sequence[int]) -> None:
                      (doomed,))
 
 
-async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, ParsedFile]]
-                        ) -> None:
+async def _insert_terms(db: aiosqlite.Connection, glossary_id: int,
+                        inserts: Sequence[tuple[int, ParsedFile]]) -> None:
     """Write parsed files; one with errors without its data (nothing of it is indexed)."""
     if not inserts:
         return
     await db.executemany(
-        "INSERT INTO terms(id, slug, file, mtime_ns, size, fingerprint, names_fingerprint, title,"
-        " category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(term_id, p.record.slug, *p.file,
+        "INSERT INTO terms(id, glossary_id, slug, file, mtime_ns, size, fingerprint,"
+        " names_fingerprint, title, category) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(term_id, glossary_id, p.record.slug, *p.file,
           p.record.fingerprint, p.record.names_fingerprint, p.record.title, p.record.category)
          for term_id, p in inserts],
     )
@@ -223,8 +244,9 @@ async def _insert_terms(db: aiosqlite.Connection, inserts: Sequence[tuple[int, P
         (inserts[0][0], inserts[-1][0]),
     )
     await db.executemany(
-        "INSERT INTO names(key, term_id, name, kind, line, words) VALUES (?, ?, ?, ?, ?, ?)",
-        [(n.key, term_id, n.name, n.kind, n.line, n.word_count)
+        "INSERT INTO names(glossary_id, key, term_id, name, kind, line, words)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(glossary_id, n.key, term_id, n.name, n.kind, n.line, n.word_count)
          for term_id, p in inserts for n in p.record.names],
     )
     await db.executemany(

@@ -163,6 +163,26 @@ class Study:
                                  "failed_reminders = 0 WHERE user_id = ?", (value, user_id))
         return await self.settings(user_id)
 
+    async def glossary_choices(self) -> dict[int, tuple[str, bool]]:
+        """Each student's glossary outside a class server: (name, chosen by /study glossary)."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT user_id, glossary, glossary_chosen FROM study_students "
+            "WHERE glossary IS NOT NULL")
+        return {user_id: (name, bool(chosen)) for user_id, name, chosen in rows}
+
+    async def set_glossary(self, user_id: int, name: str | None, *, chosen: bool) -> None:
+        """``chosen``: the student picked it (``None`` goes back to automatic); otherwise
+        the glossary of the class server they just used, unless they picked one."""
+        async with self._db.transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO study_students(user_id) VALUES (?)",
+                             (user_id,))
+            if chosen:
+                await db.execute("UPDATE study_students SET glossary = ?, glossary_chosen = ? "
+                                 "WHERE user_id = ?", (name, int(name is not None), user_id))
+            else:
+                await db.execute("UPDATE study_students SET glossary = ? "
+                                 "WHERE user_id = ? AND NOT glossary_chosen", (name, user_id))
+
     async def tracking_lookups(self) -> set[int]:
         rows = await self._db.reader.execute_fetchall(
             "SELECT user_id FROM study_students WHERE track_lookups")
@@ -229,22 +249,28 @@ class Study:
             await db.execute("UPDATE suggestions SET author_id = 0, author_name = 'a former "
                              "student' WHERE author_id = ?", (user_id,))
 
-    async def class_figures(self, limit: int = 5) -> ClassFigures:
+    async def class_figures(self, guild_id: int | None = None, glossary_id: int = 1,
+                            limit: int = 5) -> ClassFigures:
         """The terms the class finds hardest: quiz answers that missed them plus "Again"
-        ratings, with quiz accuracy per term. Sums only, never a student's own."""
+        ratings, with quiz accuracy per term. Sums only, never a student's own. Quizzes
+        count only the server's own (``guild_id``; None: every server's) in its glossary;
+        ratings are a student's, not a server's, so they count wherever they were given."""
         rows = await self._db.reader.execute_fetchall(
             """
             WITH quiz AS (
                 SELECT q.answer AS slug, count(*) AS answered, sum(a.correct) AS correct
-                FROM quiz_answers a JOIN quizzes q ON q.id = a.quiz_id GROUP BY q.answer
+                FROM quiz_answers a JOIN quizzes q ON q.id = a.quiz_id
+                WHERE (?1 IS NULL OR q.guild_id = ?1) AND q.glossary_id = ?2
+                GROUP BY q.answer
             ), again AS (
                 SELECT slug, count(*) AS n FROM study_ratings WHERE rating = 1 GROUP BY slug
             ), slugs AS (SELECT slug FROM quiz UNION SELECT slug FROM again)
             SELECT s.slug, coalesce(t.title, s.slug), coalesce(q.answered, 0),
                    coalesce(q.correct, 0), coalesce(g.n, 0)
             FROM slugs s LEFT JOIN quiz q ON q.slug = s.slug
-            LEFT JOIN again g ON g.slug = s.slug LEFT JOIN terms t ON t.slug = s.slug
-            """)
+            LEFT JOIN again g ON g.slug = s.slug
+            LEFT JOIN terms t ON t.glossary_id = ?2 AND t.slug = s.slug
+            """, (guild_id, glossary_id))
         figures = [TermFigure(slug, title, answered - correct + again, answered, correct)
                    for slug, title, answered, correct, again in rows]
         figures = [f for f in figures if f.wrong > 0]
