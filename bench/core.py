@@ -482,6 +482,9 @@ async def child_main(size: int, glossary: Path, work: Path, budget: Budget,
                 await store.glossary.autocomplete(mix[index % len(mix)])
                 index += 4
                 calls += 1
+                # A loop turn between keystrokes, as in the bot, where each is its own
+                # task: autocomplete answers without suspending (no thread hop).
+                await asyncio.sleep(0)
 
         with GcPauses() as pauses:
             await asyncio.gather(*(user(i) for i in range(4)))

@@ -36,6 +36,7 @@ from bot.config import Config
 from bot.contexts import (
     SERVER_CONTEXTS,
     SERVER_INSTALLS,
+    StudentGlossaries,
     allowed_here,
     class_server_id,
     glossary_for,
@@ -282,6 +283,7 @@ class GlossaryBot(commands.AutoShardedBot):
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
         self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
         self.glossary_map = config.glossary_map
+        self.student_glossaries = StudentGlossaries(store.study)  # read in the Study cog
         store.records.clock = lambda: self.clock().timestamp()  # records keep the bot's time
 
     def spec_for(self, guild_id: int | None) -> GlossarySpec:

@@ -66,6 +66,10 @@ class ChannelNotUsable(GlossaryError):
     """The bot lacks a permission it needs to post in a channel a moderator chose."""
 
 
+class UnknownGlossary(GlossaryError):
+    """A glossary name the bot's config does not declare."""
+
+
 class SuggestionsOff(GlossaryError):
     """A suggestion arrived for a server without a moderators' channel."""
 

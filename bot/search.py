@@ -94,19 +94,23 @@ def name_boost_query(text: str) -> str | None:
     return "{title aliases} : (" + " OR ".join(quoted) + ")" if quoted else None
 
 
-def one_edit_variants(key: str, alphabet: str) -> list[str]:
+def one_edit_variants(key: str, alphabet: str, last_position: int | None = None) -> list[str]:
     """Every string one deletion, transposition, substitution or insertion from ``key``,
-    most likely typos first, without duplicates or the key itself."""
+    most likely typos first, without duplicates or the key itself.
+
+    ``last_position`` leaves out edits after that position: each such variant starts with
+    ``key[:position]``, so when no name starts with that, none can match."""
+    last = len(key) if last_position is None else min(last_position, len(key))
     variants: dict[str, None] = {}
-    for i in range(len(key)):
+    for i in range(min(len(key), last + 1)):
         if i + 1 < len(key):
             variants[key[:i] + key[i + 1] + key[i] + key[i + 2:]] = None
         variants[key[:i] + key[i + 1:]] = None
-    for i in range(len(key)):
+    for i in range(min(len(key), last + 1)):
         head, tail = key[:i], key[i + 1:]
         for char in alphabet:
             variants[head + char + tail] = None
-    for i in range(len(key) + 1):
+    for i in range(last + 1):
         head, tail = key[:i], key[i:]
         for char in alphabet:
             variants[head + char + tail] = None
@@ -193,6 +197,16 @@ class NameIndex:
             i += 1
         return list(found.values())
 
+    def _known_prefix(self, key: str) -> int:
+        """The length of the longest start of ``key`` that some name key starts with."""
+        keys, lo, hi = self.keys, 0, len(self.keys)
+        for length in range(1, len(key) + 1):
+            head = key[:length]
+            lo = bisect_left(keys, head, lo, hi)
+            if lo >= hi or not keys[lo].startswith(head):
+                return length - 1
+        return len(key)
+
     def fuzzy(self, key: str, limit: int, exclude: Iterable[str] = ()) -> list[Suggestion]:
         """Terms whose name is one typo away from ``key``, or starts one typo away (the
         student is still typing), best first. Bounded work: at most FUZZY_CANDIDATES names
@@ -200,7 +214,7 @@ class NameIndex:
         if len(key) < 2 or not self.keys:
             return []
         probe = key[:FUZZY_PROBE_CHARS]
-        variants = one_edit_variants(probe, self.alphabet)
+        variants = one_edit_variants(probe, self.alphabet, self._known_prefix(probe))
         if len(key) > len(probe):
             variants.insert(0, probe)
         keys = self.keys

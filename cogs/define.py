@@ -20,17 +20,28 @@ CHOICE_LIMIT = 100
 async def term_autocomplete(
     interaction: discord.Interaction, current: str
 ) -> list[app_commands.Choice[str]]:
-    """Suggestions for any term option; a failure here must not break typing."""
+    """Suggestions for any term option; a failure here must not break typing.
+
+    Discord asks on nearly every keystroke and a class types the same prefixes, so the
+    rendered choices are remembered per text until the glossary changes.
+    """
+    text = current[:CHOICE_LIMIT]
+    memo_key = ("autocomplete", text)
     try:
-        suggestions = await glossary_for(interaction).autocomplete(
-            current[:CHOICE_LIMIT])
+        glossary = glossary_for(interaction)
+        choices = glossary.recall(memo_key)
+        if choices is not None:
+            return choices  # type: ignore[return-value]
+        suggestions = await glossary.autocomplete(text)
     except Exception:
-        log.exception("Autocomplete failed for %r", current[:CHOICE_LIMIT])
+        log.exception("Autocomplete failed for %r", text)
         return []
-    return [
+    choices = [
         app_commands.Choice(name=shorten(s.title, CHOICE_LIMIT), value=s.slug)
         for s in suggestions[:25]
     ]
+    glossary.remember(memo_key, choices)
+    return choices
 
 
 class Define(commands.Cog):

@@ -15,6 +15,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.cards.buttons import SaveButton
+from bot.cards.embeds import echo
 from bot.cards.study import (
     STUDY_BUTTONS,
     clear_confirm_message,
@@ -24,11 +25,19 @@ from bot.cards.study import (
 )
 from bot.client import GlossaryBot
 from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, anywhere, glossary_for
-from bot.errors import TermNotFound
+from bot.errors import TermNotFound, UnknownGlossary
 from bot.models import QuizOutcome, name_key
 from bot.study import QUIZ, SavedTerm
 
 log = logging.getLogger(__name__)
+
+
+async def glossary_names(interaction: discord.Interaction, current: str
+                         ) -> list[app_commands.Choice[str]]:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    wanted = current.casefold()
+    return [app_commands.Choice(name=spec.name[:100], value=spec.name[:100])
+            for spec in bot.glossary_map.specs if wanted in spec.name.casefold()][:25]
 
 
 class Study(commands.Cog):
@@ -43,6 +52,7 @@ class Study(commands.Cog):
 
     async def cog_load(self) -> None:
         self.tracking = await self.bot.store.study.tracking_lookups()
+        await self.bot.student_glossaries.load()
 
     def _now(self) -> float:
         return self.bot.clock().timestamp()
@@ -140,6 +150,23 @@ class Study(commands.Cog):
         (self.tracking.add if enabled else self.tracking.discard)(interaction.user.id)
         text = ("Terms you look up twice with `/define` now join your review."
                 if enabled else "Your lookups are no longer counted.")
+        await interaction.followup.send(text, ephemeral=True)
+
+    @study.command(name="glossary", description="Which glossary answers you outside a class "
+                   "server (DMs, other servers)")
+    @app_commands.describe(use="A glossary of this bot; leave out to follow the class server "
+                           "you last used")
+    @app_commands.autocomplete(use=glossary_names)
+    async def glossary(self, interaction: discord.Interaction, use: str | None = None) -> None:
+        name = use
+        if name is not None and self.bot.glossary_map.named(name) is None:
+            raise UnknownGlossary(f"There is no glossary called “{echo(name)}” on this bot; "
+                                  "pick one of the suggestions.")
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        await self.bot.student_glossaries.choose(interaction.user.id, name)
+        text = (f"Outside a class server, `/define` and your study commands now use the "
+                f"**{echo(name)}** glossary." if name is not None else "Outside a class "
+                "server you now get the glossary of the class server you last used.")
         await interaction.followup.send(text, ephemeral=True)
 
     # ----- /mydata --------------------------------------------------------------------

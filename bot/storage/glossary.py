@@ -27,6 +27,8 @@ AUTOCOMPLETE_LIMIT = 25
 SUGGESTION_LIMIT = 5
 INDEX_CHECK_SECONDS = 2.0  # how stale another process's reload may leave the name index
 CACHED_CARDS = 4096
+INLINE_FUZZY_KEYS = 50_000  # name keys (about 20,000 terms); see autocomplete()
+MEMO_ENTRIES = 8192  # answers derived from the current glossary (rendered choices)
 
 _CARD_SQL = """
 SELECT d.data,
@@ -104,6 +106,7 @@ class Glossary:
         self._index_lock = asyncio.Lock()
         self._index_task: asyncio.Task[None] | None = None
         self._cards: dict[str, Card] = {}  # by slug, for the index's version
+        self._memo: dict[object, object] = {}  # see recall(), for the index's version
 
     async def close(self) -> None:
         if self._index_task is not None:
@@ -113,6 +116,25 @@ class Glossary:
     def content_version(self) -> str | None:
         """Changes whenever the glossary served here changes; renderers key caches on it."""
         return self._index_version
+
+    def recall(self, key: object) -> object | None:
+        """What a renderer remembered under ``key`` for the glossary as it is now.
+
+        Autocomplete asks the same few prefixes over and over (a class types the same
+        words), so its rendered answer is kept; every entry is dropped when the content
+        version changes, so nothing derived from an older glossary is ever served. When
+        another process's reload is due to be looked for (see names()) nothing is
+        recalled, so the caller's next lookup takes the path that looks.
+        """
+        if time.monotonic() - self._index_checked >= INDEX_CHECK_SECONDS:
+            return None
+        return self._memo.get(key)
+
+    def remember(self, key: object, value: object) -> None:
+        """Keep ``value`` for ``recall`` until the content changes (bounded)."""
+        if len(self._memo) >= MEMO_ENTRIES:
+            self._memo.clear()
+        self._memo[key] = value
 
     async def card(self, query: str) -> Card:
         """The card for a slug, title or alias, in any case, accents or punctuation.
@@ -143,16 +165,24 @@ class Glossary:
         return (await self.card(query)).term
 
     async def autocomplete(self, text: str, limit: int = AUTOCOMPLETE_LIMIT) -> list[Suggestion]:
-        """Prefix matches in name order, then typo matches: no database round trip."""
+        """Prefix matches in name order, then typo matches: no database round trip.
+
+        Up to INLINE_FUZZY_KEYS names the typo search runs on the event loop: it takes
+        under a millisecond there, less than a hop to a worker thread costs in CPU and in
+        waits for the GIL (see docs/performance.md). In a larger glossary it takes a few
+        ms, and several students typing at once would hold the loop for their sum.
+        """
         index = await self.names()
         key = name_key(text)
         if not key:
             return index.first[:limit]
         found = index.prefix(key, limit)
         if len(found) < limit:
-            found += await asyncio.to_thread(
-                index.fuzzy, key, limit - len(found), {s.slug for s in found}
-            )
+            skip = {s.slug for s in found}
+            if len(index.keys) <= INLINE_FUZZY_KEYS:
+                found += index.fuzzy(key, limit - len(found), skip)
+            else:
+                found += await asyncio.to_thread(index.fuzzy, key, limit - len(found), skip)
         return found
 
     async def suggest(self, text: str, limit: int = SUGGESTION_LIMIT) -> list[Suggestion]:
@@ -257,7 +287,7 @@ class Glossary:
             self._index_checked = time.monotonic()
             if index is not None:
                 self._index_version, self._index = index
-                self._cards = {}
+                self._cards, self._memo = {}, {}
 
     async def reloaded(self, names_changed: bool, version: str | None) -> None:
         """After a committed reload: a new index if names changed, else only a new version
@@ -265,7 +295,7 @@ class Glossary:
         if names_changed or self._index is None:
             await self.rebuild_index()
         elif version is not None:
-            self._index_version, self._cards = version, {}
+            self._index_version, self._cards, self._memo = version, {}, {}
 
 
 async def term_counts(db: Database) -> dict[str, int]:

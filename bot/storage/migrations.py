@@ -210,7 +210,9 @@ MIGRATIONS: tuple[str, ...] = (
         reminder_hour INTEGER,
         track_lookups INTEGER NOT NULL DEFAULT 0,
         reminded_day TEXT,
-        failed_reminders INTEGER NOT NULL DEFAULT 0
+        failed_reminders INTEGER NOT NULL DEFAULT 0,
+        glossary TEXT,
+        glossary_chosen INTEGER NOT NULL DEFAULT 0
     );
     CREATE INDEX study_students_reminder ON study_students(reminder_hour)
         WHERE reminder_hour IS NOT NULL;

@@ -163,6 +163,26 @@ class Study:
                                  "failed_reminders = 0 WHERE user_id = ?", (value, user_id))
         return await self.settings(user_id)
 
+    async def glossary_choices(self) -> dict[int, tuple[str, bool]]:
+        """Each student's glossary outside a class server: (name, chosen by /study glossary)."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT user_id, glossary, glossary_chosen FROM study_students "
+            "WHERE glossary IS NOT NULL")
+        return {user_id: (name, bool(chosen)) for user_id, name, chosen in rows}
+
+    async def set_glossary(self, user_id: int, name: str | None, *, chosen: bool) -> None:
+        """``chosen``: the student picked it (``None`` goes back to automatic); otherwise
+        the glossary of the class server they just used, unless they picked one."""
+        async with self._db.transaction() as db:
+            await db.execute("INSERT OR IGNORE INTO study_students(user_id) VALUES (?)",
+                             (user_id,))
+            if chosen:
+                await db.execute("UPDATE study_students SET glossary = ?, glossary_chosen = ? "
+                                 "WHERE user_id = ?", (name, int(name is not None), user_id))
+            else:
+                await db.execute("UPDATE study_students SET glossary = ? "
+                                 "WHERE user_id = ? AND NOT glossary_chosen", (name, user_id))
+
     async def tracking_lookups(self) -> set[int]:
         rows = await self._db.reader.execute_fetchall(
             "SELECT user_id FROM study_students WHERE track_lookups")

@@ -82,6 +82,21 @@ async def test_autocomplete_prefix_first_then_typos(store, write_term, terms_dir
     assert "frontend" in [s.slug for s in await store.glossary.autocomplete("frntend")]
 
 
+async def test_large_glossary_autocomplete_searches_typos_in_a_thread(
+        store, write_term, terms_dir, monkeypatch):
+    for slug in ("backend", "bash", "frontend"):
+        write_term(slug)
+    await store.reloads.reload(terms_dir)
+    inline = [await store.glossary.autocomplete(t) for t in ("bakend", "frntend", "ba")]
+    monkeypatch.setattr(bot.storage.glossary, "INLINE_FUZZY_KEYS", 0)
+    threads: list[object] = []
+    real_to_thread = asyncio.to_thread
+    monkeypatch.setattr(asyncio, "to_thread", lambda f, *a: threads.append(f) or real_to_thread(
+        f, *a))
+    assert [await store.glossary.autocomplete(t) for t in ("bakend", "frntend", "ba")] == inline
+    assert threads  # the same answers, through the worker thread
+
+
 async def test_autocomplete_exact_name_comes_first(store, write_term, terms_dir):
     write_term("git")
     write_term("github")

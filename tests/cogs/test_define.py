@@ -51,6 +51,16 @@ async def test_autocomplete_suggests_prefixes_and_typos(h):
     assert 0 < len(everything) <= 25
 
 
+async def test_remembered_choices_follow_a_reload(h, content_dir):
+    before = await h.autocomplete("define", focused="term", term="ba")
+    assert before == await h.autocomplete("define", focused="term", term="ba")  # remembered
+    (content_dir / "bash.yaml").write_text(dump_term(make_term("bash", title="Bash")))
+    await reload_ok(h)
+    after = await h.autocomplete("define", focused="term", term="ba")
+    assert "bash" not in [c["value"] for c in before]
+    assert "bash" in [c["value"] for c in after]
+
+
 async def test_related_click_on_a_public_card_answers_only_the_clicker(h):
     card = await h.slash("define", term="backend")
     server_button = next(b for b in card.buttons if b["label"] == "Server")

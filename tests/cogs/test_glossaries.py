@@ -316,3 +316,31 @@ async def test_a_saved_file_reloads_its_glossary_and_tells_its_servers_only(clas
         assert found.embeds[0]["title"] == "Numpy"
         missing = await k.h.slash("define", term="numpy", member=k.student(k.a))
         assert missing.embeds[0]["title"] == "Term not found"
+
+
+async def test_outside_a_class_server_a_student_gets_their_class_glossary_or_their_choice(
+        classes):
+    from tests.cogs.study_support import settled, slash_in
+
+    async with classes() as k:
+        student = k.student(k.b)
+        fresh = await settled(await slash_in(k.h, "dm", "define", member=student, term="cache"))
+        assert "browser cache" in str(fresh["embeds"])  # never in a class yet: the default
+        await k.h.slash("define", term="pandas", member=student)  # in class B (data)
+        await asyncio.sleep(0.05)  # the remembered glossary is written in the background
+        in_dm = await settled(await slash_in(k.h, "dm", "define", member=student, term="cache"))
+        assert "data cache" in str(in_dm["embeds"])
+        chose = await settled(await slash_in(k.h, "dm", "study", "glossary", member=student,
+                                             use="default"))
+        assert "**default** glossary" in str(chose)
+        saved = await k.h.bot.store.study.glossary_choices()  # kept across restarts
+        assert saved[student.id] == ("default", True)
+        await k.h.slash("define", term="pandas", member=student)  # a choice outlasts class use
+        again = await settled(await slash_in(k.h, "dm", "define", member=student, term="cache"))
+        assert "browser cache" in str(again["embeds"])
+        wrong = await settled(await slash_in(k.h, "dm", "study", "glossary", member=student,
+                                             use="nope"))
+        assert "There is no glossary called" in str(wrong)
+        back = await settled(await slash_in(k.h, "dm", "study", "glossary", member=student))
+        assert "last used" in str(back)
+        assert k.h.bot.student_glossaries.get(student.id) is None
