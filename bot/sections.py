@@ -4,7 +4,7 @@ Everything that knows a term's sections reads them from here: the ``Term`` datac
 (``bot.models``), the YAML validation and the file order (``bot.content``), the JSON the
 store keeps and the full-text view over it (``text_view_sql``), the plain-text page
 (``bot.text``), the Discord card (``bot.cards.embeds.card_embed``) and the importer's
-headings (``bot.importer``).
+headings (``bot.import_sources``).
 
 Adding a section is one entry in ``SECTIONS`` (in file order; its place on the card and on
 the page follows from ``card`` and ``page``) plus a migration that appends

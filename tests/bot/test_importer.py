@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
-import shutil
-import stat
 from pathlib import Path
 
 import pytest
 
 from bot.content import dump_term, read_term_file
 from bot.errors import PageFormatError
-from bot.importer import ImportOutcome, ImportStatus, import_pages
 from bot.models import Term
 from bot.pages import parse_page
 from bot.text import render_text
@@ -152,19 +148,6 @@ def test_shipped_backend_is_the_seed_plus_aliases_and_category(seed_term: Term) 
     assert shipped is not None
     assert shipped.aliases and shipped.category
     assert dataclasses.replace(shipped, aliases=(), category=None) == seed_term
-
-
-async def test_imported_seed_loads_cleanly_beside_the_shipped_terms(tmp_path: Path) -> None:
-    if not SEED_PAGE.is_file():
-        pytest.skip(f"the real page export {SEED_PAGE} is not available (shared/ is absent)")
-    for path in SHIPPED_TERMS.glob("*.yaml"):
-        if path.name != "backend.yaml":
-            shutil.copy(path, tmp_path / path.name)
-    [outcome] = import_pages([SEED_PAGE], tmp_path)
-    assert outcome.status is ImportStatus.WRITTEN
-    result = await validate(tmp_path)
-    assert result.problems == ()
-    assert "backend" in {term.slug for term in result.terms}
 
 
 async def test_shipped_glossary_has_no_problems_and_no_dangling_links() -> None:
@@ -388,120 +371,3 @@ def test_bad_pages_raise_with_path_and_line(text: str, line: int, fragment: str)
 def test_oversized_section_is_an_error_not_a_bad_file() -> None:
     with pytest.raises(PageFormatError, match="limit is 20,000"):
         parse_page(page("Definition\n" + "word " * 5000, "Why it matters\nx"))
-
-
-# --- Writing files -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def pages_dir(tmp_path: Path) -> Path:
-    folder = tmp_path / "pages"
-    folder.mkdir()
-    (folder / "widget.txt").write_text(BASE_PAGE, encoding="utf-8")
-    (folder / "broken.txt").write_text("Widget 2\nWhy it matters\nx\n", encoding="utf-8")
-    return folder
-
-
-async def test_import_writes_a_loadable_file_and_reports_failures(pages_dir: Path, tmp_path: Path):
-    out = tmp_path / "out" / "terms"
-    outcomes = import_pages([pages_dir / "broken.txt", pages_dir / "widget.txt"], out)
-    broken, widget = outcomes
-    assert broken.status is ImportStatus.FAILED and broken.failed and not broken.ok
-    assert str(broken).startswith(f"{pages_dir / 'broken.txt'}:3: ")
-    assert widget.status is ImportStatus.WRITTEN and widget.ok and not widget.failed
-    assert widget.target == out / "widget.yaml"
-    assert str(widget) == f"{out / 'widget.yaml'}: written"
-    assert [p.name for p in out.iterdir()] == ["widget.yaml"]
-    result = await validate(out)
-    assert result.errors == ()
-    assert result.terms == (BASE_TERM,)
-
-
-def test_existing_files_are_kept_unless_forced(pages_dir: Path, tmp_path: Path) -> None:
-    out = tmp_path / "terms"
-    source = [pages_dir / "widget.txt"]
-    import_pages(source, out)
-    target = out / "widget.yaml"
-    target.write_text("title: Widget\n# edited by hand\n", encoding="utf-8")
-
-    [skipped] = import_pages(source, out)
-    assert skipped.status is ImportStatus.SKIPPED and not skipped.failed
-    assert str(skipped) == f"{target}: exists, skipped (use --force to overwrite)"
-    assert target.read_text(encoding="utf-8") == "title: Widget\n# edited by hand\n"
-
-    [forced] = import_pages(source, out, force=True)
-    assert forced.status is ImportStatus.OVERWRITTEN
-    assert "written" in str(forced)
-    assert read_term_file(target).term == BASE_TERM
-    assert sorted(p.name for p in out.iterdir()) == ["widget.yaml"]  # no temp file left
-
-
-def test_forced_import_keeps_the_file_mode(pages_dir: Path, tmp_path: Path) -> None:
-    """A replaced file keeps its permissions; mkstemp's 0600 would hide it from a bot or
-    web server running as another user."""
-    out = tmp_path / "terms"
-    source = [pages_dir / "widget.txt"]
-    old_umask = os.umask(0o022)
-    try:
-        import_pages(source, out)
-        target = out / "widget.yaml"
-        assert stat.S_IMODE(target.stat().st_mode) == 0o644
-        target.chmod(0o664)
-        [forced] = import_pages(source, out, force=True)
-        assert forced.status is ImportStatus.OVERWRITTEN
-        assert stat.S_IMODE(target.stat().st_mode) == 0o664
-    finally:
-        os.umask(old_umask)
-
-
-def test_same_slug_twice_in_one_run_fails_the_second(pages_dir: Path, tmp_path: Path) -> None:
-    (pages_dir / "copy.txt").write_text(BASE_PAGE.replace("Widget\n", "WIDGET\n", 1))
-    outcomes = import_pages([pages_dir / "widget.txt", pages_dir / "copy.txt"], tmp_path / "t",
-                            force=True)
-    assert [o.status for o in outcomes] == [ImportStatus.WRITTEN, ImportStatus.FAILED]
-    assert "same slug 'widget'" in outcomes[1].message
-
-
-@pytest.mark.parametrize(
-    ("content", "fragment"),
-    [
-        (b"Widget\nDefinition\n\xff\xfe bad\n", ":3: is not UTF-8 text"),
-        (b"Widget\0\0", ":1: is binary"),
-    ],
-)
-def test_unreadable_pages_fail_without_raising(tmp_path: Path, content: bytes, fragment: str):
-    path = tmp_path / "page.txt"
-    path.write_bytes(content)
-    [outcome] = import_pages([path], tmp_path / "out")
-    assert outcome.status is ImportStatus.FAILED
-    assert fragment in str(outcome)
-    assert not (tmp_path / "out").exists()
-
-
-def test_missing_page_fails_without_raising(tmp_path: Path) -> None:
-    [outcome] = import_pages([tmp_path / "nope.txt"], tmp_path / "out")
-    assert outcome.status is ImportStatus.FAILED
-    assert "cannot be read" in outcome.message
-
-
-def test_outcome_is_printable_for_every_status() -> None:
-    target = Path("data/terms/backend.yaml")
-    assert str(ImportOutcome(Path("p.txt"), ImportStatus.WRITTEN, target)) == (
-        "data/terms/backend.yaml: written"
-    )
-    assert str(ImportOutcome(Path("p.txt"), ImportStatus.SKIPPED, target)) == (
-        "data/terms/backend.yaml: exists, skipped (use --force to overwrite)"
-    )
-    assert str(ImportOutcome(Path("p.txt"), ImportStatus.FAILED, message="p.txt:1: bad")) == (
-        "p.txt:1: bad"
-    )
-
-
-def test_an_out_path_that_is_a_file_fails_every_page(pages_dir: Path, tmp_path: Path) -> None:
-    not_a_directory = tmp_path / "terms"
-    not_a_directory.write_text("I am a file")
-    for force in (False, True):
-        (outcome,) = import_pages([pages_dir / "widget.txt"], not_a_directory, force=force)
-        assert outcome.status is ImportStatus.FAILED and outcome.failed
-        assert str(outcome) == f"{not_a_directory}: is a file, not a directory"
-    assert not_a_directory.read_text() == "I am a file"
