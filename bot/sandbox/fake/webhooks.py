@@ -146,12 +146,17 @@ class WebhookMixin:
     async def _get_original(
         self, request: web.Request, app: str, token: str, **_: Any
     ) -> web.Response:
+        found = self._original(app, token)
+        return found if isinstance(found, web.Response) else json_response(found[1])
+
+    def _original(self, app: str, token: str) -> tuple[Any, dict[str, Any]] | web.Response:
+        """The interaction and its response message, or the error Discord answers."""
         reply = self._webhook_reply(app, token)
         if isinstance(reply, web.Response):
             return reply
         if reply.message is None:
             return discord_error(404, "Unknown Message", 10008)
-        return json_response(reply.message)
+        return reply, reply.message
 
     async def _edit_original(
         self,
@@ -162,12 +167,10 @@ class WebhookMixin:
         files: list[dict[str, Any]],
         **_: Any,
     ) -> web.Response:
-        reply = self._webhook_reply(app, token)
-        if isinstance(reply, web.Response):
-            return reply
-        message = reply.message
-        if message is None:
-            return discord_error(404, "Unknown Message", 10008)
+        found = self._original(app, token)
+        if isinstance(found, web.Response):
+            return found
+        reply, message = found
         refused = self._refuse(body or {}, files, creating=False)
         if refused is not None:
             return refused
@@ -181,12 +184,10 @@ class WebhookMixin:
     async def _delete_original(
         self, request: web.Request, app: str, token: str, **_: Any
     ) -> web.Response:
-        reply = self._webhook_reply(app, token)
-        if isinstance(reply, web.Response):
-            return reply
-        message = reply.message
-        if message is None:
-            return discord_error(404, "Unknown Message", 10008)
+        found = self._original(app, token)
+        if isinstance(found, web.Response):
+            return found
+        reply, message = found
         reply.original_deleted = True
         self._notify()
         await self._announce("MESSAGE_DELETE", message)
