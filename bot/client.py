@@ -41,7 +41,14 @@ from bot.contexts import (
     class_server_id,
     glossary_for,
 )
-from bot.errors import GlossaryError, GlossaryGone, InvalidContent, MissingToken, TermNotFound
+from bot.errors import (
+    GlossaryError,
+    GlossaryGone,
+    InvalidContent,
+    MissingToken,
+    SharedStateUnavailable,
+    TermNotFound,
+)
 from bot.glossaries import GlossarySpec
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
@@ -185,6 +192,15 @@ class GlossaryTree(app_commands.CommandTree):
             return error_embed(
                 "Slow down a little",
                 f"You can use this again in {error.retry_after:.0f} s.",
+            ), None
+        if isinstance(error, SharedStateUnavailable):
+            log.warning("Shared state unavailable for command=%s: %s",
+                        interaction.command.qualified_name if interaction.command else None,
+                        error)
+            return error_embed(
+                "Try again in a moment",
+                "The bot cannot reach its shared database right now, so nothing was saved. "
+                "Cards and search still work; please try this again in a moment.",
             ), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None

@@ -20,6 +20,7 @@ from bot.glossaries import problems as glossary_problems
 
 CONFIG_ENV = "GLOSSARY_CONFIG"
 TOKEN_ENV = "DISCORD_TOKEN"
+DATABASE_URL_ENV = "GLOSSARY_DATABASE_URL"
 DEFAULT_CONFIG_PATH = Path("config.toml")
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 LOG_FORMATS = ("text", "json")
@@ -37,6 +38,12 @@ class Config:
     token: str = field(default="", repr=False)
     content_dir: Path = Path("data/terms")
     database: Path = Path("state/glossary.sqlite3")
+    # Shared state in PostgreSQL (docs/scaling.md): ``database = "postgresql://..."`` in the
+    # file or GLOSSARY_DATABASE_URL in the environment; ``local_index`` is then this
+    # process's SQLite read index. Not in repr: the URL may hold a password.
+    database_url: str | None = field(default=None, repr=False)
+    database_pool_size: int = 10
+    local_index: Path = Path("state/local-index.sqlite3")
     course_name: str = "VCA"
     dev_guild_id: int | None = None
     moderator_role: str | None = None
@@ -85,7 +92,11 @@ class Config:
         return self.token.strip()
 
 
-_PATH_KEYS = {"content_dir", "database", "heartbeat_file", "backup_dir"}
+def is_postgres_url(value: str) -> bool:
+    return value.startswith(("postgresql://", "postgres://"))
+
+
+_PATH_KEYS = {"content_dir", "database", "heartbeat_file", "backup_dir", "local_index"}
 
 
 def _coerce(key: str, value: Any, base_dir: Path) -> Any:
@@ -121,6 +132,8 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
     elif explicit:
         raise ConfigError(f"{config_path}: config file not found")
     base_dir = config_path.parent if config_path.is_file() else Path.cwd()
+    if isinstance(raw.get("database"), str) and is_postgres_url(raw["database"]):
+        raw["database_url"] = raw.pop("database")
     tables = raw.pop("glossaries", {})
     known = {f.name for f in fields(Config)}
     unknown = sorted(set(raw) - known)
@@ -144,6 +157,10 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
         raise ConfigError(f"{config_path}: {problem}")
     if env.get(TOKEN_ENV):
         config = replace(config, token=env[TOKEN_ENV])
+    if env.get(DATABASE_URL_ENV):
+        config = replace(config, database_url=env[DATABASE_URL_ENV])
+    if config.database_url is not None and not is_postgres_url(config.database_url):
+        raise ConfigError(f"{config_path}: database_url must start with postgresql://")
     return config
 
 
@@ -231,6 +248,8 @@ def _problems(config: Config) -> list[str]:
         problems.append("health_port must be a port number (1-65535; 0 picks a free one)")
     if config.health_max_heartbeat_age <= 0:
         problems.append("health_max_heartbeat_age must be more than 0 seconds")
+    if config.database_pool_size < 1:
+        problems.append("database_pool_size must be 1 or more")
     if config.backup_keep < 1:
         problems.append("backup_keep must be 1 or more")
     if config.cooldown_uses < 0 or config.cooldown_seconds <= 0:

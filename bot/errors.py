@@ -36,6 +36,12 @@ class InvalidContent(GlossaryError):
         return tuple(p for p in self.problems if not p.is_warning)
 
 
+class SharedStateUnavailable(GlossaryError):
+    """PostgreSQL (the state several processes share) cannot be reached right now: what
+    needed it is refused with "try again in a moment", nothing half written; lookups go
+    on from the local index."""
+
+
 class ConfigError(GlossaryError):
     """The configuration is missing or wrong; the message says how to fix it."""
 

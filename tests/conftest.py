@@ -22,6 +22,7 @@ from bot.models import Problem, Term
 from bot.store import Store
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import BotHarness, running_bot
+from tests.support.postgres import own_postgres, pg_url  # noqa: F401  (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The bot's clock in tests: early morning, so no scheduled post fires unless a test asks.

@@ -104,3 +104,16 @@ def test_example_config_documents_every_key():
     text = (Path(__file__).resolve().parents[2] / "config.example.toml").read_text()
     documented = set(re.findall(r"^#? ?([a-z_]+) = ", text, re.MULTILINE))
     assert {f.name for f in fields(Config)} <= documented
+
+
+def test_a_postgresql_database_is_shared_state_and_the_url_never_shows(tmp_path):
+    path = tmp_path / "config.toml"
+    path.write_text('database = "postgresql://glossary:pw-123@db:5432/g"\n', encoding="utf-8")
+    config = load_config(path, environ={})
+    assert config.database_url == "postgresql://glossary:pw-123@db:5432/g"
+    assert "pw-123" not in repr(config)
+    overridden = load_config(path, environ={"GLOSSARY_DATABASE_URL": "postgresql://other/x"})
+    assert overridden.database_url == "postgresql://other/x"
+    path.write_text('database_url = "mysql://nope"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="postgresql://"):
+        load_config(path, environ={})
