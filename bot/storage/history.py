@@ -96,6 +96,17 @@ class History:
             (glossary_id, slug))
         return int(rows[0][0])
 
+    async def removed(self, prefix: str, *, glossary_id: int = DEFAULT_GLOSSARY_ID,
+                      limit: int = 5) -> list[HistoryEntry]:
+        """Removals that are still a term's latest change, slugs starting with ``prefix``
+        (a slug: letters, digits, hyphens): a removed term can still be restored."""
+        rows = await self._db.reader.execute_fetchall(
+            f"SELECT {_COLUMNS} FROM term_history AS h WHERE glossary_id = ? AND after IS "
+            "NULL AND slug LIKE ? AND id = (SELECT max(id) FROM term_history WHERE "
+            "glossary_id = h.glossary_id AND slug = h.slug) ORDER BY slug LIMIT ?",
+            (glossary_id, prefix.replace("%", "").replace("_", "") + "%", limit))
+        return [_entry(row) for row in rows]
+
     async def entry(self, entry_id: int, *, glossary_id: int | None = None
                     ) -> HistoryEntry | None:
         """One change by id; with ``glossary_id``, only if it is that glossary's (a button

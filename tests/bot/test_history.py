@@ -81,3 +81,14 @@ async def test_recent_pages_with_an_offset(history):
     older = await history.recent("widget", limit=2, offset=2)
     assert [e.after.definition for e in newest + older] == [
         "Version 4.", "Version 3.", "Version 2.", "Version 1."]
+
+
+async def test_removed_terms_are_found_until_they_come_back(history):
+    widget, gadget = make_term("widget"), make_term("widget-pro")
+    await history.record([HistoryEntry("widget", "edit", widget, None),
+                          HistoryEntry("widget-pro", "edit", gadget, None),
+                          HistoryEntry("widget", "edit", widget, None, glossary_id=2)])
+    assert [e.slug for e in await history.removed("wid")] == ["widget", "widget-pro"]
+    await history.record([HistoryEntry("widget", "restore", None, widget)])
+    assert [e.slug for e in await history.removed("wid")] == ["widget-pro"]
+    assert [e.glossary_id for e in await history.removed("widget", glossary_id=2)] == [2]
