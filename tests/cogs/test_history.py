@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.storage.history import HistoryEntry
 from tests.cogs.test_authoring import preview
+from tests.cogs.test_glossaries import classes, now  # noqa: F401 - two servers' fixtures
 from tests.conftest import make_term
+from tests.support.fake_discord import FakeUpload
 
 ORIGINAL = "Git is a version control system"
 
@@ -195,3 +197,30 @@ async def test_restoring_the_version_served_now_changes_nothing(h):
                          values=[restore_choices(listed)[0]["value"]])
     assert "nothing to restore" in same.content
     assert same.buttons == []
+
+
+# --- Two glossaries with a term of the same slug ----------------------------------------
+
+async def test_each_server_sees_its_own_glossarys_history_of_the_same_slug(classes):  # noqa: F811
+    async with classes() as c:
+        h = c.h
+        a_mod, b_mod = c.moderator(c.a), c.moderator(c.b)
+        form = await h.slash("glossary", "edit", member=a_mod,
+                             options={"term": "cache", "section": "definition"})
+        shown = await h.submit_modal(form, {"text": "Web cache, edited."}, member=a_mod)
+        await (await h.click("authoring:save", message=shown.message,
+                             member=a_mod)).wait_edit()
+        sheet = b"Term,Definition\ncache,Data cache (imported).\n"
+        reply = await h.slash("glossary", "import", member=b_mod,
+                              options={"file": FakeUpload("data.csv", sheet)})
+        await reply.wait_followup()
+        await (await h.click("import:confirm", message=reply.message,
+                             member=b_mod)).wait_edit()
+        in_a = await open_history(h, "cache", member=a_mod)
+        in_b = await open_history(h, "cache", member=b_mod)
+        [line_a] = in_a.embeds[0]["description"].splitlines()
+        [line_b] = in_b.embeds[0]["description"].splitlines()
+        assert "· edit ·" in line_a and "· import ·" in line_b
+        shown = await h.click("history:restore", message=in_b.message, member=b_mod,
+                              values=[restore_choices(in_b)[0]["value"]])
+        assert shown.embeds[0]["description"] == "A data cache keeps query results in memory."
