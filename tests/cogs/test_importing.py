@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.glossaries import GlossarySpec
 from bot.import_sources import MAX_ROWS, MAX_SOURCE_BYTES
 from tests.cogs.conftest import reload_ok
-from tests.support.fake_discord import FakeUpload
+from tests.support.fake_discord import FakeDiscord, FakeUpload
 
 SHEET = ("Term,Definition,Aliases\r\n"
          "Docker,\"Docker runs apps in containers, one per service.\",containers\r\n"
@@ -173,3 +174,14 @@ async def test_students_may_not_import(h, content_dir):
     assert reply.embeds[0]["title"] == "Moderators only"
     assert downloads(h) == []
     assert not (content_dir / "docker.yaml").exists()
+
+
+async def test_a_database_only_glossary_says_so_before_downloading(start_bot):
+    async with FakeDiscord() as fake:
+        own = fake.add_guild("Own glossary class")
+        spec = GlossarySpec("own", "Own Course", None, servers=(own.id,))
+        async with start_bot(fake, glossaries=(spec,)) as h:
+            moderator = next(m for m in own.members if m.username == "moderator")
+            reply = await import_file(h, "terms.csv", SHEET.encode(), member=moderator)
+            assert reply.embeds[0]["title"] == "No term files"
+            assert downloads(h) == []
