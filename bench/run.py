@@ -36,6 +36,7 @@ REPORT_S = 5.0  # printing the table and the summary, kept back from the last mo
 # (module, placeholder shown while it does not exist)
 MODULES: tuple[tuple[str, str], ...] = (
     ("bench.core", ""),
+    ("bench.authoring", ""),  # export, import, an edit visible in /define (10k terms)
     ("bench.e2e", "end-to-end: see bench/e2e.py, added later "
                   "(interactions/s vs a bare discord.py bot through a fake Discord)"),
 )

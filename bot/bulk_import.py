@@ -24,7 +24,7 @@ from typing import Any
 from bot.content import MAX_LIST_ITEMS, MAX_RELATED
 from bot.directory import ParsedFile, display_path, scan_directory
 from bot.export import term_file_text
-from bot.import_sources import Row, RowProblem, read_source
+from bot.import_sources import Row, RowProblem, read_bytes, read_source
 from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Term, name_key, term_from_json
 from bot.sections import SECTIONS
 
@@ -39,6 +39,7 @@ class Change:
     term: Term
     where: str  # file:row of the row it came from
     sections: tuple[str, ...] = ()
+    before: Term | None = None  # the valid term it replaces, for the history
 
     def __str__(self) -> str:
         detail = f" ({', '.join(self.sections)})" if self.kind == "changed" else ""
@@ -163,7 +164,7 @@ def _diff(term: Term, before: Term | None, where: str, file_exists: bool) -> Cha
     if before is None:
         return Change("added", term, where)
     changed = tuple(s.key for s in SECTIONS if getattr(term, s.key) != getattr(before, s.key))
-    return Change("changed" if changed else "unchanged", term, where, changed)
+    return Change("changed" if changed else "unchanged", term, where, changed, before)
 
 
 class _Planner:
@@ -237,6 +238,19 @@ async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
         found, bad = await asyncio.to_thread(read_source, Path(path))
         rows += found
         problems += bad
+    return await _plan(rows, problems, directory)
+
+
+async def plan_upload(raw: bytes, file: str, directory: Path) -> ImportPlan:
+    """As ``plan_import``, for one file given as bytes (an attachment to /glossary
+    import, at most ``MAX_SOURCE_BYTES``); ``file`` names it in every problem."""
+    import asyncio
+
+    rows, problems = await asyncio.to_thread(read_bytes, raw, file)
+    return await _plan(rows, problems, directory)
+
+
+async def _plan(rows: list[Row], problems: list[RowProblem], directory: Path) -> ImportPlan:
     existing = await _read_directory(directory)
     planner = _Planner(existing)
     for row in rows:
@@ -258,8 +272,25 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view):]
 
 
+@dataclass(frozen=True)
+class AppliedImport:
+    """What an applied import replaced, so a reload that refuses the result can put the
+    directory back (``undo_import``): each target's previous bytes, None for a new file."""
+
+    previous: dict[Path, bytes | None]
+
+    @property
+    def written(self) -> int:
+        return len(self.previous)
+
+
 def apply_plan(plan: ImportPlan) -> int:
-    """Write every added or changed term file; returns how many. Every file is staged as
+    """Write every added or changed term file; returns how many (see ``apply_import``)."""
+    return apply_import(plan).written
+
+
+def apply_import(plan: ImportPlan) -> AppliedImport:
+    """Write every added or changed term file. Every file is staged as
     a temporary file beside its target first (keeping an existing target's mode, as
     ``bot.files.replace_text`` does; a new file gets what ``open()`` would give it), and
     renamed only once all are written."""
@@ -280,10 +311,24 @@ def apply_plan(plan: ImportPlan) -> int:
                     os.fchmod(fd, stat.S_IMODE(target.stat().st_mode))
             finally:
                 os.close(fd)
+        previous = {target: target.read_bytes() if target.exists() else None
+                    for _, target in staged}
     except BaseException:
         for temp, _ in staged:
             temp.unlink(missing_ok=True)
         raise
     for temp, target in staged:
         os.replace(temp, target)
-    return len(staged)
+    return AppliedImport(previous)
+
+
+def undo_import(applied: AppliedImport) -> None:
+    """Put every file an import wrote back as it was (a new one is removed)."""
+    for target, data in applied.previous.items():
+        if data is None:
+            target.unlink(missing_ok=True)
+        else:
+            temp = target.with_name(f".{target.stem}.{os.getpid()}.undo.tmp")
+            temp.write_bytes(data)
+            os.chmod(temp, stat.S_IMODE(target.stat().st_mode) if target.exists() else 0o644)
+            os.replace(temp, target)

@@ -66,6 +66,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.share",
     "cogs.moderation",
     "cogs.authoring",  # joins the /glossary group: after cogs.moderation
+    "cogs.importing",  # /glossary import, also in the group
+    "cogs.history",  # /glossary history, also in the group
     "cogs.explain",
     "cogs.quiz",
     "cogs.daily",

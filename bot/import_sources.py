@@ -269,6 +269,11 @@ def _too_big(size: int, limit: int, file: str) -> RowProblem | None:
     return RowProblem(file, 1, "file", f"is {size:,} bytes; an import takes at most {limit:,}")
 
 
+def attachment_too_big(size: int, file: str) -> RowProblem | None:
+    """The problem with an attachment of ``size`` bytes, checked before downloading it."""
+    return _too_big(size, MAX_SOURCE_BYTES, file)
+
+
 def decode(raw: bytes, file: str, max_bytes: int = MAX_SOURCE_BYTES) -> str:
     """UTF-8 with or without a byte-order mark; anything else is refused with advice."""
     if too_big := _too_big(len(raw), max_bytes, file):

@@ -225,7 +225,8 @@ async def _record(interaction: discord.Interaction, slug: str, before: Term | No
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     await bot.store.history.record([HistoryEntry(
         slug, "edit", before, after, actor_id=interaction.user.id,
-        actor_name=interaction.user.display_name)])
+        actor_name=interaction.user.display_name,
+        glossary_id=bot.glossary_for(interaction.guild_id).id)])
 
 
 class PreviewView(discord.ui.View):

@@ -351,4 +351,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX term_history_slug ON term_history(slug, id);
     """,
+    # 8: each history row names its glossary (issue 19), so two glossaries with a term of
+    # the same slug keep separate histories. Rows from before belonged to the only
+    # glossary there was, the default (id 1), as migration 6 assumed for usage.
+    """
+    ALTER TABLE term_history ADD COLUMN glossary_id INTEGER NOT NULL DEFAULT 1;
+    DROP INDEX term_history_slug;
+    CREATE INDEX term_history_glossary_slug ON term_history(glossary_id, slug, id);
+    """,
 )

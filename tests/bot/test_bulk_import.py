@@ -227,3 +227,34 @@ async def test_each_spreadsheet_template_imports_cleanly(template, tmp_path):
     assert set(header) <= set(csv_header())  # the columns follow bot.sections
     plan = await plan_import([template], tmp_path / "terms")
     assert plan.ok and plan.count("added") >= 1
+
+
+async def test_an_upload_plans_from_bytes_and_names_its_file(write_term, terms_dir):
+    write_term("widget")
+    raw = "\ufeffTitle,Definition,Why it matters\r\nWidget,New.,Matters.\r\nGizmo,,\r\n"
+    plan = await bulk_import.plan_upload(raw.encode(), "sheet.csv", terms_dir)
+    assert [str(p) for p in plan.problems] == ["sheet.csv:3: definition: is empty (required)"]
+    [changed] = plan.changes
+    assert changed.before is not None and changed.before.definition != "New."
+    assert changed.sections == ("definition", "why_it_matters")
+
+
+async def test_an_applied_import_can_be_undone(source, write_term, terms_dir):
+    widget = write_term("widget")
+    before = widget.read_bytes()
+    sheet = source("s.csv", "Title,Definition,Why it matters\nWidget,New.,Matters.\n"
+                   "Gizmo,A gizmo.,Matters.\n")
+    applied = bulk_import.apply_import(await plan_import([sheet], terms_dir))
+    assert applied.written == 2 and (terms_dir / "gizmo.yaml").exists()
+    bulk_import.undo_import(applied)
+    assert widget.read_bytes() == before
+    assert not (terms_dir / "gizmo.yaml").exists()
+    assert sorted(p.name for p in terms_dir.iterdir()) == ["widget.yaml"]
+
+
+def test_an_attachment_over_5_mb_is_refused_before_it_is_read():
+    from bot.import_sources import MAX_SOURCE_BYTES, attachment_too_big
+
+    assert attachment_too_big(MAX_SOURCE_BYTES, "a.csv") is None
+    problem = attachment_too_big(MAX_SOURCE_BYTES + 1, "a.csv")
+    assert str(problem).startswith("a.csv:1: file: is 5,242,881 bytes; an import takes")

@@ -117,3 +117,12 @@ async def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path):
         await Store.open(path)
     with sqlite3.connect(path) as db:
         assert db.execute("SELECT count(*) FROM lookups").fetchone()[0] == 2
+
+
+async def test_history_from_before_migration_8_belongs_to_the_default_glossary(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    old_database(path, 7)
+    async with await Store.open(path) as store:
+        [entry] = await store.history.recent("git", glossary_id=1)
+        assert entry.actor_name == "Ms Lee" and entry.glossary_id == 1
+        assert await store.history.recent("git", glossary_id=2) == []

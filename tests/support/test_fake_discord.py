@@ -28,6 +28,7 @@ from tests.support.fake_discord import (
     EPHEMERAL,
     MANAGE_GUILD,
     FakeDiscord,
+    FakeUpload,
     NetworkGuard,
     NetworkGuardError,
     get_schema_validator,
@@ -127,6 +128,19 @@ def make_bot(cls: type[commands.Bot] = commands.Bot, **kwargs: Any) -> commands.
         await interaction.response.send_message(
             "file", file=discord.File(io.BytesIO(b"hello"), filename="hello.txt")
         )
+
+    @tree.command(description="Read an attached file.")
+    async def upload(interaction: discord.Interaction, file: discord.Attachment) -> None:
+        import hashlib
+
+        try:
+            data = await file.read()
+        except discord.NotFound:
+            await interaction.response.send_message("gone")
+            return
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        await interaction.response.send_message(
+            f"{file.filename} {file.size} {len(data)} {file.content_type} {digest}")
 
     @tree.command(description="Open a modal.")
     async def note(interaction: discord.Interaction, labelled: bool = False) -> None:
@@ -300,6 +314,43 @@ async def test_file_upload_is_multipart_validated() -> None:
         request = h.requests("POST", r"/interactions/\d+/[^/]+/callback")[-1]
         assert request.content_type == "multipart/form-data"
         assert request.files[0]["filename"] == "hello.txt"
+
+
+async def test_an_attached_file_is_resolved_and_downloaded_from_the_cdn() -> None:
+    import hashlib
+
+    data = "slug,title\r\ngit,Git ✓\r\n".encode()
+    async with running_bot(make_bot()) as h:
+        reply = await h.slash("upload", file=FakeUpload("terms.csv", data, "text/csv"))
+        digest = hashlib.sha256(data).hexdigest()[:12]
+        assert reply.content == f"terms.csv {len(data)} {len(data)} text/csv {digest}"
+        [attachment] = reply.payload["data"]["resolved"]["attachments"].values()
+        assert attachment["ephemeral"] is True
+        assert attachment["url"].startswith(f"{h.fake.base_url}/ephemeral-attachments/")
+        [download] = h.requests("GET", r"/ephemeral-attachments/.*")
+        assert download.status == 200
+
+
+async def test_the_cdn_refuses_expired_and_tampered_links() -> None:
+    async with running_bot(make_bot()) as h:
+        attachment = h.fake.resolve_upload(FakeUpload("a.txt", b"abc"))
+        url = attachment["url"]
+        async with aiohttp.ClientSession() as session:
+            async with session.get(url) as ok:
+                assert ok.status == 200 and await ok.read() == b"abc"
+            async with session.get(attachment["proxy_url"]) as proxied:
+                assert proxied.status == 200
+            tampered = re.sub(r"hm=[0-9a-f]+", "hm=" + "0" * 64, url)
+            async with session.get(tampered) as bad:
+                assert bad.status == 404
+                assert await bad.text() == "This content is no longer available."
+            async with session.get(url.split("?")[0]) as unsigned:
+                assert unsigned.status == 404
+            h.fake.clock.advance(24 * 60 * 60 + 1)
+            async with session.get(url) as expired:
+                assert expired.status == 404
+        reply = await h.slash("upload", file=FakeUpload("b.txt", b"x"))
+        assert reply.content.startswith("b.txt 1 1 None")  # a fresh link works again
 
 
 # -- schema validation -------------------------------------------------------------------

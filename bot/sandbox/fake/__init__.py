@@ -18,14 +18,16 @@ process* is pointed at ``fake.address`` (config keys ``discord_api_url`` and
 One module per part: ``constants`` (Discord's numbers), ``clock`` (time and snowflakes),
 ``world`` (guilds, members, permissions), ``gateway`` (the websocket), ``payloads``
 (interactions as Discord sends them), ``replies`` (what the bot answered), ``messages``
-(stored messages), ``rest`` (routing and errors), ``resources`` and ``webhooks`` (the REST
-handlers), ``limits`` (what Discord refuses), ``guard`` (no network), ``core`` (assembly).
+(stored messages), ``cdn`` (files attached to commands), ``rest`` (routing and errors),
+``resources`` and ``webhooks`` (the REST handlers), ``limits`` (what Discord refuses),
+``guard`` (no network), ``core`` (assembly).
 
 Run standalone (prints the URLs, serves until interrupted)::
 
     python -m bot.sandbox.fake --port 0
 """
 
+from bot.sandbox.fake.cdn import FakeUpload
 from bot.sandbox.fake.clock import Clock, snowflake_time
 from bot.sandbox.fake.constants import (
     ADMINISTRATOR,
@@ -65,6 +67,7 @@ __all__ = [
     "FakeDiscord",
     "FakeGuild",
     "FakeMember",
+    "FakeUpload",
     "GatewaySession",
     "InteractionReply",
     "NetworkGuard",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.sandbox.fake.appcommands import CommandMixin
+from bot.sandbox.fake.cdn import CDN_PREFIX, CdnMixin
 from bot.sandbox.fake.clock import Clock, Snowflakes
 from bot.sandbox.fake.constants import API_PREFIX, LOOPBACK_HOST
 from bot.sandbox.fake.gateway import GatewayMixin, GatewaySession
@@ -49,6 +51,7 @@ class FakeDiscord(
     CommandMixin,
     ResourceMixin,
     WebhookMixin,
+    CdnMixin,
 ):
     """The stand-in Discord. Start with ``await fake.start()`` / ``async with fake``.
 
@@ -58,6 +61,7 @@ class FakeDiscord(
     * ``interactions`` - every injected interaction's :class:`InteractionReply`, by id.
     * ``sessions`` - gateway sessions; ``identify_count`` / ``resume_count``.
     * ``commands`` - synced commands: ``commands[None]`` global, ``commands[guild_id]``.
+    * ``uploads`` - files members attached to commands (``cdn.FakeUpload``), by id.
     * ``clock`` - the stand-in's time (ids and timestamps follow it); ``clock.advance(s)``.
     """
 
@@ -87,6 +91,8 @@ class FakeDiscord(
         self.interactions: dict[int, InteractionReply] = {}
         self._by_token: dict[str, InteractionReply] = {}
         self.modals: dict[str, dict[str, Any]] = {}
+        self.uploads = {}  # attachment id -> what the CDN serves (bot.sandbox.fake.cdn)
+        self._cdn_secret = secrets.token_bytes(16)
         self.dm_channels: dict[int, dict[str, Any]] = {}  # by channel id
         self.pings: dict[int, Pings] = {}  # by message id: who a new message notified
         self.sessions: dict[str, GatewaySession] = {}
@@ -157,6 +163,8 @@ class FakeDiscord(
         """Listen on 127.0.0.1 (never another address); port 0 picks a free one."""
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_get("/", self._gateway)
+        for prefix in (CDN_PREFIX, CDN_PREFIX + "-proxy"):  # url and proxy_url
+            app.router.add_get(prefix + "/{owner}/{aid}/{name}", self._cdn_download)
         app.router.add_route("*", API_PREFIX + "/{tail:.*}", self._rest)
         app.router.add_route("*", "/{tail:.*}", self._rest_outside_api)
         self._runner = web.AppRunner(

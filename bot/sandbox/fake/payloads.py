@@ -7,6 +7,7 @@ import asyncio
 import secrets
 from typing import TYPE_CHECKING, Any
 
+from bot.sandbox.fake.cdn import FakeUpload
 from bot.sandbox.fake.clock import Clock
 from bot.sandbox.fake.constants import (
     CONTEXT_BOT_DM,
@@ -47,6 +48,7 @@ class PayloadMixin:
             self, channel_id: int
         ) -> tuple[FakeGuild | None, dict[str, Any] | None]: ...
         def _command_id(self, guild_id: int | None, name: str, kind: int) -> int: ...
+        def resolve_upload(self, upload: FakeUpload) -> dict[str, Any]: ...
         def synced_commands(self, guild_id: int | None) -> list[dict[str, Any]]: ...
         def _new_message(self, body: dict[str, Any], **kwargs: Any) -> dict[str, Any]: ...
         async def dispatch(
@@ -273,6 +275,10 @@ class PayloadMixin:
             # a role dict (e.g. ``guild.role("Moderators")``)
             resolved.setdefault("roles", {})[value["id"]] = value
             kind, value = 8, value["id"]
+        elif isinstance(value, FakeUpload):
+            attachment = self.resolve_upload(value)
+            resolved.setdefault("attachments", {})[attachment["id"]] = attachment
+            kind, value = 11, attachment["id"]
         elif definition is not None:
             kind = definition["type"]
         elif isinstance(value, bool):

@@ -1,0 +1,208 @@
+"""/glossary import: a spreadsheet, Quizlet export or JSON attached in Discord, for editors.
+
+The same import as ``glossary-bot import`` (``bot.bulk_import``): the file is read and
+every row checked before anything is written, and the editor sees, privately, what would
+be added, changed and left unchanged, and every problem as ``file:row: column: problem``.
+Confirm writes every file in one step and runs the validated reload /glossary reload
+runs (one transaction in the store); a reload that refuses the result puts the files
+back. The history names the editor, with ``import`` as the source.
+
+An attachment is checked before it is downloaded (at most 5 MB) and read whole: a wrong
+encoding, a binary file, too many rows or missing columns are the plan's problems, in the
+CLI's words. Confirm plans again from the same bytes: if a reload or an edit changed the
+glossary since the preview, the editor sees the new preview instead of a stale one
+being applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import discord
+from discord import app_commands
+
+from bot.bulk_import import ImportPlan, apply_import, plan_upload, undo_import
+from bot.cards import error_embed
+from bot.client import GlossaryBot, NotModerator
+from bot.import_sources import attachment_too_big
+from bot.reloads import reload_and_report
+from bot.storage.history import HistoryEntry
+from bot.text import shorten
+from cogs.authoring import can_edit, editors_only
+
+log = logging.getLogger(__name__)
+
+LISTED = 12  # changes of each kind shown in the preview
+LISTED_PROBLEMS = 15
+EMBED_TEXT = 4000  # an embed's description holds 4,096 characters
+PREVIEW_COLOUR = 0x5865F2
+
+
+@dataclass(frozen=True)
+class Upload:
+    """The attached file as the editor sent it: planned again on Confirm."""
+
+    name: str
+    data: bytes
+    directory: Path
+
+
+def _outline(plan: ImportPlan) -> tuple[object, ...]:
+    """What an import would do, to tell a stale preview from a current one."""
+    return (tuple((c.kind, c.term, c.sections) for c in plan.changes),
+            tuple(str(p) for p in plan.problems))
+
+
+def _listed(lines: list[str], limit: int) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return [*lines[:limit], f"... and {len(lines) - limit} more"]
+
+
+def preview_embed(plan: ImportPlan, name: str, note: str = "") -> discord.Embed:
+    """The diff as the CLI prints it: problems first (nothing is written while there are
+    any), then the added and changed terms, then the counts."""
+    parts = [note] if note else []
+    parts.append(f"**{plan.summary()}**")
+    if plan.problems:
+        problems = _listed([str(p) for p in plan.problems], LISTED_PROBLEMS)
+        parts.append("Nothing can be imported until these are fixed in the file:\n```\n"
+                     + "\n".join(shorten(p, 180) for p in problems) + "\n```")
+    for kind in ("added", "changed"):
+        lines = [f"{c.term.title} ({c.term.slug})" + (
+            f": {', '.join(c.sections)}" if kind == "changed" else "")
+            for c in plan.changes if c.kind == kind]
+        if lines:
+            parts.append(f"**{kind.capitalize()}**\n" + "\n".join(
+                f"- {shorten(line, 150)}" for line in _listed(lines, LISTED)))
+    if plan.warnings:
+        warnings = _listed([str(w) for w in plan.warnings], 5)
+        parts.append("Warnings (the import still works):\n```\n" + "\n".join(
+            shorten(w, 180) for w in warnings) + "\n```")
+    if plan.ok and plan.writes:
+        parts.append("Nothing is written until you press **Import**.")
+    elif plan.ok:
+        parts.append("Every term in the file is already in the glossary as it is: nothing "
+                     "to import.")
+    else:
+        parts.append("Nothing was changed. Fix the rows above and attach the file again.")
+    text = "\n\n".join(parts)
+    if len(text) > EMBED_TEXT:
+        text = text[:EMBED_TEXT - 2] + " …"
+    return discord.Embed(title=shorten(f"Import preview: {name}", 256), description=text,
+                         colour=PREVIEW_COLOUR)
+
+
+class ConfirmImport(discord.ui.View):
+    """Import / Cancel under the private preview."""
+
+    def __init__(self, upload: Upload, plan: ImportPlan) -> None:
+        super().__init__(timeout=15 * 60)  # an interaction token lives 15 minutes
+        self.upload, self.plan = upload, plan
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        if not await can_edit(interaction):
+            raise NotModerator("editors only")
+        return True
+
+    @discord.ui.button(label="Import", style=discord.ButtonStyle.success,
+                       custom_id="import:confirm")
+    async def confirm(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        await interaction.response.defer()
+        self.stop()
+        upload = self.upload
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        spec = bot.spec_for(interaction.guild_id)
+        plan = await plan_upload(upload.data, upload.name, upload.directory)
+        if _outline(plan) != _outline(self.plan) or not plan.ok or not plan.writes:
+            # The glossary changed since the preview: show what the import does now.
+            view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
+            await interaction.edit_original_response(
+                embed=preview_embed(plan, upload.name, "The glossary changed since the "
+                                    "preview, so nothing was imported. This is what the "
+                                    "import would do now:"), view=view)
+            return
+        try:
+            applied = await asyncio.to_thread(apply_import, plan)
+        except OSError as exc:
+            log.warning("Import into %s failed: %s", upload.directory, exc)
+            await interaction.edit_original_response(view=None, embed=error_embed(
+                "Not imported", f"The term files could not be written "
+                f"({exc.strerror or exc}); nothing was changed."))
+            return
+        report = await reload_and_report(bot.store, upload.directory, spec.name)
+        if report.diff is None:
+            await asyncio.to_thread(undo_import, applied)
+            await interaction.edit_original_response(view=None, embeds=[error_embed(
+                "Not imported", "The glossary would not reload with these terms, so every "
+                "file was put back as it was:"), report.embed])
+            return
+        await bot.store.history.record([HistoryEntry(
+            change.term.slug, "import", change.before, change.term,
+            actor_id=interaction.user.id, actor_name=interaction.user.display_name,
+            glossary_id=bot.glossary_for(interaction.guild_id).id) for change in plan.writes])
+        await interaction.edit_original_response(
+            content=f"Imported {upload.name}: {plan.summary()}.", embed=report.embed,
+            view=None)
+
+    @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
+                       custom_id="import:cancel")
+    async def cancel(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
+        self.stop()
+        await interaction.response.edit_message(content="Nothing was imported.", embed=None,
+                                                view=None)
+
+
+@app_commands.command(name="import", description="Bring terms in from a spreadsheet (CSV), "
+                      "a Quizlet export or JSON: a preview first, then Import")
+@app_commands.describe(file="A CSV (Google Sheets or Excel: CSV UTF-8), a Quizlet export "
+                       "(.txt) or JSON, at most 5 MB")
+@editors_only()
+async def import_command(interaction: discord.Interaction, file: discord.Attachment) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    directory = bot.spec_for(interaction.guild_id).content_dir
+    if directory is None:
+        await interaction.response.send_message(ephemeral=True, embed=error_embed(
+            "No term files", "This server's glossary lives in the database alone; importing "
+            "into it from Discord comes next. The bot's operator can run "
+            "`glossary-bot import`."))
+        return
+    if too_big := attachment_too_big(file.size, file.filename):
+        await interaction.response.send_message(ephemeral=True, embed=error_embed(
+            "Too big to import", f"`{too_big}`\n\nSplit the spreadsheet into smaller "
+            "files and import them one after another."))
+        return
+    await interaction.response.defer(ephemeral=True, thinking=True)  # 10,000 rows: seconds
+    try:
+        data = await file.read()
+    except discord.HTTPException as exc:
+        log.warning("Downloading attachment %s failed: %s", file.filename, exc)
+        await interaction.followup.send(ephemeral=True, embed=error_embed(
+            "Could not read the file", "Discord did not hand the bot the attached file. "
+            "Attach it again in a new /glossary import."))
+        return
+    upload = Upload(file.filename, data, directory)
+    plan = await plan_upload(data, file.filename, directory)
+    view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
+    extra = {"view": view} if view else {}
+    await interaction.followup.send(embed=preview_embed(plan, file.filename), ephemeral=True,
+                                    **extra)
+
+
+def _group(bot: GlossaryBot) -> app_commands.Group:
+    group = bot.tree.get_command("glossary")
+    if not isinstance(group, app_commands.Group):
+        raise RuntimeError("cogs.importing needs cogs.moderation's /glossary group: load it "
+                           "first")
+    return group
+
+
+async def setup(bot: GlossaryBot) -> None:
+    _group(bot).add_command(import_command)
+
+
+async def teardown(bot: GlossaryBot) -> None:
+    _group(bot).remove_command(import_command.name)
