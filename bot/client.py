@@ -59,6 +59,7 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.share",
     "cogs.moderation",
     "cogs.authoring",  # joins the /glossary group: after cogs.moderation
+    "cogs.suggestion_review",  # Apply / Edit first / Dismiss under suggested fixes
     "cogs.explain",
     "cogs.quiz",
     "cogs.daily",
