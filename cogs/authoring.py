@@ -14,6 +14,13 @@ when the glossary refuses it.
 
 *remove*: the term's card with Remove / Cancel; refused if the file changed meanwhile.
 
+Every change is saved by ``save_change``, the one path an applied suggestion
+(``cogs.suggestion_review``) takes too: for a glossary with no content directory the
+term's new text is checked and written in the database (``Reloader.apply``), with the
+same conflict refusal; the history names the editor (and the student whose suggestion
+it was); with ``commit_edits`` the saved file becomes a git commit by the editor
+(``bot.git_commits``).
+
 *export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
 event loop from the glossary the bot serves.
 
