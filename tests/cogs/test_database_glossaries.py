@@ -150,3 +150,24 @@ def test_export_writes_a_database_only_glossary_as_term_files(tmp_path, capsys):
     assert sorted(written) == ["branch.yaml", "git.yaml"]
     assert all(not r.problems for r in written.values())
     assert written["git.yaml"].term.definition == "Git tracks versions."
+
+
+async def test_a_suggestion_is_applied_to_a_database_only_glossary(db_bot):
+    h = db_bot
+    setup = await h.slash("glossary", "settings", member=h.moderator,
+                          moderators_channel=h.channel)
+    await setup.wait_followup()
+    form = await h.click("gl:f:git", member=h.student)
+    thanks = await h.submit_modal(form, {"section": "Why it matters", "problem": "Missing.",
+                                         "proposal": "Every team uses it."}, member=h.student)
+    await thanks.wait_followup()
+    post = h.channel_messages()[-1]
+    said = await (await h.click(post["components"][0]["components"][0]["custom_id"],
+                                message=post, member=h.moderator)).wait_followup()
+    assert said["content"].startswith("Applied to Why it matters of **Git**")
+    card = await h.slash("define", term="git")
+    assert "Every team uses it." in str(card.embeds[0]["fields"])
+    [change] = await h.bot.store.history.recent("git")
+    assert change.source == "suggestion" and change.credited_id == int(h.student.id)
+    listed = await h.slash("glossary", "suggestions", member=h.moderator)
+    assert f"applied by <@{h.moderator.id}>" in listed.embeds[0]["fields"][0]["value"]
