@@ -217,3 +217,26 @@ async def test_a_suggestion_naming_no_section_is_edited_first_after_picking_one(
 def test_which_section_a_student_named(said, key):
     found = resolve_section(said)
     assert (found.key if found else None) == key
+
+
+async def test_the_glossarys_editors_decide_not_every_moderator(start_bot, content_dir):
+    from bot.glossaries import GlossarySpec
+
+    async with FakeDiscord() as fake:
+        teacher = fake.add_member(username="teacher", roles=["Students"])
+        spec = GlossarySpec("default", "VCA", content_dir, servers=(fake.guild.id,),
+                            owners=(), editors=(teacher.id,))
+        async with start_bot(fake, glossaries=(spec,)) as h:
+            setup = await h.slash("glossary", "settings", member=h.moderator,
+                                  moderators_channel=h.channel)
+            await setup.wait_followup()
+            h.mods = h.channel
+            post = await suggest(h)
+            apply_id = post["components"][0]["components"][0]["custom_id"]
+            refused = await h.click(apply_id, message=post, member=h.moderator)
+            assert refused.ephemeral and refused.embeds[0]["title"] == "This glossary is shared"
+            assert f"<@{teacher.id}>" in refused.embeds[0]["description"]
+            said = await (await h.click(apply_id, message=post, member=teacher)
+                          ).wait_followup()
+            assert said["content"].startswith("Applied to Definition of **Git**")
+    assert NEW_TEXT in (content_dir / "git.yaml").read_text()
