@@ -224,8 +224,7 @@ class Opened:
     in_file: OpenedTerm | None = None
     fingerprint: str | None = None
 
-    def edit(self, before: Term, after: Term, changes: dict[str, Any], *,
-             source: str = "edit", credited_id: int | None = None) -> Change:
+    def edit(self, before: Term, after: Term, changes: dict[str, Any]) -> Change:
         write = None
         if self.in_file is not None:
             opened = self.in_file
@@ -234,8 +233,7 @@ class Opened:
                 saved = save_edit(opened, changes)
                 return lambda: undo_edit(saved)
 
-        return Change(before.slug, self.file, before, after, write, self.fingerprint, source,
-                      credited_id, "apply a suggestion to" if source == "suggestion" else "edit")
+        return Change(before.slug, self.file, before, after, write, self.fingerprint)
 
     def removal(self, before: Term) -> Change:
         write = None

@@ -28,7 +28,7 @@ import discord
 from discord.ext import commands
 
 from bot.cards import error_embed
-from bot.cards.review import REVIEW_COG, ReviewButton, decided_embed
+from bot.cards.review import ReviewButton, decided_embed
 from bot.client import GlossaryBot, NotModerator
 from bot.export import cell_text
 from bot.models import Card, SuggestedFix
@@ -36,6 +36,7 @@ from bot.sections import SECTIONS, Section
 from bot.suggestion_review import outcome_line, resolve_section
 from cogs.authoring import (
     MODAL_TEXT_LIMIT,
+    Change,
     Draft,
     EditForm,
     Opened,
@@ -176,9 +177,10 @@ class SuggestionReview(commands.Cog):
             ephemeral=True)
 
     @staticmethod
-    def _credited(change: object, fix: SuggestedFix) -> object:
-        return dataclasses.replace(change, source="suggestion",  # type: ignore[type-var]
-                                   credited_id=fix.author_id, what="apply a suggestion to")
+    def _credited(change: Change, fix: SuggestedFix) -> Change:
+        """The change as the student's: the history credits them, the commit says so."""
+        return dataclasses.replace(change, source="suggestion", credited_id=fix.author_id,
+                                   what="apply a suggestion to")
 
     async def _edit_first(self, interaction: discord.Interaction, fix: SuggestedFix,
                           card: Card) -> None:
@@ -280,6 +282,3 @@ class SuggestionReview(commands.Cog):
 
 async def setup(bot: GlossaryBot) -> None:
     await bot.add_cog(SuggestionReview(bot))
-
-
-__all__ = ["REVIEW_COG", "SuggestionReview"]
