@@ -17,6 +17,7 @@ import discord
 
 from bot.cards.buttons import SuggestFixModal, card_message
 from bot.cards.embeds import suggestion_embed
+from bot.cards.review import REVIEW_COG, review_view
 from bot.directory import display_path
 from bot.errors import SuggestionsOff
 from bot.models import Card
@@ -84,14 +85,18 @@ class CardActions:
         saved = await self.bot.store.suggestions.add(
             interaction.guild_id or 0, term.slug, term.title, author.id, author.display_name,
             form.section.value, form.problem.value, form.proposal.value,
+            glossary_id=form.card.glossary_id, channel_id=interaction.channel_id,
         )
+        # Apply / Edit first / Dismiss, when the cog that answers them is loaded.
+        extra = ({"view": review_view(saved)} if self.bot.get_cog(REVIEW_COG) is not None
+                 else {})
         try:
             channel = self.bot.get_channel(settings.mod_channel_id) or (
                 await self.bot.fetch_channel(settings.mod_channel_id))
-            await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
+            posted = await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
                 term.title, self.file_shown(form.card), form.section.value,
                 form.problem.value, form.proposal.value, author,
-            ))
+            ), **extra)
         except discord.HTTPException as exc:
             log.warning("Suggestion %d for %s could not be posted in channel %s: %s",
                         saved, term.slug, settings.mod_channel_id, exc)
@@ -100,7 +105,7 @@ class CardActions:
                 "suggestion was saved instead: the moderators read it with "
                 "`/glossary suggestions`. Nothing you wrote was lost.", ephemeral=True)
             return
-        await self.bot.store.suggestions.mark_delivered(saved)
+        await self.bot.store.suggestions.mark_delivered(saved, posted.channel.id, posted.id)
         await interaction.followup.send(
             "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
         )

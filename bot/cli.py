@@ -16,14 +16,17 @@ import os
 import sqlite3
 import sys
 import tempfile
+import time
 from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Config, load_config
 from bot.errors import ConfigError, InvalidContent, TermNotFound
 from bot.glossaries import GlossarySpec
 from bot.models import Problem
 from bot.search import mark_hits
+from bot.server_glossaries import ServerGlossary
 from bot.store import Store
 from bot.text import render_text
 
@@ -69,7 +72,19 @@ def _parser() -> argparse.ArgumentParser:
     search.add_argument("query", help="words to look for")
     search.add_argument("--limit", type=int, default=10, metavar="N",
                         help="how many results to print (default: 10)")
-    command("glossaries", "list the configured glossaries: terms, source and servers")
+    glossaries = command("glossaries", "list the glossaries (configured, and those servers "
+                         "made with /glossary create); export or remove a server's own")
+    glossaries.add_argument("action", nargs="?", choices=("list", "export", "remove"),
+                            default="list", help="list (the default), export NAME or "
+                            "remove NAME (a server's own glossary)")
+    glossaries.add_argument("name", nargs="?", metavar="NAME", help="the glossary to export "
+                            "or remove")
+    glossaries.add_argument("--format", choices=("yaml", "csv", "json", "md", "apkg"),
+                            default="yaml", help="for export (default: yaml, term files)")
+    glossaries.add_argument("--out", type=Path, metavar="PATH", help="for export: file or "
+                            "existing directory to write (default: NAME.<format> here)")
+    glossaries.add_argument("--yes", "-y", action="store_true",
+                            help="for remove: remove without asking")
     sandbox = command("sandbox", "try the bot in a browser, no Discord needed")
     sandbox.add_argument("--port", type=int, default=8765, help="page port on 127.0.0.1 "
                          "(default: 8765; 0 picks a free one)")
@@ -140,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             case "search":
                 return asyncio.run(_search(config, spec, args.query, args.limit))
             case "glossaries":
-                return asyncio.run(_glossaries(config))
+                return _glossaries_command(config, args)
             case "export":
                 return asyncio.run(_export(config, spec, args))
             case "backup" | "restore":
@@ -206,6 +221,70 @@ async def _glossaries(config: Config) -> int:
             servers = ", ".join(map(str, spec.servers)) or "no server"
         print(f"{spec.name}{' (default)' if spec.name == glossaries.default_name else ''}: "
               f"{terms}; {source}; course {spec.course_name!r}; servers: {servers}")
+    for made in await _server_glossaries(config):
+        origin = f"a copy of {made.copied_from}" if made.copied_from else "started empty"
+        when = time.strftime("%Y-%m-%d", time.gmtime(made.created_at))
+        print(f"{made.name}: {made.terms} term(s); database only, made in server "
+              f"{made.guild_id} by {made.created_by_name or made.created_by} on {when} "
+              f"({origin}); course {made.course_name!r}; servers: {made.guild_id}")
+    return EXIT_OK
+
+
+async def _server_glossaries(config: Config) -> list[ServerGlossary]:
+    if not config.database.is_file():
+        return []
+    async with await Store.open(config.database) as store:
+        return await store.server_glossaries.all()
+
+
+def _glossaries_command(config: Config, args: argparse.Namespace) -> int:
+    """``glossaries [list]``, ``glossaries export NAME`` and ``glossaries remove NAME``."""
+    if args.action == "list":
+        return asyncio.run(_glossaries(config))
+    if not args.name:
+        print(f"error: glossaries {args.action} needs the glossary's NAME (glossary-bot "
+              "glossaries list shows them)", file=sys.stderr)
+        return EXIT_USAGE
+    if not config.database.is_file():
+        print(f"error: {config.database}: no database yet, so no server made a glossary",
+              file=sys.stderr)
+        return EXIT_USAGE
+    if args.action == "export":
+        return asyncio.run(_export_server_glossary(config, args))
+    return asyncio.run(_remove_server_glossary(config, args.name, args.yes))
+
+
+async def _export_server_glossary(config: Config, args: argparse.Namespace) -> int:
+    async with await Store.open(config.database) as store:
+        made = await store.server_glossaries.named(args.name)
+        if made is None:
+            print(f"error: no server glossary named {args.name!r} (glossary-bot glossaries "
+                  "list shows them)", file=sys.stderr)
+            return EXIT_USAGE
+        await store.use_glossaries([made.name], config.glossary_map.default_name)
+        terms = await store.glossary_named(made.name).all_terms()
+    from bot.export import file_name
+
+    out = args.out or Path(file_name(args.format, made.name))
+    return _write_export(terms, args.format, out, made.course_name)
+
+
+async def _remove_server_glossary(config: Config, name: str, yes: bool) -> int:
+    async with await Store.open(config.database) as store:
+        made = await store.server_glossaries.named(name)
+        if made is None:
+            print(f"error: no server glossary named {name!r} (glossary-bot glossaries list "
+                  "shows them)", file=sys.stderr)
+            return EXIT_USAGE
+        question = (f"Remove glossary {name!r} ({made.terms} term(s)) that server "
+                    f"{made.guild_id} made? Export it first if it may be wanted. [y/N] ")
+        if not yes and not _confirmed(question):
+            print("Nothing was removed (run with --yes to remove without asking).")
+            return EXIT_OK
+        await store.server_glossaries.remove(name)
+    print(f"Removed glossary {name!r} and its {made.terms} term(s). Server {made.guild_id} "
+          "goes back to the glossary the config gives it when the bot next starts (restart "
+          "it now if it is running).")
     return EXIT_OK
 
 
@@ -342,8 +421,7 @@ async def _search(config: Config, spec: GlossarySpec, query: str, limit: int) ->
 
 async def _export(config: Config, spec: GlossarySpec, args: argparse.Namespace) -> int:
     """Read the terms (validated, as a reload would) and write them in one format."""
-    from bot.export import export, file_name, term_files
-    from bot.files import replace_text
+    from bot.export import file_name
 
     try:
         if args.database is not None:
@@ -360,12 +438,20 @@ async def _export(config: Config, spec: GlossarySpec, args: argparse.Namespace) 
     except InvalidContent as exc:
         return _report_invalid(exc)
     out: Path = args.out or Path(file_name(args.format))
+    return _write_export(terms, args.format, out, spec.course_name)
+
+
+def _write_export(terms: Sequence[Any], fmt: str, out: Path, course_name: str) -> int:
+    """Term files into an existing directory, else one file in the format."""
+    from bot.export import export, term_files
+    from bot.files import replace_text
+
     try:
-        if args.format == "yaml" and out.is_dir():
+        if fmt == "yaml" and out.is_dir():
             for name, text in term_files(terms):
                 replace_text(out / name, text)
         else:
-            data = export(terms, args.format, spec.course_name)
+            data = export(terms, fmt, course_name)
             out.write_bytes(data)
     except OSError as exc:
         print(f"error: {out}: cannot be written: {exc.strerror or exc}", file=sys.stderr)

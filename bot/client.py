@@ -54,6 +54,7 @@ from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
 from bot.metrics import NO_METRICS, Metrics, NoMetrics
+from bot.server_glossaries import with_server_glossaries
 from bot.startup import unchanged_glossaries, warm_indexes
 from bot.storage.glossary import Glossary
 from bot.store import Store
@@ -68,6 +69,8 @@ EXTENSIONS: tuple[str, ...] = (
     "cogs.authoring",  # joins the /glossary group: after cogs.moderation
     "cogs.importing",  # /glossary import, also in the group
     "cogs.history",  # /glossary history, also in the group
+    "cogs.suggestion_review",  # Apply / Edit first / Dismiss under suggested fixes
+    "cogs.server_glossary",  # /glossary create: joins the /glossary group too
     "cogs.explain",
     "cogs.quiz",
     "cogs.daily",
@@ -329,6 +332,9 @@ class GlossaryBot(commands.AutoShardedBot):
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).
         self.add_dynamic_items(*CARD_BUTTONS)
+        # The servers' own glossaries (/glossary create) join the configured ones.
+        self.glossary_map = with_server_glossaries(
+            self.glossary_map, await self.store.server_glossaries.all())
         specs = self.glossary_map.specs
         await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
         from_files = {s.name: s.content_dir for s in specs if s.content_dir is not None}

@@ -68,6 +68,11 @@ class Config:
     # tables; a [glossaries.<default_glossary>] table may add servers, owners and editors.
     glossaries: tuple[GlossarySpec, ...] = ()
     default_glossary: str = DEFAULT_NAME
+    # Authoring (issue 19): each edit from Discord a git commit of that file when the
+    # content directory is a git work tree (a [glossaries.NAME] table may say otherwise);
+    # and whether a server's moderators may start their own glossary (/glossary create).
+    commit_edits: bool = False
+    allow_server_glossaries: bool = False
     miss_retention_days: int = 30  # how long what students typed for a missing term is kept
     quiz_retention_days: int = 180  # quizzes and their answers (scores stay)
     # Where discord.py connects: left empty for Discord itself; the sandbox and the smoke
@@ -161,7 +166,24 @@ def load_config(path: Path | str | None = None, environ: dict[str, str] | None =
         config = replace(config, database_url=env[DATABASE_URL_ENV])
     if config.database_url is not None and not is_postgres_url(config.database_url):
         raise ConfigError(f"{config_path}: database_url must start with postgresql://")
+    for key, name in BOOL_ENV.items():
+        if env.get(name, "").strip():
+            config = replace(config, **{key: _env_bool(name, env[name], config_path)})
     return config
+
+
+# Switches an operator may flip without editing the file (a container's environment).
+BOOL_ENV = {"commit_edits": "GLOSSARY_COMMIT_EDITS",
+            "allow_server_glossaries": "GLOSSARY_ALLOW_SERVER_GLOSSARIES"}
+
+
+def _env_bool(name: str, value: str, config_path: Path) -> bool:
+    word = value.strip().casefold()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, not {value!r} (overriding {config_path})")
 
 
 _TYPE_NAMES = {str: "text", int: "a whole number", float: "a number", bool: "true or false",
@@ -192,7 +214,8 @@ def _describe(hint: Any) -> str:
     return _TYPE_NAMES.get(hint, str(hint))
 
 
-_GLOSSARY_KEYS = {"course_name", "content_dir", "source", "servers", "owners", "editors"}
+_GLOSSARY_KEYS = {"course_name", "content_dir", "source", "servers", "owners", "editors",
+                  "commit_edits"}
 
 
 def _glossary_specs(tables: Any, values: dict[str, Any], base_dir: Path, config_path: Path
@@ -223,11 +246,18 @@ def _glossary_specs(tables: Any, values: dict[str, Any], base_dir: Path, config_
                 tuple(int(v) for v in table.get("servers", ())),
                 tuple(int(v) for v in table["owners"]) if "owners" in table else None,
                 tuple(int(v) for v in table.get("editors", ())),
+                _commit_edits(table.get("commit_edits"), name, config_path),
             ))
         except (TypeError, ValueError):
             raise ConfigError(f"{config_path}: glossaries.{name}: servers, owners and editors "
                               "must be lists of ids (whole numbers)") from None
     return tuple(specs)
+
+
+def _commit_edits(value: Any, name: str, config_path: Path) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    raise ConfigError(f"{config_path}: glossaries.{name}.commit_edits must be true or false")
 
 
 def _problems(config: Config) -> list[str]:

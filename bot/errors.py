@@ -91,3 +91,16 @@ class EditConflict(GlossaryError):
 
 class GlossaryGone(GlossaryError):
     """A button names a glossary this bot no longer serves (taken out of the config)."""
+
+
+class GlossaryNotCreated(GlossaryError):
+    """/glossary create refused: not allowed by the config, the name is taken, or the
+    server has its own glossary already; the message says which, and what to do."""
+
+
+class GlossaryNotFound(GlossaryError):
+    """The operator named a server glossary that does not exist."""
+
+
+class CommitFailed(GlossaryError):
+    """A saved edit could not be committed to git; the edit itself stays saved."""

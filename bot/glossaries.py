@@ -25,6 +25,7 @@ class GlossarySpec:
     servers: tuple[int, ...] = ()  # servers that use it (the default: every other one too)
     owners: tuple[int, ...] | None = None  # servers whose moderators may reload it
     editors: tuple[int, ...] = ()  # users who may reload it wherever they are
+    commit_edits: bool | None = None  # each edit a git commit; None: the config's default
 
     @property
     def owner_servers(self) -> tuple[int, ...] | None:

@@ -212,6 +212,13 @@ class SuggestedFix:
     proposal: str
     created_at: float
     delivered: bool = False
+    glossary_id: int | None = None  # None: posted before suggestions named their glossary
+    status: str = "open"  # "open", "applying", "applied" or "dismissed"
+    decided_by: int | None = None
+    decided_by_name: str = ""
+    channel_id: int | None = None  # where the student asked (told there if a DM fails)
+    post_channel_id: int | None = None
+    post_message_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

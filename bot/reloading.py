@@ -8,11 +8,20 @@ processes for many files) and the cross-file checks (``bot.validation``) happen 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+import tempfile
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
 
-from bot.directory import ParsedFile, ScannedFile, display_path, scan_directory
-from bot.errors import InvalidContent
+from bot.directory import (
+    ParsedFile,
+    Scan,
+    ScannedFile,
+    display_path,
+    parse_files,
+    scan_directory,
+)
+from bot.errors import EditConflict, InvalidContent
 from bot.loading import parse_in_chunks
 from bot.models import Problem, ReloadDiff
 from bot.storage.reload import Reloads
@@ -54,6 +63,70 @@ class Reloader:
                     raise InvalidContent([*problems, *warnings],
                                          valid_terms=await batch.valid_count())
                 return await batch.finish([p for p in problems if p.is_warning] + warnings)
+
+
+    async def fingerprint(self, file: str) -> str | None:
+        """The stored fingerprint of one term file of the glossary (None: no such term):
+        what an editor of a database-only glossary opened, checked again on save."""
+        found = (await self._reloads.stored()).get(file)
+        return found[2] if found else None
+
+    async def apply(self, edits: Mapping[str, str | None],
+                    expected: Mapping[str, str | None]) -> ReloadDiff:
+        """Change a glossary that has no directory: ``edits`` maps term file names to their
+        new text (None: remove the term), checked exactly as a reload checks files, in one
+        transaction with the same cross-term checks; nothing changes on a problem
+        (InvalidContent). ``expected`` is each file's fingerprint when the editor opened it
+        (None: it must not exist yet); another change since raises EditConflict.
+        """
+        async with self._lock:
+            shown = f"glossary {self._reloads.glossary_name}"
+            stored = await self._reloads.stored()
+            stems = {name.rsplit(".", 1)[0]: name for name in stored}
+            for name, fingerprint in expected.items():
+                current = stored.get(name)
+                if fingerprint is None and name.rsplit(".", 1)[0] in stems:
+                    raise EditConflict(f"a term named {name.rsplit('.', 1)[0]} exists already",
+                                       {})
+                if fingerprint is not None and current is None:
+                    raise EditConflict(f"{name} was removed after you opened it", {})
+                if fingerprint is not None and current is not None and (
+                        current[2] != fingerprint):
+                    raise EditConflict(f"{name} changed after you opened it", {})
+            files = {name: (name, mtime_ns, size) for name, (mtime_ns, size, _) in
+                     stored.items()}
+            stamp = time.time_ns()
+            texts: dict[str, str] = {}
+            for name, text in edits.items():
+                if text is None:
+                    files.pop(name, None)
+                else:
+                    # A time no file had: the plan parses exactly the edited terms.
+                    files[name] = (name, stamp, len(text.encode("utf-8")))
+                    texts[name] = text
+            scan = Scan(tuple(sorted(files.values())), ())
+            async with self._reloads.batch(scan) as batch:
+                chunk = await asyncio.to_thread(_parse_texts, batch.to_parse, texts, shown)
+                problems = [p for parsed in chunk for p in parsed.problems]
+                await batch.write(chunk)
+                names, links = await batch.check_candidates()
+                clashes, warnings = cross_file_problems(names, links, (), shown)
+                problems += clashes
+                if any(not p.is_warning for p in problems):
+                    raise InvalidContent([*problems, *warnings],
+                                         valid_terms=await batch.valid_count())
+                return await batch.finish([p for p in problems if p.is_warning] + warnings)
+
+
+def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: str
+                 ) -> list[ParsedFile]:
+    """Term texts parsed as the files they would be (the same reader, the same rows): in
+    a scratch directory, so a database-only glossary is judged like a directory."""
+    with tempfile.TemporaryDirectory(prefix="glossary-apply-") as scratch:
+        for name, _mtime, _size in files:
+            Path(scratch, name).write_text(texts[name], encoding="utf-8")
+        parsed = parse_files(scratch, shown, files)
+    return parsed
 
 
 async def check_directory(directory: Path) -> tuple[list[Problem], int]:

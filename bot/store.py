@@ -19,6 +19,7 @@ from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.history import History
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.server_glossaries import ServerGlossaries
 from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
 
@@ -32,6 +33,7 @@ class Store:
         self.suggestions = Suggestions(db)
         self.study = Study(db)  # each student's saved terms, reviews and reminders
         self.history = History(db)  # who changed which term when (issue 19)
+        self.server_glossaries = ServerGlossaries(db)  # /glossary create (issue 19)
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")

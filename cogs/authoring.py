@@ -14,26 +14,34 @@ when the glossary refuses it.
 
 *remove*: the term's card with Remove / Cancel; refused if the file changed meanwhile.
 
+Every change is saved by ``save_change``, the one path an applied suggestion
+(``cogs.suggestion_review``) takes too: for a glossary with no content directory the
+term's new text is checked and written in the database (``Reloader.apply``), with the
+same conflict refusal; the history names the editor (and the student whose suggestion
+it was); with ``commit_edits`` the saved file becomes a git commit by the editor
+(``bot.git_commits``).
+
 *export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
 event loop from the glossary the bot serves.
 
-/glossary import and history follow once per-server glossaries land (issue 15); they use
-``can_edit`` too.
+/glossary import (``cogs.importing``) and /glossary history with restore
+(``cogs.history``) check ``can_edit`` the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
 import io
-from collections.abc import Callable
+import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import discord
 from discord import app_commands
 
-from bot.cards import card_embed, error_embed
+from bot.cards import card_embed, error_embed, reload_embed, reload_failed_embed
 from bot.client import GlossaryBot, NotEditor, NotModerator, is_moderator
 from bot.editing import (
     OpenedTerm,
@@ -44,14 +52,18 @@ from bot.editing import (
     undo_edit,
 )
 from bot.errors import EditConflict, InvalidContent
-from bot.export import cell_text, export, file_name
+from bot.export import cell_text, export, file_name, term_file_text
+from bot.git_commits import commit_quietly, is_work_tree, wants_commits
+from bot.glossaries import GlossarySpec
 from bot.import_sources import section_value
 from bot.models import MAX_SLUG_LENGTH, Card, Term, slugify
-from bot.reloads import ReloadReport, reload_and_report
+from bot.reloads import reload_and_report
 from bot.sections import SECTIONS, Section, section
-from bot.storage.history import HistoryEntry
+from bot.storage.history import HistoryEntry, changed_sections
 from bot.text import shorten
 from cogs.define import term_autocomplete
+
+log = logging.getLogger(__name__)
 
 MODAL_TEXT_LIMIT = 4000  # Discord's cap on a text input
 FENCE = "`" * 3
@@ -94,16 +106,101 @@ def _files(interaction: discord.Interaction) -> Path | None:
     return bot.spec_for(interaction.guild_id).content_dir
 
 
-async def _no_files(interaction: discord.Interaction) -> None:
-    await interaction.response.send_message(ephemeral=True, embed=error_embed(
-        "No term files", "This server's glossary lives in the database alone; editing it "
-        "from Discord comes next. `glossary-bot export` writes it out as term files."))
+# --- Saving a change, the one path every edit takes -------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """One term's change, saved the same way whatever asked for it (an edit, an add, a
+    removal, an applied suggestion). A file-backed glossary's change is ``write`` (run in
+    a thread, returns how to undo it); a database-only glossary's is the term's new text
+    against the fingerprint the editor opened (``expected``; None: a new term)."""
+
+    slug: str
+    file: str
+    before: Term | None
+    after: Term | None
+    write: Callable[[], Callable[[], object]] | None = None
+    expected: str | None = None
+    source: str = "edit"
+    credited_id: int | None = None
+    what: str = "edit"  # for the commit message: "edit", "add", "remove", "apply"
 
 
-async def _reload(interaction: discord.Interaction) -> ReloadReport:
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    spec = bot.spec_for(interaction.guild_id)
-    return await reload_and_report(bot.store, spec.content_dir, spec.name)
+@dataclass(frozen=True)
+class Outcome:
+    """What saving a change did: ``reason`` (and details) when nothing was saved; the
+    reload's report, and a note on the git commit, when it was."""
+
+    saved: bool
+    reason: str = ""
+    embeds: tuple[discord.Embed, ...] = ()
+    note: str = ""
+
+
+AGAIN = "Nothing was overwritten: open the term again and re-apply your change."
+
+
+async def save_change(bot: GlossaryBot, guild_id: int | None, user: discord.abc.User,
+                      change: Change) -> Outcome:
+    """Save, validate as a reload does, record in the history (naming the editor and, for
+    a suggestion, the student), then commit to git if the glossary asks for it."""
+    spec = bot.spec_for(guild_id)
+    if spec.content_dir is None:
+        text = term_file_text(change.after) if change.after is not None else None
+        try:
+            diff = await bot.store.reloader(spec.name).apply(
+                {change.file: text}, {change.file: change.expected})
+        except EditConflict as exc:
+            return Outcome(False, f"{exc}. {AGAIN}")
+        except InvalidContent as exc:
+            return Outcome(False, "The glossary would not take this change:",
+                           (reload_failed_embed(exc.problems),))
+        report = reload_embed(diff)
+    else:
+        assert change.write is not None
+        try:
+            undo = await asyncio.to_thread(change.write)
+        except EditConflict as exc:
+            return Outcome(False, f"{exc}. {AGAIN}")
+        except InvalidContent as exc:
+            problems = "\n".join(str(p) for p in exc.problems[:5])
+            return Outcome(False, f"The term would not load:\n{problems}")
+        reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
+        if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
+            await asyncio.to_thread(undo)
+            return Outcome(False, "The glossary would not reload with this change, so the "
+                           "file was put back:", (reloaded.embed,))
+        report = reloaded.embed
+    await bot.store.history.record([HistoryEntry(
+        change.slug, change.source, change.before, change.after, actor_id=user.id,
+        actor_name=getattr(user, "display_name", str(user)),
+        credited_id=change.credited_id, glossary_id=bot.glossary_for(guild_id).id)])
+    return Outcome(True, embeds=(report,), note=await _commit(bot, spec, change, user))
+
+
+async def _commit(bot: GlossaryBot, spec: GlossarySpec, change: Change,
+                  user: discord.abc.User) -> str:
+    """With ``commit_edits``, the saved file as a git commit by the editor; a failure is
+    logged and said to the editor, and the edit stays saved."""
+    directory = spec.content_dir
+    if directory is None or not wants_commits(spec.commit_edits, bot.config.commit_edits):
+        return ""
+    if not await asyncio.to_thread(is_work_tree, directory):
+        log.warning("commit_edits is on for glossary %s, but %s is not a git work tree",
+                    spec.name, directory)
+        return ""
+    term = change.after or change.before
+    title = term.title if term is not None else change.slug
+    parts = ", ".join(changed_sections(change.before, change.after)) if (
+        change.before is not None and change.after is not None) else ""
+    message = f"Glossary: {change.what} {title}" + (f" ({parts})" if parts else "")
+    name = getattr(user, "display_name", str(user))
+    commit, failure = await asyncio.to_thread(
+        commit_quietly, directory, change.file, message, name, user.id)
+    if failure is not None:
+        return (f"\n⚠️ Saved, but not committed to git: {shorten(failure, 300)}. Ask the "
+                "bot's host to look at the repository.")
+    return f"\nCommitted to git as `{commit}`."
 
 
 # --- /glossary edit --------------------------------------------------------------------
@@ -118,20 +215,78 @@ def _text_back(text: str) -> str:
 
 
 @dataclass(frozen=True)
+class Opened:
+    """A term as an editor opened it: its file (fingerprint checked on save) for a
+    file-backed glossary, or its stored fingerprint for a database-only one."""
+
+    file: str
+    values: dict[str, Any]
+    in_file: OpenedTerm | None = None
+    fingerprint: str | None = None
+
+    def edit(self, before: Term, after: Term, changes: dict[str, Any]) -> Change:
+        write = None
+        if self.in_file is not None:
+            opened = self.in_file
+
+            def write() -> Callable[[], object]:
+                saved = save_edit(opened, changes)
+                return lambda: undo_edit(saved)
+
+        return Change(before.slug, self.file, before, after, write, self.fingerprint)
+
+    def removal(self, before: Term) -> Change:
+        write = None
+        if self.in_file is not None:
+            opened = self.in_file
+
+            def write() -> Callable[[], object]:
+                previous = opened.path.read_bytes() if opened.path.exists() else b""
+                remove_term(opened)
+                return lambda: opened.path.write_bytes(previous)
+
+        return Change(before.slug, self.file, before, None, write, self.fingerprint,
+                      what="remove")
+
+
+async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card) -> Opened:
+    """Open a card's term for editing, wherever its glossary keeps it."""
+    spec = bot.spec_for(guild_id)
+    if spec.content_dir is None:
+        fingerprint = await bot.store.reloader(spec.name).fingerprint(card.file)
+        if fingerprint is None:
+            raise EditConflict(f"{card.file} no longer exists", {})
+        values = {s.key: getattr(card.term, s.key) for s in SECTIONS}
+        return Opened(card.file, values, fingerprint=fingerprint)
+    in_file = await asyncio.to_thread(open_term, spec.content_dir / card.file)
+    return Opened(card.file, in_file.values, in_file=in_file)
+
+
+def edited_term(opened: Opened, before: Term, part: Section, text: str
+                ) -> tuple[Term, dict[str, Any]]:
+    """The term with one section replaced by what an editor (or a student) wrote."""
+    changes = {part.key: section_value(part, text)}
+    values = {s.key: opened.values.get(s.key, s.default) for s in SECTIONS}
+    return Term(slug=before.slug, **{**values, **changes}), changes
+
+
+@dataclass(frozen=True)
 class Draft:
-    """What an editor wrote: the card it would make, how to save it (in a thread; returns
-    how to undo that), and how to reopen its form with their text."""
+    """What an editor wrote: the card it would make, the change that saves it, and how to
+    reopen its form with their text. ``claim`` may refuse the save (a suggestion someone
+    else decided meanwhile); ``settled`` hears whether it was saved."""
 
     term: Term
     file: str
     text: str  # everything the editor typed, to hand back if it cannot be saved
-    save: Callable[[], Callable[[], object]]
+    change: Change
     reopen: Callable[[], discord.ui.Modal]
     done: str
-    before: Term | None = None  # what the glossary served, for the history
+    claim: Callable[[discord.Interaction], Awaitable[str | None]] | None = None
+    settled: Callable[[discord.Interaction, bool], Awaitable[None]] | None = None
 
 
-async def _show_preview(interaction: discord.Interaction, draft: Draft) -> None:
+async def show_preview(interaction: discord.Interaction, draft: Draft) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     course = bot.spec_for(interaction.guild_id).course_name
     embed = card_embed(Card(draft.term, {}, draft.file), course,
@@ -141,11 +296,13 @@ async def _show_preview(interaction: discord.Interaction, draft: Draft) -> None:
 
 
 class EditForm(discord.ui.Modal):
-    """One section of one term; the opened file's fingerprint travels with it."""
+    """One section of one term; what was opened (its fingerprint) travels with it."""
 
-    def __init__(self, opened: OpenedTerm, term: Term, part: Section, text: str) -> None:
-        super().__init__(title=shorten(f"Edit {term.title}", 45), custom_id="authoring:edit")
-        self.opened, self.term, self.part = opened, term, part
+    def __init__(self, opened: Opened, term: Term, part: Section, text: str, *,
+                 custom_id: str = "authoring:edit",
+                 draft: Callable[[Draft], Draft] | None = None) -> None:
+        super().__init__(title=shorten(f"Edit {term.title}", 45), custom_id=custom_id)
+        self.opened, self.term, self.part, self.adapt = opened, term, part, draft
         hint = "One item per line." if part.is_list else (
             "Required." if part.required else "Leave it empty to remove the section.")
         self.text = discord.ui.TextInput(
@@ -156,17 +313,13 @@ class EditForm(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         opened, part, text = self.opened, self.part, self.text.value
-        changes = {part.key: section_value(part, text)}
-        values = {s.key: opened.values.get(s.key, s.default) for s in SECTIONS}
-
-        def save() -> Callable[[], object]:
-            saved = save_edit(opened, changes)
-            return lambda: undo_edit(saved)
-
-        await _show_preview(interaction, Draft(
-            Term(slug=self.term.slug, **{**values, **changes}), opened.path.name, text, save,
-            lambda: EditForm(opened, self.term, part, text),
-            f"Saved: {_shown(part)} of **{self.term.title}**.", self.term))
+        after, changes = edited_term(opened, self.term, part, text)
+        draft = Draft(
+            after, opened.file, text, opened.edit(self.term, after, changes),
+            lambda: EditForm(opened, self.term, part, text, custom_id=self.custom_id,
+                             draft=self.adapt),
+            f"Saved: {_shown(part)} of **{self.term.title}**.")
+        await show_preview(interaction, self.adapt(draft) if self.adapt else draft)
 
 
 ADD_FIELDS = ("title", "definition", "why_it_matters", "category", "aliases")  # 5 at most
@@ -174,9 +327,9 @@ ADD_FIELDS = ("title", "definition", "why_it_matters", "category", "aliases")  #
 
 class AddForm(discord.ui.Modal):
     """A new term's essentials in one form; the other sections are one /glossary edit
-    away."""
+    away. ``directory`` is None for a database-only glossary."""
 
-    def __init__(self, directory: Path, typed: dict[str, str] | None = None) -> None:
+    def __init__(self, directory: Path | None, typed: dict[str, str] | None = None) -> None:
         super().__init__(title="Add a term", custom_id="authoring:add")
         self.directory = directory
         self.inputs: dict[str, discord.ui.TextInput] = {}
@@ -204,29 +357,21 @@ class AddForm(discord.ui.Modal):
             return
         term = Term(slug=slug, **values)
         directory = self.directory
+        write = None
+        if directory is not None:
+            def write() -> Callable[[], object]:
+                path = create_term(directory, term)
+                return lambda: remove_term(open_term(path))
 
-        def save() -> Callable[[], object]:
-            path = create_term(directory, term)
-            return lambda: remove_term(open_term(path))
-
-        await _show_preview(interaction, Draft(
-            term, f"{slug}.yaml", _typed(typed), save, lambda: AddForm(directory, typed),
+        change = Change(slug, f"{slug}.yaml", None, term, write, None, what="add")
+        await show_preview(interaction, Draft(
+            term, f"{slug}.yaml", _typed(typed), change, lambda: AddForm(directory, typed),
             f"Added **{term.title}** ({slug}.yaml)."))
 
 
 def _typed(typed: dict[str, str]) -> str:
     return "\n\n".join(f"{_shown(section(key))}:\n{text}" for key, text in typed.items()
                         if text.strip())
-
-
-async def _record(interaction: discord.Interaction, slug: str, before: Term | None,
-                  after: Term | None) -> None:
-    """The change in the term's history, naming the editor."""
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    await bot.store.history.record([HistoryEntry(
-        slug, "edit", before, after, actor_id=interaction.user.id,
-        actor_name=interaction.user.display_name,
-        glossary_id=bot.glossary_for(interaction.guild_id).id)])
 
 
 class PreviewView(discord.ui.View):
@@ -246,26 +391,19 @@ class PreviewView(discord.ui.View):
     async def save(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await interaction.response.defer()
         self.stop()
-        try:
-            undo = await asyncio.to_thread(self.draft.save)
-        except EditConflict as exc:
-            reason = (f"{exc}. Nothing was overwritten: open the term again and re-apply "
-                      "your change.")
-            await self._not_saved(interaction, reason)
+        draft = self.draft
+        if draft.claim is not None and (refused := await draft.claim(interaction)):
+            await self._not_saved(interaction, refused)
             return
-        except InvalidContent as exc:
-            problems = "\n".join(str(p) for p in exc.problems[:5])
-            await self._not_saved(interaction, f"The term would not load:\n{problems}")
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        outcome = await save_change(bot, interaction.guild_id, interaction.user, draft.change)
+        if draft.settled is not None:
+            await draft.settled(interaction, outcome.saved)
+        if not outcome.saved:
+            await self._not_saved(interaction, outcome.reason, *outcome.embeds)
             return
-        report = await _reload(interaction)
-        if report.diff is None:  # the glossary as a whole refused it (a name clash, ...)
-            await asyncio.to_thread(undo)
-            await self._not_saved(interaction, "The glossary would not reload with this "
-                                  "change, so the file was put back:", report.embed)
-            return
-        await _record(interaction, self.draft.term.slug, self.draft.before, self.draft.term)
-        await interaction.edit_original_response(content=self.draft.done,
-                                                 embed=report.embed, view=None)
+        await interaction.edit_original_response(content=draft.done + outcome.note,
+                                                 embeds=list(outcome.embeds), view=None)
 
     async def _not_saved(self, interaction: discord.Interaction, reason: str,
                          *details: discord.Embed) -> None:
@@ -289,7 +427,7 @@ class PreviewView(discord.ui.View):
 class RemoveView(discord.ui.View):
     """Remove / Cancel under the card of the term to remove."""
 
-    def __init__(self, opened: OpenedTerm, term: Term) -> None:
+    def __init__(self, opened: Opened, term: Term) -> None:
         super().__init__(timeout=15 * 60)
         self.opened, self.term = opened, term
 
@@ -303,23 +441,17 @@ class RemoveView(discord.ui.View):
     async def remove(self, interaction: discord.Interaction, _: discord.ui.Button) -> None:
         await interaction.response.defer()
         self.stop()
-        previous = self.opened.path.read_bytes() if self.opened.path.exists() else b""
-        try:
-            await asyncio.to_thread(remove_term, self.opened)
-        except EditConflict as exc:
-            await interaction.edit_original_response(content=None, view=None, embed=error_embed(
-                "Not removed", f"{exc}: look at it again before removing it."))
-            return
-        report = await _reload(interaction)
-        if report.diff is None:
-            await asyncio.to_thread(self.opened.path.write_bytes, previous)
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        outcome = await save_change(bot, interaction.guild_id, interaction.user,
+                                    self.opened.removal(self.term))
+        if not outcome.saved:
+            reason = outcome.reason.replace(AGAIN, "Look at it again before removing it.")
             await interaction.edit_original_response(content=None, view=None, embeds=[
-                error_embed("Not removed", "The glossary would not reload without it, so "
-                            "the file was put back."), report.embed])
+                error_embed("Not removed", reason), *outcome.embeds])
             return
-        await _record(interaction, self.term.slug, self.term, None)
-        await interaction.edit_original_response(content=f"Removed **{self.term.title}**.",
-                                                 embed=report.embed, view=None)
+        await interaction.edit_original_response(
+            content=f"Removed **{self.term.title}**." + outcome.note,
+            embeds=list(outcome.embeds), view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
                        custom_id="authoring:keep")
@@ -336,14 +468,12 @@ class RemoveView(discord.ui.View):
 @editors_only()
 async def remove_command(interaction: discord.Interaction, term: str) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    if (directory := _files(interaction)) is None:
-        await _no_files(interaction)
-        return
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
-    opened = await asyncio.to_thread(open_term, directory / card.file)
+    opened = await open_card(bot, interaction.guild_id, card)
+    where = (f"Its file {card.file} is deleted." if opened.in_file is not None
+             else "It is deleted from the glossary.")
     embed = card_embed(card, bot.spec_for(interaction.guild_id).course_name,
-                       bot.config.embed_colour,
-                       note=f"Remove this term? Its file {card.file} is deleted.")
+                       bot.config.embed_colour, note=f"Remove this term? {where}")
     await interaction.response.send_message(embed=embed, view=RemoveView(opened, card.term),
                                             ephemeral=True)
 
@@ -352,10 +482,7 @@ async def remove_command(interaction: discord.Interaction, term: str) -> None:
                       "anything is saved)")
 @editors_only()
 async def add_command(interaction: discord.Interaction) -> None:
-    if (directory := _files(interaction)) is None:
-        await _no_files(interaction)
-        return
-    await interaction.response.send_modal(AddForm(directory))
+    await interaction.response.send_modal(AddForm(_files(interaction)))
 
 
 @app_commands.command(name="edit", description="Change one section of a term (a form, "
@@ -368,12 +495,9 @@ async def add_command(interaction: discord.Interaction) -> None:
 async def edit_command(interaction: discord.Interaction, term: str,
                        part: app_commands.Choice[str]) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    if (directory := _files(interaction)) is None:
-        await _no_files(interaction)
-        return
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     chosen = section(part.value)
-    opened = await asyncio.to_thread(open_term, directory / card.file)
+    opened = await open_card(bot, interaction.guild_id, card)
     text = cell_text(chosen, opened.values.get(chosen.key, chosen.default))
     if len(text) > MODAL_TEXT_LIMIT:
         await interaction.response.send_message(embed=error_embed(

@@ -271,6 +271,9 @@ def saved_suggestions_embed(saved: Sequence[SuggestedFix], colour: int) -> disco
     for fix in saved:
         when = f"<t:{int(fix.created_at)}:R>"
         status = "" if fix.delivered else " · not posted"
+        if fix.status in ("applied", "dismissed"):
+            status += f" · {fix.status}" + (f" by <@{fix.decided_by}>" if fix.decided_by
+                                             else "")
         value = (f"From <@{fix.author_id}> ({echo(fix.author_name, 60)}) {when}{status}\n"
                  f"**{echo(fix.section, 60) or 'Part not said'}:** {echo(fix.problem, 400)}")
         if fix.proposal.strip():

@@ -359,4 +359,29 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX term_history_slug;
     CREATE INDEX term_history_glossary_slug ON term_history(glossary_id, slug, id);
     """,
+    # 9: authoring closes the loop (issue 19). A suggestion says which glossary it is for
+    # (NULL: posted before, the server's glossary), its status ('open', 'applying' while
+    # an editor's Apply is being saved, 'applied', 'dismissed'), who decided it when, and
+    # the channel and message it came from and was posted as (to tell the student, and to
+    # edit the post). server_glossaries: database-only glossaries a server's moderators
+    # made with /glossary create (when the config allows it), one per server.
+    """
+    ALTER TABLE suggestions ADD COLUMN glossary_id INTEGER;
+    ALTER TABLE suggestions ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+    ALTER TABLE suggestions ADD COLUMN decided_by INTEGER;
+    ALTER TABLE suggestions ADD COLUMN decided_by_name TEXT NOT NULL DEFAULT '';
+    ALTER TABLE suggestions ADD COLUMN decided_at REAL;
+    ALTER TABLE suggestions ADD COLUMN channel_id INTEGER;
+    ALTER TABLE suggestions ADD COLUMN post_channel_id INTEGER;
+    ALTER TABLE suggestions ADD COLUMN post_message_id INTEGER;
+    CREATE TABLE server_glossaries (
+        glossary_id INTEGER PRIMARY KEY REFERENCES glossaries(id),
+        guild_id INTEGER NOT NULL UNIQUE,
+        course_name TEXT NOT NULL,
+        created_by INTEGER NOT NULL,
+        created_by_name TEXT NOT NULL DEFAULT '',
+        copied_from TEXT,
+        created_at REAL NOT NULL
+    );
+    """,
 )

@@ -178,6 +178,19 @@ class Reloads:
         self._db = db
         self._glossary = glossary
 
+    async def stored(self) -> dict[str, tuple[int, int, str]]:
+        """file -> (mtime_ns, size, fingerprint) of every term the glossary holds: what an
+        edit of a database-only glossary starts from (``Reloader.apply``)."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT file, mtime_ns, size, fingerprint FROM terms WHERE glossary_id = ?",
+            (self._glossary.id,))
+        return {file: (mtime_ns, size, fingerprint) for file, mtime_ns, size, fingerprint
+                in rows}
+
+    @property
+    def glossary_name(self) -> str:
+        return self._glossary.name
+
     @contextlib.asynccontextmanager
     async def batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
         """A transaction for one reload of ``scan``; an exception rolls it all back."""

@@ -52,6 +52,11 @@ RECORDS: dict[str, tuple[int, str, list[tuple[object, ...]]]] = {
                      "sections, before, after",
                      [(1, "git", 1.7e9, "edit", 1001, "Ms Lee", None, '["definition"]', None,
                        None)]),
+    # Migration 9 (issue 19, authoring): a server's own glossary. Its glossary row is one
+    # of the glossary tables, rebuilt from files; the server's claim on it must survive.
+    "server_glossaries": (9, "glossary_id, guild_id, course_name, created_by, "
+                          "created_by_name, copied_from, created_at",
+                          [(2, 42, "VCA", 1001, "Ms Lee", "default", 1.7e9)]),
 }
 
 
