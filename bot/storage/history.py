@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.models import term_from_json, term_json
 from bot.sections import SECTIONS
-from bot.storage.database import Database
+from bot.storage.sql import Shared
 
 SOURCES = ("reload", "edit", "import", "suggestion", "restore")
 RECENT = 10
@@ -52,10 +52,10 @@ class HistoryEntry:
 
 
 class History:
-    """Reads on the reader connection; writes in the database's one write transaction."""
+    """Shared state (``bot.storage.sql``): every process's edits in one history."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, shared: Shared) -> None:
+        self._shared = shared
 
     async def record(self, entries: Sequence[HistoryEntry]) -> None:
         """Record many changes at once (a reload or an import is one transaction)."""
@@ -66,7 +66,7 @@ class History:
                 for e in entries if e.source in SOURCES and (e.sections or e.after is None)]
         if not rows:
             return
-        async with self._db.transaction() as db:
+        async with self._shared.transaction() as db:
             await db.executemany(
                 "INSERT INTO term_history (slug, at, source, actor_id, actor_name, "
                 "credited_id, sections, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -74,13 +74,13 @@ class History:
 
     async def recent(self, slug: str, limit: int = RECENT) -> list[HistoryEntry]:
         """The term's latest changes, newest first."""
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             "SELECT id, slug, at, source, actor_id, actor_name, credited_id, before, after "
             "FROM term_history WHERE slug = ? ORDER BY id DESC LIMIT ?", (slug, limit))
         return [_entry(row) for row in rows]
 
     async def entry(self, entry_id: int) -> HistoryEntry | None:
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             "SELECT id, slug, at, source, actor_id, actor_name, credited_id, before, after "
             "FROM term_history WHERE id = ?", (entry_id,))
         return _entry(rows[0]) if rows else None
