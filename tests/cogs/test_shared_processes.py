@@ -127,3 +127,30 @@ async def test_postgresql_stopped_and_started_under_a_running_bot(
             assert rows == [(2,)]
             quizzes = await store.shared.fetch("SELECT count(*) FROM quizzes")
             assert quizzes == [(1,)]  # the refused one left nothing behind
+
+
+async def test_cards_and_autocomplete_do_not_touch_postgresql_once_warm(
+    config, tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The serving path stays local: settings come from the cache, usage from the buffer,
+    so a class looking terms up costs PostgreSQL nothing (and throughput is SQLite's)."""
+    async with (FakeDiscord() as fake,
+                await Store.open(tmp_path / "local.sqlite3", database_url=pg_url,
+                                 pool_size=2) as store):
+        glossary_bot = GlossaryBot(replace(config, database_url=pg_url), store,
+                                   clock=lambda: FIXED_NOW, guild_ready_timeout=0.1)
+        async with running_bot(glossary_bot, fake) as h:
+            await h.slash("define", term="git")  # warm: this server's settings are read
+            used: list[str] = []
+            for name in ("fetch", "execute", "transaction", "connection"):
+                real = getattr(store.pg, name)
+
+                def counting(*args: Any, _real: Any = real, _name: str = name) -> Any:
+                    used.append(_name)
+                    return _real(*args)
+
+                monkeypatch.setattr(store.pg, name, counting)
+            for term in ("git", "mysql", "prisma", "nodejs", "git"):
+                assert (await h.slash("define", term=term)).embeds[0]["title"]
+                assert await h.autocomplete("define", focused="term", term=term[:2])
+            assert used == []
