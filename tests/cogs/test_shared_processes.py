@@ -89,8 +89,8 @@ async def test_postgresql_stopped_and_started_under_a_running_bot(
     config, tmp_path: Path, own_postgres, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Cards and autocomplete go on from the local index; a write says "try again in a
-    moment" and saves nothing; usage counted meanwhile is written once, afterwards; the
-    bot recovers by itself."""
+    moment" and saves nothing (a suggestion's text is handed back); usage counted meanwhile
+    is written once, afterwards; the bot recovers by itself."""
     monkeypatch.setattr(bot.storage.records, "SETTINGS_TTL_SECONDS", 0.0)  # read every card
     url = own_postgres.url
     async with (FakeDiscord() as fake,
@@ -99,7 +99,8 @@ async def test_postgresql_stopped_and_started_under_a_running_bot(
         glossary_bot = GlossaryBot(replace(config, database_url=url), store,
                                    clock=lambda: FIXED_NOW, guild_ready_timeout=0.1)
         async with running_bot(glossary_bot, fake) as h:
-            await store.records.update_guild_settings(h.guild.id, define_private=True)
+            await store.records.update_guild_settings(
+                h.guild.id, define_private=True, mod_channel_id=int(h.channel["id"]))
             assert (await h.slash("define", term="git")).ephemeral
 
             await own_postgres.stop()
@@ -107,6 +108,13 @@ async def test_postgresql_stopped_and_started_under_a_running_bot(
             assert card.embeds[0]["title"] == "Git"
             assert card.ephemeral  # the last settings read, not the defaults
             assert await h.autocomplete("define", focused="term", term="gi")
+            fix = next(b for b in card.buttons if b["label"] == "Suggest a fix")
+            form = await h.click(fix["custom_id"], message=card.message)
+            refused_fix = await h.submit_modal(form, {"section": "", "problem": "Typo here.",
+                                                      "proposal": "Spell it out."})
+            embed = (await refused_fix.wait_followup())["embeds"][0]
+            assert embed["title"] == "Try again in a moment"
+            assert "Typo here." in embed["description"]  # what the student typed, back
             refused = await h.slash("quiz", "ask")
             answer = await refused.wait_followup()
             assert answer["embeds"][0]["title"] == "Try again in a moment"
