@@ -18,6 +18,13 @@ interactions, on the same fake code, in the same run:
 The figures with a target: the throughput ratio glossary/bare (>= 0.9 for ``/define`` and
 autocomplete) and, for autocomplete, the bot CPU per answer glossary/bare (<= 1.1).
 
+With ``--postgres`` (issue 20) the two sides are both the glossary bot instead: ``sqlite``
+(everything in one SQLite file, the default) and ``postgresql`` (shared state in a fresh
+PostgreSQL database, the glossary in the child's local SQLite index), same interactions,
+same ABBA rounds; the target is then throughput postgresql/sqlite >= 0.95 for ``/define``
+and autocomplete. The server is ``--database-url``, else ``GLOSSARY_TEST_POSTGRES``, else a
+throwaway cluster ``.ci/postgres`` starts and stops (``bench.postgres``).
+
 Process layout. Three processes: this one runs both fakes and the load generator (the
 fake's injection API works only in the process that owns the fake); each bot runs in its
 own child (``python -m bench.e2e --serve-bot ...``), pointed at its own fake on 127.0.0.1.
@@ -83,10 +90,14 @@ MODES: tuple[tuple[str, int], ...] = ((SEQUENTIAL, 1), (CONCURRENT, IN_FLIGHT))
 KINDS: tuple[tuple[str, str], ...] = (
     ("define", "/define"), ("autocomplete", "autocomplete"), ("click", "related click"),
 )
-SIDES = ("bare", "glossary")
+SIDES = ("bare", "glossary")  # (the floor, the measured); --postgres: sqlite, postgresql
 TARGET_RATIO = 0.9
 TARGET_KINDS = ("define", "autocomplete")
 TARGET_CPU_RATIO = {"autocomplete": 1.1}  # bot CPU per answer, glossary/bare, at most
+PG_SIDES = ("sqlite", "postgresql")
+PG_TARGET_RATIO = 0.95  # issue 20: /define and autocomplete with PostgreSQL vs SQLite mode
+CHILD_SIDES = ("bare", "glossary", *PG_SIDES)
+PG_URL_ENV = "GLOSSARY_DATABASE_URL"  # to the postgresql child: no password in `ps`
 E2E_SIZE_CAP = 10_000  # the largest glossary used: e2e measures the Discord path, not scale
 INTERACTION_TIMEOUT = 5.0  # Discord gives up after 3 s; the fake refuses such late answers
 READY_TIMEOUT = 45.0  # a child bot: start, load the glossary, sync, connect
@@ -216,12 +227,14 @@ async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, data
         if side == "bare":
             bot: commands.Bot = BareBot()
         else:
-            store = await Store.open(database)
+            url = os.environ.get(PG_URL_ENV) if side == "postgresql" else None
+            store = await Store.open(database, database_url=url)
             # Loaded here, not only in setup_hook, so invalid content fails loudly
             # instead of leaving the bot serving an empty glossary.
             diff = await store.reloads.reload(terms)
             print(f"glossary loaded: {diff.term_count} terms", file=sys.stderr, flush=True)
             config = Config(token=TOKEN, content_dir=terms, database=database,
+                            database_url=url, local_index=database,
                             cooldown_uses=0, embed_colour=CARD_COLOUR, log_level="WARNING")
             bot = GlossaryBot(config, store, guild_ready_timeout=GUILD_READY_TIMEOUT)
         # refuses anything but loopback, and any request elsewhere (NetworkGuard)
@@ -459,7 +472,8 @@ class Results:
 
 
 async def _start_side(name: str, glossary: Path, work: Path, child_deadline: float,
-                      stack: contextlib.AsyncExitStack, profile_dir: Path | None) -> _Side:
+                      stack: contextlib.AsyncExitStack, profile_dir: Path | None,
+                      database_url: str | None = None) -> _Side:
     """A fake on 127.0.0.1 and a bot child pointed at it; both undone by ``stack``."""
     fake = FakeDiscord()  # the sandbox's stand-in: no schema validation, see the docstring
     await fake.start()  # 127.0.0.1 only, a free port
@@ -476,6 +490,10 @@ async def _start_side(name: str, glossary: Path, work: Path, child_deadline: flo
                 "--database", str(work / f"{name}.sqlite3"), "--deadline", str(child_deadline)]
     env = {**os.environ,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env.pop(PG_URL_ENV, None)
+    if name == "postgresql":
+        assert database_url is not None, "the postgresql side needs a database URL"
+        env[PG_URL_ENV] = database_url
     with side.log_path.open("wb") as log_file:
         side.process = await asyncio.create_subprocess_exec(
             *command, cwd=ROOT, env=env, stdin=asyncio.subprocess.PIPE,
@@ -578,7 +596,8 @@ async def _rounds(sides: list[_Side], plan: Plan, deadline: float, results: Resu
 
 
 async def measure(glossary: Path, size: int, plan: Plan, deadline: float,
-                  log: Callable[[str], None], profile_dir: Path | None = None) -> Results:
+                  log: Callable[[str], None], profile_dir: Path | None = None,
+                  database_url: str | None = None) -> Results:
     """Start both bots, warm up, then the interleaved rounds. Stops by ``deadline``
     (time.monotonic()), keeping whatever it measured; the bots are stopped after it."""
     results = Results(size, plan)
@@ -593,7 +612,7 @@ async def measure(glossary: Path, size: int, plan: Plan, deadline: float,
                     child_deadline = time.time() + (deadline - time.monotonic()) + 30
                     for name in SIDES:
                         sides.append(await _start_side(name, glossary, work, child_deadline,
-                                                       stack, profile_dir))
+                                                       stack, profile_dir, database_url))
                     await asyncio.gather(*(_ready(side) for side in sides))
                     log(f"e2e: both bots ready in {time.monotonic() - started:.1f} s; "
                         f"{plan.rounds} rounds of {plan.round_seconds:g} s per measurement")
@@ -638,30 +657,43 @@ def _ratio_checked(value: object) -> float | None:
 
 
 def _worst(value: object) -> float | None:
-    """A bare/glossary pair meets a "none" target only if both sides do."""
+    """A pair of both sides meets a "none" target only if both sides do."""
     return max(value) if isinstance(value, tuple) else None
 
 
 def _section(size: int) -> str:
-    return f"end-to-end (glossary {short_size(size)}, fake Discord on 127.0.0.1, own processes)"
+    backends = ", SQLite vs PostgreSQL" if SIDES == PG_SIDES else ""
+    return (f"end-to-end (glossary {short_size(size)}, fake Discord on 127.0.0.1, "
+            f"own processes{backends})")
+
+
+def _pair_label() -> str:
+    """"bare/glossary": the sides in the order the figures are given."""
+    return "/".join(SIDES)
+
+
+def _ratio_label() -> str:
+    """"glossary/bare": the measured side over the floor."""
+    return f"{SIDES[1]}/{SIDES[0]}"
 
 
 def _ratio_row(section: str, name: str, size: int, ratio: object, targeted: bool) -> Row:
     if not targeted:
         return Row(section, name, "x", {size: ratio}, note="no target")
-    return Row(section, name, "x", {size: ratio}, Target.at_least(TARGET_RATIO, (size,)),
+    target = PG_TARGET_RATIO if SIDES == PG_SIDES else TARGET_RATIO
+    return Row(section, name, "x", {size: ratio}, Target.at_least(target, (size,)),
                checked=_ratio_checked)
 
 
 def _cpu_ratio_row(results: Results, section: str, kind: str, label: str) -> Row:
     """Bot CPU per answer glossary/bare, the median of the back-to-back pairs."""
     size = results.size
-    pairs = zip(results.get("bare", kind, CONCURRENT), results.get("glossary", kind, CONCURRENT),
+    pairs = zip(results.get(SIDES[0], kind, CONCURRENT), results.get(SIDES[1], kind, CONCURRENT),
                 strict=False)
     ratio = _median([g.bot_cpu_ms / b.bot_cpu_ms for b, g in pairs
                      if b.bot_cpu_ms and g.bot_cpu_ms is not None])
-    name = f"  {label}: bot CPU per answer glossary/bare"
-    limit = TARGET_CPU_RATIO.get(kind)
+    name = f"  {label}: bot CPU per answer {_ratio_label()}"
+    limit = TARGET_CPU_RATIO.get(kind) if SIDES != PG_SIDES else None
     if limit is None:
         return Row(section, name, "x", {size: ratio}, note="no target")
     return Row(section, name, "x", {size: ratio}, Target(limit, (size,)),
@@ -673,7 +705,7 @@ def rows(results: Results) -> list[Row]:
     where the time went (CPU per answer, how busy the fake was) and the sanity checks."""
     size, section = results.size, _section(results.size)
     note = (f"median of {results.plan.rounds} rounds x {results.plan.round_seconds:g} s, "
-            "bare/glossary ABBA")
+            f"{_pair_label()} ABBA")
 
     missing = FAILED if results.stopped.startswith(FAILED) else "-"
 
@@ -688,28 +720,28 @@ def rows(results: Results) -> list[Row]:
     for kind, label in KINDS:
         for mode, _ in MODES:
             name = f"{label}, {mode}"
-            bare, gloss = results.get("bare", kind, mode), results.get("glossary", kind, mode)
+            bare, gloss = results.get(SIDES[0], kind, mode), results.get(SIDES[1], kind, mode)
             ratio = _median([g.rate / b.rate for b, g in zip(bare, gloss, strict=False)
                              if b.rate > 0])
             out += [
-                Row(section, f"{name}: interactions/s bare/glossary", "/s",
+                Row(section, f"{name}: interactions/s {_pair_label()}", "/s",
                     at(both(kind, mode, lambda r: r.rate)), note=note),
-                Row(section, "  p50/p99 bare", "ms", at(_pair(
+                Row(section, f"  p50/p99 {SIDES[0]}", "ms", at(_pair(
                     _median([r.p50_ms for r in bare]), _median([r.p99_ms for r in bare])))),
-                Row(section, "  p50/p99 glossary", "ms", at(_pair(
+                Row(section, f"  p50/p99 {SIDES[1]}", "ms", at(_pair(
                     _median([r.p50_ms for r in gloss]), _median([r.p99_ms for r in gloss])))),
-                _ratio_row(section, f"  {name}: throughput glossary/bare", size,
+                _ratio_row(section, f"  {name}: throughput {_ratio_label()}", size,
                            missing if ratio is None else ratio, kind in TARGET_KINDS),
             ]
         out += [
-            Row(section, f"  {label}: bot CPU per answer bare/glossary", "ms",
+            Row(section, f"  {label}: bot CPU per answer {_pair_label()}", "ms",
                 at(both(kind, CONCURRENT, lambda r: r.bot_cpu_ms)),
                 note=f"{CONCURRENT}; all the bot's threads"),
             _cpu_ratio_row(results, section, kind, label),
-            Row(section, f"  {label}: fake process busy bare/glossary", "core",
+            Row(section, f"  {label}: fake process busy {_pair_label()}", "core",
                 at(both(kind, CONCURRENT, lambda r: r.fake_busy)),
                 note="near 1 = the fake sets the pace"),
-            Row(section, f"  {label}: answer JSON bare/glossary", "B", at(_pair(
+            Row(section, f"  {label}: answer JSON {_pair_label()}", "B", at(_pair(
                 *(results.answer_bytes.get((side, kind)) for side in SIDES))),
                 note="mean size of one answer"),
         ]
@@ -722,13 +754,13 @@ def rows(results: Results) -> list[Row]:
     growth = "/".join("-" if before[s] is None or after[s] is None
                       else f"+{after[s] - before[s]:.0f}" for s in SIDES)
     out += [
-        Row(section, "answered bare/glossary", "n",
+        Row(section, f"answered {_pair_label()}", "n",
             at(_pair(*(sum(r.answered for r in totals[side]) for side in SIDES)))),
-        Row(section, "failed + wrong answers + errors logged bare/glossary", "n",
-            at(_pair(bad["bare"], bad["glossary"])), Target(0.0, (size,), "none"),
+        Row(section, f"failed + wrong answers + errors logged {_pair_label()}", "n",
+            at(_pair(bad[SIDES[0]], bad[SIDES[1]])), Target(0.0, (size,), "none"),
             checked=_worst),
-        Row(section, "bot RSS at the end bare/glossary", "MB",
-            at(_pair(after["bare"], after["glossary"])), note=f"{growth} MB during the rounds"),
+        Row(section, f"bot RSS at the end {_pair_label()}", "MB",
+            at(_pair(after[SIDES[0]], after[SIDES[1]])), note=f"{growth} MB during the rounds"),
         Row(section, "e2e wall time", "s", at(results.seconds),
             note=results.stopped[:160] or "complete"),
     ]
@@ -736,12 +768,13 @@ def rows(results: Results) -> list[Row]:
 
 
 def skipped_rows(size: int, reason: str) -> list[Row]:
-    return [_ratio_row(_section(size), "/define throughput glossary/bare", size, "skipped", True),
+    return [_ratio_row(_section(size), f"/define throughput {_ratio_label()}", size, "skipped",
+                       True),
             Row(_section(size), "e2e", "", {size: "skipped"}, note=reason)]
 
 
 def collect(ctx: Context, log: Callable[[str], None] = print, *,
-            profile_dir: Path | None = None) -> list[Row]:
+            profile_dir: Path | None = None, database_url: str | None = None) -> list[Row]:
     """Run the end-to-end benchmark on one modest glossary within the time left."""
     size = pick_size(ctx.sizes)
     deadline = min(ctx.deadline - CLEANUP_S, time.monotonic() + BUDGET_CAP_S[ctx.quick])
@@ -750,15 +783,17 @@ def collect(ctx: Context, log: Callable[[str], None] = print, *,
         log(f"e2e: skipped, {ctx.deadline - time.monotonic():.0f} s left is not enough")
         return skipped_rows(size, "skipped: not enough time left in the run")
     log(f"e2e: glossary {short_size(size)}, ~{plan.estimate():.0f} s planned")
-    results = asyncio.run(measure(ctx.glossaries[size], size, plan, deadline, log, profile_dir))
+    results = asyncio.run(measure(ctx.glossaries[size], size, plan, deadline, log, profile_dir,
+                                  database_url))
     log(f"e2e: done in {results.seconds:.0f} s")
     return rows(results)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Standalone: ``python -m bench.e2e [--size N] [--quick] [--kinds K,K] [--profile DIR]``; the
-    benchmark also runs this module as each bot's child (``--serve-bot``)."""
-    global KINDS  # noqa: PLW0603 - --kinds narrows the standalone run to some kinds
+    """Standalone: ``python -m bench.e2e [--size N] [--quick] [--kinds K,K] [--profile DIR]
+    [--postgres [--database-url URL]]``; the benchmark also runs this module as each bot's
+    child (``--serve-bot``)."""
+    global KINDS, SIDES  # noqa: PLW0603 - --kinds and --postgres narrow the standalone run
     parser = argparse.ArgumentParser(
         prog="python -m bench.e2e",
         description="The end-to-end benchmark alone (or, with --serve-bot, one bot for it).",
@@ -769,8 +804,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run the bots under cProfile: DIR/bare.prof, DIR/glossary.prof")
     parser.add_argument("--kinds", help="only these, comma-separated (define,autocomplete,"
                         "click): more rounds of them in the same budget")
+    parser.add_argument("--postgres", action="store_true",
+                        help="compare the glossary bot with SQLite against it with PostgreSQL "
+                        "(issue 20) instead of against the bare bot")
+    parser.add_argument("--database-url", metavar="URL",
+                        help="with --postgres: the server to create a scratch database on "
+                        "(default: $GLOSSARY_TEST_POSTGRES, else a throwaway cluster)")
     child = parser.add_argument_group("a bot child (started by the benchmark itself)")
-    child.add_argument("--serve-bot", choices=SIDES)
+    child.add_argument("--serve-bot", choices=CHILD_SIDES)
     child.add_argument("--api-url")
     child.add_argument("--gateway-url")
     child.add_argument("--terms", type=Path)
@@ -803,10 +844,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.profile:
         args.profile.mkdir(parents=True, exist_ok=True)
-    ctx = Context(sizes=(args.size,), quick=args.quick,
-                  glossaries={args.size: ensure_glossary(args.size)},
-                  deadline=started + BUDGET_CAP_S[args.quick] + CLEANUP_S)
-    print(render(collect(ctx, log, profile_dir=args.profile), ctx.sizes))
+    glossaries = {args.size: ensure_glossary(args.size)}
+    with contextlib.ExitStack() as stack:
+        url = None
+        if args.postgres:
+            from bench.postgres import scratch_database
+
+            SIDES = PG_SIDES
+            url = stack.enter_context(scratch_database(args.database_url, log))
+        ctx = Context(sizes=(args.size,), quick=args.quick, glossaries=glossaries,
+                      deadline=time.monotonic() + BUDGET_CAP_S[args.quick] + CLEANUP_S)
+        print(render(collect(ctx, log, profile_dir=args.profile, database_url=url), ctx.sizes))
     return 0
 
 

@@ -16,16 +16,18 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.cards.buttons import SuggestFixModal, card_message
-from bot.cards.embeds import suggestion_embed
+from bot.cards.embeds import error_embed, suggestion_embed
 from bot.cards.review import REVIEW_COG, review_view
 from bot.directory import display_path
-from bot.errors import SuggestionsOff
+from bot.errors import SharedStateUnavailable, SuggestionsOff
 from bot.models import Card
 
 if TYPE_CHECKING:
     from bot.client import GlossaryBot
 
 log = logging.getLogger(__name__)
+
+FENCE = "`" * 3
 
 
 class CardActions:
@@ -82,11 +84,22 @@ class CardActions:
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
         term, author = form.card.term, interaction.user
-        saved = await self.bot.store.suggestions.add(
-            interaction.guild_id or 0, term.slug, term.title, author.id, author.display_name,
-            form.section.value, form.problem.value, form.proposal.value,
-            glossary_id=form.card.glossary_id, channel_id=interaction.channel_id,
-        )
+        try:
+            saved = await self.bot.store.suggestions.add(
+                interaction.guild_id or 0, term.slug, term.title, author.id,
+                author.display_name, form.section.value, form.problem.value,
+                form.proposal.value, glossary_id=form.card.glossary_id,
+                channel_id=interaction.channel_id,
+            )
+        except SharedStateUnavailable as exc:  # PostgreSQL down: hand the words back
+            log.warning("Suggestion for %s not saved: %s", term.slug, exc)
+            typed = f"{form.problem.value}\n\n{form.proposal.value}".replace(FENCE, "´´´")
+            await interaction.followup.send(embed=error_embed(
+                "Try again in a moment",
+                "The bot cannot reach its shared database right now, so your suggestion was "
+                "not saved. Your text, to copy and send again in a moment:\n"
+                f"{FENCE}\n{typed[:3500]}\n{FENCE}"), ephemeral=True)
+            return
         # Apply / Edit first / Dismiss, when the cog that answers them is loaded.
         extra = ({"view": review_view(saved)} if self.bot.get_cog(REVIEW_COG) is not None
                  else {})

@@ -32,7 +32,7 @@ from bot.cards import (
     reload_failed_embed,
     suggestions_view,
 )
-from bot.config import Config
+from bot.config import DATABASE_URL_ENV, Config
 from bot.contexts import (
     SERVER_CONTEXTS,
     SERVER_INSTALLS,
@@ -395,8 +395,8 @@ class GlossaryBot(commands.AutoShardedBot):
         place = str(guild.id) if guild else "global"
         scope, where = f"commands:{self.application_id}:{place}", (
             f"commands:{self.application_id}:synced_to")
-        previous = await self.store.db.get_meta(where)
-        if await self.store.db.get_meta(scope) == digest and previous in (None, place):
+        previous = await self.store.meta.get(where)
+        if await self.store.meta.get(scope) == digest and previous in (None, place):
             log.info("Slash commands unchanged since the last sync; not syncing")
             return False
         try:
@@ -409,9 +409,9 @@ class GlossaryBot(commands.AutoShardedBot):
             )
             return False
         if previous not in (None, place):
-            await self.store.db.set_meta(f"commands:{self.application_id}:{previous}", "")
-        await self.store.db.set_meta(scope, digest)
-        await self.store.db.set_meta(where, place)
+            await self.store.meta.set(f"commands:{self.application_id}:{previous}", "")
+        await self.store.meta.set(scope, digest)
+        await self.store.meta.set(where, place)
         log.info("Synced %d slash commands %s", len(synced),
                  f"to guild {guild.id}" if guild else "globally")
         return True
@@ -483,10 +483,16 @@ def run_bot(config: Config) -> int:
 
 async def _serve(config: Config, token: str) -> int:
     try:
-        store = await Store.open(config.database)
+        store = await Store.open_for(config)
+    except SharedStateUnavailable as exc:
+        log.error("Cannot reach the shared database: %s. Check `database_url` (or %s) and "
+                  "that PostgreSQL is running, then start the bot again.", exc,
+                  DATABASE_URL_ENV)
+        return EXIT_UNAVAILABLE
     except (OSError, sqlite3.Error, RuntimeError) as exc:
+        where = config.local_index if config.database_url else config.database
         log.error("Cannot open the database %s: %s. Check `database` in the config (the "
-                  "directory must be writable).", config.database, exc)
+                  "directory must be writable).", where, exc)
         return EXIT_CONFIG
     try:
         bot = GlossaryBot(config, store)

@@ -84,10 +84,12 @@ def database_writable(path: Path) -> Check:
 
 async def check_health(bot: discord.Client, config: Config) -> list[Check]:
     checks = gateway_checks(bot, config.health_max_heartbeat_age)
-    if not config.database.is_file():
-        checks.append(Check("database", False, f"{config.database}: missing"))
+    # With PostgreSQL, the process's own file is its local index (bot.store.Store.open_for).
+    path = config.local_index if config.database_url else config.database
+    if not path.is_file():
+        checks.append(Check("database", False, f"{path}: missing"))
     else:
-        checks.append(await asyncio.to_thread(database_writable, config.database))
+        checks.append(await asyncio.to_thread(database_writable, path))
     return checks
 
 

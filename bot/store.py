@@ -4,35 +4,50 @@ Callers use the piece they need: ``store.glossary.card(...)`` (the default gloss
 ``store.glossary_named(name)`` or ``store.glossary_by_id(id)`` for another, once
 ``await store.use_glossaries(names)`` registered them),
 ``store.records.record_lookup(...)``, ``store.reloads.reload(directory)``,
-``store.db.get_meta(...)``. The SQL lives in ``bot.storage``; a reload's parsing and
+``store.meta.get(...)``. The SQL lives in ``bot.storage``; a reload's parsing and
 checks in ``bot.reloading``.
+
+With ``database_url`` (``Store.open(path, database_url=...)``), the state every process
+must agree on (records, suggestions, study, history, meta) lives in PostgreSQL, through
+``store.pg``; ``path`` is then this process's own SQLite database, its read index.
+Without it everything is in the one SQLite file, as before.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.reloading import Reloader
 from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.history import History
+from bot.storage.meta import Meta
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
 from bot.storage.server_glossaries import ServerGlossaries
+from bot.storage.sql import PgShared, Shared, SqliteShared
 from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
+
+if TYPE_CHECKING:  # asyncpg is imported only when PostgreSQL is used
+    from bot.config import Config
+    from bot.storage.postgres import PgDatabase
 
 
 class Store:
     """The one gateway to the database; open with ``await Store.open(path)``."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, pg: PgDatabase | None = None) -> None:
         self.db = db
-        self.records = Records(db)
-        self.suggestions = Suggestions(db)
-        self.study = Study(db)  # each student's saved terms, reviews and reminders
-        self.history = History(db)  # who changed which term when (issue 19)
+        self.pg = pg  # PostgreSQL, when the shared state lives there
+        self.shared: Shared = PgShared(pg) if pg is not None else SqliteShared(db)
+        self.records = Records(self.shared, db)
+        self.suggestions = Suggestions(self.shared)
+        self.study = Study(self.shared, db)  # each student's saved terms, reviews, reminders
+        self.history = History(self.shared)  # who changed which term when (issue 19)
+        self.meta = Meta(self.shared)  # e.g. the command-sync hash
         self.server_glossaries = ServerGlossaries(db)  # /glossary create (issue 19)
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
@@ -77,16 +92,44 @@ class Store:
         return [glossary for glossary, _ in self._by_id.values()]
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path | str, *, database_url: str | None = None,
+                   pool_size: int = 10) -> Store:
+        """Open (and migrate) the SQLite database at ``path`` and, with ``database_url``,
+        a pool of up to ``pool_size`` connections to PostgreSQL (SharedStateUnavailable
+        when it cannot be reached)."""
+        pg = None
+        if database_url is not None:
+            from bot.storage.postgres import PgDatabase
+
+            pg = await PgDatabase.open(database_url, max_size=pool_size)
+        try:
+            db = await Database.open(path)
+        except BaseException:
+            if pg is not None:
+                await pg.close()
+            raise
+        return cls(db, pg)
+
+    @classmethod
+    async def open_for(cls, config: Config) -> Store:
+        """The store ``glossary-bot run`` serves from: the SQLite database alone, or with
+        ``database_url`` PostgreSQL plus ``local_index`` as this process's own file."""
+        if config.database_url is None:
+            return await cls.open(config.database)
+        return await cls.open(config.local_index, database_url=config.database_url,
+                              pool_size=config.database_pool_size)
 
     async def close(self) -> None:
         """Buffered usage counts are written, background tasks end, then the connections
         close (aiosqlite threads are not daemons and would keep the process alive)."""
-        for glossary in self.glossaries:
-            await glossary.close()
-        await self.records.close()
-        await self.db.close()
+        try:
+            for glossary in self.glossaries:
+                await glossary.close()
+            await self.records.close()
+        finally:
+            await self.db.close()
+            if self.pg is not None:
+                await self.pg.close()
 
     async def __aenter__(self) -> Store:
         return self

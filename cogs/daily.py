@@ -1,7 +1,8 @@
 """Term of the day: one card a day in the channel a moderator chose.
 
-The day's term is claimed in SQLite before it is posted, so neither a restart nor a
-reconnect can post twice on one day; the bot's clock is injectable so tests can move time.
+The day's term is claimed in the shared state (SQLite, or PostgreSQL for several
+processes) before it is posted, so neither a restart, a reconnect nor a second process can
+post twice on one day; the bot's clock is injectable so tests can move time.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from discord.ext import commands, tasks
 
 from bot.cards import card_message, error_embed
 from bot.client import GlossaryBot
+from bot.errors import SharedStateUnavailable
 from bot.storage.glossary import Glossary
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,10 @@ class TermOfTheDay(commands.Cog):
 
     @tasks.loop(minutes=1)
     async def tick(self) -> None:
-        await self.post_due(self.bot.clock())
+        try:
+            await self.post_due(self.bot.clock())
+        except SharedStateUnavailable as exc:  # PostgreSQL down: the next minute tries again
+            log.warning("Term of the day waits for the shared database (%s)", exc)
 
     @tick.before_loop
     async def _wait_until_ready(self) -> None:

@@ -12,6 +12,7 @@ import logging
 from discord.ext import commands, tasks
 
 from bot.client import GlossaryBot
+from bot.errors import SharedStateUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +29,10 @@ class Retention(commands.Cog):
 
     @tasks.loop(hours=1)
     async def prune_loop(self) -> None:
-        await self.prune()
+        try:
+            await self.prune()
+        except SharedStateUnavailable as exc:  # PostgreSQL down: the next hour tries again
+            log.warning("Pruning old records waits for the shared database (%s)", exc)
 
     @prune_loop.error
     async def _prune_failed(self, error: BaseException) -> None:

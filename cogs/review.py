@@ -19,7 +19,7 @@ from bot.cards import card_embed
 from bot.cards.study import ReviewButton, answer_view, nothing_due_message, question_message
 from bot.client import GlossaryBot
 from bot.contexts import anywhere, glossary_for
-from bot.errors import TermNotFound
+from bot.errors import SharedStateUnavailable, TermNotFound
 from bot.study import Rating, Reminder
 
 log = logging.getLogger(__name__)
@@ -99,7 +99,10 @@ class Review(commands.Cog):
 
     @tasks.loop(minutes=1)
     async def remind(self) -> None:
-        await self.send_reminders()
+        try:
+            await self.send_reminders()
+        except SharedStateUnavailable as exc:  # PostgreSQL down: the next minute tries again
+            log.warning("Study reminders wait for the shared database (%s)", exc)
 
     @remind.before_loop
     async def _wait_until_ready(self) -> None:

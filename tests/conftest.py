@@ -22,7 +22,7 @@ from bot.models import Problem, Term
 from bot.store import Store
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import BotHarness, running_bot
-from tests.support.postgres import own_postgres, pg_url  # noqa: F401  (fixtures)
+from tests.support.postgres import backend, own_postgres, pg_url  # noqa: F401  (fixtures)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # The bot's clock in tests: early morning, so no scheduled post fires unless a test asks.
@@ -120,6 +120,26 @@ async def bundled_store(store: Store) -> Store:
     """A store loaded with the glossary the project ships."""
     await store.reloads.reload(BUNDLED_TERMS)
     return store
+
+
+@pytest.fixture
+async def shared_store(tmp_path: Path, backend: str | None  # noqa: F811 (the fixture)
+                       ) -> AsyncIterator[Store]:
+    """A store whose shared state (records, study, history, suggestions, meta) is in SQLite
+    or in PostgreSQL: the contract tests that take it run on both backends."""
+    opened = await Store.open(tmp_path / "state" / "glossary.sqlite3", database_url=backend,
+                              pool_size=4)
+    try:
+        yield opened
+    finally:
+        await opened.close()
+
+
+@pytest.fixture
+async def bundled_shared_store(shared_store: Store) -> Store:
+    """``shared_store`` loaded with the glossary the project ships."""
+    await shared_store.reloads.reload(BUNDLED_TERMS)
+    return shared_store
 
 
 @pytest.fixture

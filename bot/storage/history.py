@@ -20,8 +20,8 @@ from typing import Any
 
 from bot.models import term_from_json, term_json
 from bot.sections import SECTIONS
-from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID
+from bot.storage.sql import Shared
 
 SOURCES = ("reload", "edit", "import", "suggestion", "restore")
 RECENT = 10
@@ -58,10 +58,10 @@ class HistoryEntry:
 
 
 class History:
-    """Reads on the reader connection; writes in the database's one write transaction."""
+    """Shared state (``bot.storage.sql``): every process's edits in one history."""
 
-    def __init__(self, db: Database) -> None:
-        self._db = db
+    def __init__(self, shared: Shared) -> None:
+        self._shared = shared
 
     async def record(self, entries: Sequence[HistoryEntry]) -> None:
         """Record many changes at once (a reload or an import is one transaction)."""
@@ -73,7 +73,7 @@ class History:
                 for e in entries if e.source in SOURCES and (e.sections or e.after is None)]
         if not rows:
             return
-        async with self._db.transaction() as db:
+        async with self._shared.transaction() as db:
             await db.executemany(
                 "INSERT INTO term_history (glossary_id, slug, at, source, actor_id, "
                 "actor_name, credited_id, sections, before, after) "
@@ -84,14 +84,14 @@ class History:
                      glossary_id: int = DEFAULT_GLOSSARY_ID, offset: int = 0
                      ) -> list[HistoryEntry]:
         """The term's latest changes in one glossary, newest first (``offset`` pages)."""
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             f"SELECT {_COLUMNS} FROM term_history WHERE glossary_id = ? AND slug = ? "
             "ORDER BY id DESC LIMIT ? OFFSET ?", (glossary_id, slug, limit, offset))
         return [_entry(row) for row in rows]
 
     async def count(self, slug: str, *, glossary_id: int = DEFAULT_GLOSSARY_ID) -> int:
         """How many changes of the term one glossary has recorded (for paging)."""
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             "SELECT count(*) FROM term_history WHERE glossary_id = ? AND slug = ?",
             (glossary_id, slug))
         return int(rows[0][0])
@@ -100,7 +100,7 @@ class History:
                       limit: int = 5) -> list[HistoryEntry]:
         """Removals that are still a term's latest change, slugs starting with ``prefix``
         (a slug: letters, digits, hyphens): a removed term can still be restored."""
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             f"SELECT {_COLUMNS} FROM term_history AS h WHERE glossary_id = ? AND after IS "
             "NULL AND slug LIKE ? AND id = (SELECT max(id) FROM term_history WHERE "
             "glossary_id = h.glossary_id AND slug = h.slug) ORDER BY slug LIMIT ?",
@@ -111,7 +111,7 @@ class History:
                     ) -> HistoryEntry | None:
         """One change by id; with ``glossary_id``, only if it is that glossary's (a button
         from one server must not restore another glossary's text)."""
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             f"SELECT {_COLUMNS} FROM term_history WHERE id = ?", (entry_id,))
         if not rows:
             return None

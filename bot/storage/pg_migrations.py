@@ -7,4 +7,149 @@ ids are ``bigint``; times are ``double precision`` seconds since the epoch, as i
 
 from __future__ import annotations
 
-PG_MIGRATIONS: tuple[str, ...] = ()
+PG_MIGRATIONS: tuple[str, ...] = (
+    # 1: the shared state: what SQLite's migrations 1-7 keep besides the glossary itself
+    # (which each process indexes locally), with the same tables and columns, so each
+    # storage module's SQL is written once (bot.storage.sql). Integers the code writes as
+    # 0/1 stay integers. usage_flushes remembers each usage batch already added, so a
+    # batch whose commit was acknowledged to nobody (the connection dropped) and is sent
+    # again is not counted twice.
+    """
+    CREATE TABLE meta (key text PRIMARY KEY, value text NOT NULL);
+    CREATE TABLE guild_settings (guild_id bigint PRIMARY KEY, data text NOT NULL);
+    CREATE TABLE lookups (
+        guild_id bigint NOT NULL DEFAULT 0,
+        glossary_id integer NOT NULL DEFAULT 1,
+        slug text NOT NULL,
+        count bigint NOT NULL,
+        last_at double precision NOT NULL,
+        PRIMARY KEY (guild_id, glossary_id, slug)
+    );
+    CREATE TABLE misses (
+        guild_id bigint NOT NULL DEFAULT 0,
+        glossary_id integer NOT NULL DEFAULT 1,
+        key text NOT NULL,
+        query text NOT NULL,
+        count bigint NOT NULL,
+        last_at double precision NOT NULL,
+        PRIMARY KEY (guild_id, glossary_id, key)
+    );
+    CREATE INDEX misses_last ON misses(last_at);
+    CREATE TABLE usage_flushes (id text PRIMARY KEY, at double precision NOT NULL);
+    CREATE INDEX usage_flushes_at ON usage_flushes(at);
+    CREATE TABLE quizzes (
+        id bigserial PRIMARY KEY,
+        guild_id bigint NOT NULL,
+        answer text NOT NULL,
+        choices text NOT NULL,
+        mode text NOT NULL,
+        created_at double precision NOT NULL,
+        glossary_id integer NOT NULL DEFAULT 1
+    );
+    CREATE INDEX quizzes_created ON quizzes(created_at);
+    CREATE TABLE quiz_answers (
+        quiz_id bigint NOT NULL REFERENCES quizzes(id) ON DELETE CASCADE,
+        user_id bigint NOT NULL,
+        choice text NOT NULL,
+        correct integer NOT NULL,
+        answered_at double precision NOT NULL,
+        PRIMARY KEY (quiz_id, user_id)
+    );
+    CREATE INDEX quiz_answers_user ON quiz_answers(user_id);
+    CREATE TABLE quiz_scores (
+        guild_id bigint NOT NULL,
+        user_id bigint NOT NULL,
+        correct integer NOT NULL,
+        answered integer NOT NULL,
+        PRIMARY KEY (guild_id, user_id)
+    );
+    CREATE TABLE daily_posts (
+        guild_id bigint NOT NULL,
+        day text NOT NULL,
+        slug text NOT NULL,
+        cycle integer NOT NULL,
+        glossary_id integer NOT NULL DEFAULT 1,
+        PRIMARY KEY (guild_id, day)
+    );
+    CREATE TABLE suggestions (
+        id bigserial PRIMARY KEY,
+        guild_id bigint NOT NULL,
+        slug text NOT NULL,
+        title text NOT NULL,
+        author_id bigint NOT NULL,
+        author_name text NOT NULL,
+        section text NOT NULL,
+        problem text NOT NULL,
+        proposal text NOT NULL,
+        created_at double precision NOT NULL,
+        delivered integer NOT NULL DEFAULT 0,
+        glossary_id integer,
+        status text NOT NULL DEFAULT 'open',
+        decided_by bigint,
+        decided_by_name text NOT NULL DEFAULT '',
+        decided_at double precision,
+        channel_id bigint,
+        post_channel_id bigint,
+        post_message_id bigint
+    );
+    CREATE INDEX suggestions_by_guild ON suggestions(guild_id, delivered, created_at);
+    CREATE INDEX suggestions_author ON suggestions(author_id);
+    CREATE TABLE study_saved (
+        user_id bigint NOT NULL,
+        slug text NOT NULL,
+        title text NOT NULL,
+        saved_at double precision NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    );
+    CREATE TABLE study_cards (
+        user_id bigint NOT NULL,
+        slug text NOT NULL,
+        due double precision NOT NULL,
+        reviews integer NOT NULL,
+        source text NOT NULL,
+        fsrs text,
+        added_at double precision NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    );
+    CREATE INDEX study_cards_due ON study_cards(user_id, due);
+    CREATE TABLE study_ratings (
+        user_id bigint NOT NULL,
+        slug text NOT NULL,
+        rating integer NOT NULL,
+        rated_at double precision NOT NULL
+    );
+    CREATE INDEX study_ratings_user ON study_ratings(user_id);
+    CREATE INDEX study_ratings_slug ON study_ratings(slug, rating);
+    CREATE TABLE study_lookups (
+        user_id bigint NOT NULL,
+        slug text NOT NULL,
+        count integer NOT NULL,
+        PRIMARY KEY (user_id, slug)
+    );
+    CREATE TABLE study_students (
+        user_id bigint PRIMARY KEY,
+        reminder_hour integer,
+        track_lookups integer NOT NULL DEFAULT 0,
+        reminded_day text,
+        failed_reminders integer NOT NULL DEFAULT 0,
+        glossary text,
+        glossary_chosen integer NOT NULL DEFAULT 0
+    );
+    CREATE INDEX study_students_reminder ON study_students(reminder_hour)
+        WHERE reminder_hour IS NOT NULL;
+    CREATE TABLE term_history (
+        id bigserial PRIMARY KEY,
+        glossary_id integer NOT NULL DEFAULT 1,
+        slug text NOT NULL,
+        at double precision NOT NULL,
+        source text NOT NULL,
+        actor_id bigint,
+        actor_name text NOT NULL DEFAULT '',
+        credited_id bigint,
+        sections text NOT NULL,
+        before text,
+        after text
+    );
+    CREATE INDEX term_history_glossary_slug ON term_history(glossary_id, slug, id);
+    """,
+)

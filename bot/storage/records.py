@@ -5,6 +5,14 @@ the bot as students use it, and survive every reload. Each belongs to a server (
 misses also to the glossary the server used), so a moderator sees only their server's;
 what students typed is kept only for a while (``prune``). Times come from ``clock``, which
 the bot points at its own controllable clock.
+
+They are shared state (``bot.storage.sql``): in SQLite by default, in PostgreSQL when
+several processes share them. What is written once however many processes try: one
+answer per student per quiz (the answer's primary key decides, not a read before it), one
+term of the day per server per day (the claim's primary key), each batch of usage counts
+added once (kept and sent again as is until it is written; PostgreSQL also remembers the
+batch's id, for a commit whose acknowledgement was lost). The glossary itself (titles,
+names) is read from the process's own database, ``local``.
 """
 
 from __future__ import annotations
@@ -12,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import random
 import time
+import uuid
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, field, replace
 
-from bot.errors import QuizNotFound
+from bot.errors import QuizNotFound, SharedStateUnavailable
 from bot.models import (
     CountedName,
     GlossaryStats,
@@ -29,21 +39,42 @@ from bot.models import (
 )
 from bot.search import clean_query
 from bot.storage.database import Database
+from bot.storage.sql import Shared
 
 log = logging.getLogger(__name__)
 
 USAGE_FLUSH_SECONDS = 5.0
 SETTINGS_TTL_SECONDS = 30.0
+# Settings that cannot be read (PostgreSQL down) are served from the last copy, or as the
+# defaults, and read again after this long: a card never fails or waits for them.
+SETTINGS_RETRY_SECONDS = 5.0
+SETTINGS_READ_TIMEOUT = 1.0  # PostgreSQL only: a lookup waits no longer for settings
+FLUSH_IDS_KEPT_SECONDS = 7 * 86400
+MISS_PAGE = 100
+
+
+@dataclass
+class _UsageBatch:
+    """Counts taken from the buffer together; written together, once."""
+
+    lookups: Counter[tuple[int, int, str]] = field(default_factory=Counter)
+    misses: dict[tuple[int, int, str], tuple[str, int]] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)
 
 
 class Records:
-    """Writes go through the database's one write transaction at a time."""
+    """Writes go through the shared state's transactions; the glossary's titles and names
+    come from ``local`` (the process's database; the same one on SQLite)."""
 
-    def __init__(self, db: Database, clock: Callable[[], float] = time.time) -> None:
-        self._db = db
+    def __init__(self, shared: Shared, local: Database,
+                 clock: Callable[[], float] = time.time) -> None:
+        self._shared = shared
+        self._local = local
         self.clock = clock
         self._pending_lookups: Counter[tuple[int, int, str]] = Counter()
         self._pending_misses: dict[tuple[int, int, str], tuple[str, int]] = {}
+        self._unsent: _UsageBatch | None = None  # a batch a failed write left; sent first
+        self._flush_lock = asyncio.Lock()
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
         self._settings: dict[int, tuple[GuildSettings, float]] = {}
@@ -86,86 +117,153 @@ class Records:
             self._flush_task = asyncio.get_running_loop().create_task(self.flush_usage())
 
     async def flush_usage(self) -> None:
-        """Write buffered usage counts in one transaction; on failure keep them buffered."""
-        lookups, misses = self._pending_lookups, self._pending_misses
-        self._pending_lookups, self._pending_misses = Counter(), {}
-        self._last_flush = time.monotonic()
-        if not lookups and not misses:
-            return
+        """Write buffered usage counts; on failure keep them for the next try.
+
+        One flush at a time. A batch whose write failed is sent again as it was, with its
+        id, before anything newer: on PostgreSQL a write can fail after its commit (the
+        acknowledgement lost with the connection), and the id, remembered in the same
+        transaction, makes the second try a no-op instead of counting twice.
+        """
+        async with self._flush_lock:
+            self._last_flush = time.monotonic()
+            for _ in range(2):  # the failed batch, then what came in meanwhile
+                if self._unsent is None:
+                    if not self._pending_lookups and not self._pending_misses:
+                        return
+                    self._unsent = _UsageBatch(self._pending_lookups, self._pending_misses)
+                    self._pending_lookups, self._pending_misses = Counter(), {}
+                batch = self._unsent
+                try:
+                    await self._write_usage(batch)
+                except SharedStateUnavailable as exc:
+                    log.warning("Could not save usage counts (%s); keeping them for the next "
+                                "try", exc)
+                    return
+                except Exception:
+                    log.exception("Could not save usage counts; keeping them for the next try")
+                    return
+                self._unsent = None
+            self._shared.wrote()  # with quiz answers and settings since the last one
+
+    async def _write_usage(self, batch: _UsageBatch) -> None:
         now = self.clock()
-        try:
-            async with self._db.transaction() as db:
-                await db.executemany(
-                    "INSERT INTO lookups(guild_id, glossary_id, slug, count, last_at) "
-                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, slug)"
-                    " DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
-                    [(*where, count, now) for where, count in lookups.items()],
-                )
-                await db.executemany(
-                    "INSERT INTO misses(guild_id, glossary_id, key, query, count, last_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, key) "
-                    "DO UPDATE SET count = count + excluded.count, last_at = excluded.last_at",
-                    [(*where, shown, count, now) for where, (shown, count) in misses.items()],
-                )
-        except Exception:
-            log.exception("Could not save usage counts; keeping them for the next try")
-            self._pending_lookups.update(lookups)
-            for key, (shown, count) in misses.items():
-                pending = self._pending_misses.get(key, (shown, 0))
-                self._pending_misses[key] = (shown, pending[1] + count)
-            return
-        self._db.checkpoint_soon()  # with quiz answers and settings since the last one
+        async with self._shared.transaction() as db:
+            if self._shared.remote:
+                first = await db.fetch(
+                    "INSERT INTO usage_flushes(id, at) VALUES (?, ?) ON CONFLICT (id) "
+                    "DO NOTHING RETURNING id", (batch.id, now))
+                if not first:
+                    log.info("Usage batch %s was already saved; not counting it again",
+                             batch.id)
+                    return
+            await db.executemany(
+                "INSERT INTO lookups(guild_id, glossary_id, slug, count, last_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, slug)"
+                " DO UPDATE SET count = lookups.count + excluded.count,"
+                " last_at = excluded.last_at",
+                [(*where, count, now) for where, count in batch.lookups.items()],
+            )
+            await db.executemany(
+                "INSERT INTO misses(guild_id, glossary_id, key, query, count, last_at) "
+                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(guild_id, glossary_id, key) "
+                "DO UPDATE SET count = misses.count + excluded.count,"
+                " last_at = excluded.last_at",
+                [(*where, shown, count, now) for where, (shown, count) in batch.misses.items()],
+            )
 
     async def stats(self, guild_id: int = 0, glossary_id: int = 1, limit: int = 10
                     ) -> GlossaryStats:
-        """One server's usage of the glossary it uses: nothing of another server's."""
+        """One server's usage of the glossary it uses: nothing of another server's.
+
+        Usage is shared state, the glossary's titles and names are the process's own: two
+        reads on each side, the misses paged until ``limit`` of them are not (any longer)
+        names of terms."""
         await self.flush_usage()
-        rows = await self._db.reader.execute_fetchall(
-            """
-            SELECT 0, (SELECT count(*) FROM terms WHERE glossary_id = ?2),
-                      (SELECT last_reload_at FROM glossaries WHERE id = ?2)
-            UNION ALL SELECT * FROM (SELECT 1, coalesce(t.title, l.slug), l.count
-                       FROM lookups l LEFT JOIN terms t
-                       ON t.glossary_id = l.glossary_id AND t.slug = l.slug
-                       WHERE l.guild_id = ?1 AND l.glossary_id = ?2
-                       ORDER BY l.count DESC, l.last_at DESC LIMIT ?3)
-            UNION ALL SELECT * FROM (SELECT 2, m.query, m.count FROM misses m
-                       WHERE m.guild_id = ?1 AND m.glossary_id = ?2 AND NOT EXISTS (
-                           SELECT 1 FROM names n WHERE n.glossary_id = ?2 AND n.key = m.key)
-                       ORDER BY m.count DESC, m.last_at DESC LIMIT ?3)
-            """,
-            (guild_id, glossary_id, limit),
-        )
-        head = rows[0]
+        head = (await self._local.reader.execute_fetchall(
+            "SELECT (SELECT count(*) FROM terms WHERE glossary_id = ?1), "
+            "(SELECT last_reload_at FROM glossaries WHERE id = ?1)", (glossary_id,)))[0]
+        top = await self._shared.fetch(
+            "SELECT slug, count FROM lookups WHERE guild_id = ? AND glossary_id = ? "
+            "ORDER BY count DESC, last_at DESC LIMIT ?", (guild_id, glossary_id, limit))
+        titles = await self._local_values(
+            "SELECT slug, title FROM terms WHERE glossary_id = ? AND slug IN ({})",
+            glossary_id, [slug for slug, _ in top])
+        misses: list[CountedName] = []
+        offset = 0
+        while len(misses) < limit:
+            page = await self._shared.fetch(
+                "SELECT key, query, count FROM misses WHERE guild_id = ? AND glossary_id = ? "
+                "ORDER BY count DESC, last_at DESC LIMIT ? OFFSET ?",
+                (guild_id, glossary_id, MISS_PAGE, offset))
+            names = await self._local_values(
+                "SELECT key, key FROM names WHERE glossary_id = ? AND key IN ({})",
+                glossary_id, [key for key, _, _ in page])
+            misses += [CountedName(query, count) for key, query, count in page
+                       if key not in names]
+            if len(page) < MISS_PAGE:
+                break
+            offset += MISS_PAGE
         return GlossaryStats(
-            term_count=head[1],
-            last_reload_at=float(head[2]) if head[2] is not None else None,
-            top_terms=tuple(CountedName(name, count) for tier, name, count in rows if tier == 1),
-            top_misses=tuple(CountedName(name, count) for tier, name, count in rows if tier == 2),
+            term_count=head[0],
+            last_reload_at=float(head[1]) if head[1] is not None else None,
+            top_terms=tuple(CountedName(titles.get(slug, slug), count) for slug, count in top),
+            top_misses=tuple(misses[:limit]),
         )
+
+    async def _local_values(self, sql: str, glossary_id: int, keys: Sequence[str]
+                            ) -> dict[str, str]:
+        """``{first column: second}`` of the local glossary's rows for ``keys``."""
+        if not keys:
+            return {}
+        rows = await self._local.reader.execute_fetchall(
+            sql.format(", ".join("?" * len(keys))), (glossary_id, *keys))
+        return {key: value for key, value in rows}
 
     # ----- per-server settings --------------------------------------------------------
 
     async def guild_settings(self, guild_id: int) -> GuildSettings:
         """Settings are read on every card, so they are cached; briefly, so that a change
-        made through another process sharing the database is seen within seconds."""
+        made through another process sharing the database is seen within seconds.
+
+        A card never fails for them: settings that cannot be read (PostgreSQL down) are
+        the last copy read, or the defaults, tried again a few seconds later."""
         cached = self._settings.get(guild_id)
         if cached is not None and time.monotonic() - cached[1] < SETTINGS_TTL_SECONDS:
             return cached[0]
-        rows = await self._db.reader.execute_fetchall(
-            "SELECT data FROM guild_settings WHERE guild_id = ?", (guild_id,)
-        )
-        settings = GuildSettings(guild_id, **json.loads(rows[0][0])) if rows else GuildSettings(
-            guild_id)
+        try:
+            rows = await self._read_settings(guild_id)
+        except (SharedStateUnavailable, TimeoutError) as exc:
+            settings = cached[0] if cached is not None else GuildSettings(guild_id)
+            log.warning("Cannot read the settings of guild %s (%s); serving %s for now",
+                        guild_id, exc.__class__.__name__,
+                        "the last copy" if cached is not None else "the defaults")
+            retry_at = time.monotonic() - SETTINGS_TTL_SECONDS + SETTINGS_RETRY_SECONDS
+            self._settings[guild_id] = (settings, retry_at)
+            return settings
+        settings = _settings(guild_id, rows)
         self._settings[guild_id] = (settings, time.monotonic())
         return settings
 
+    async def _read_settings(self, guild_id: int) -> list[tuple[str]]:
+        read = self._shared.fetch("SELECT data FROM guild_settings WHERE guild_id = ?",
+                                  (guild_id,))
+        if not self._shared.remote:
+            return await read  # type: ignore[return-value]
+        return await asyncio.wait_for(read, SETTINGS_READ_TIMEOUT)  # type: ignore[return-value]
+
     async def update_guild_settings(self, guild_id: int, **changes: object) -> GuildSettings:
-        settings = replace(await self.guild_settings(guild_id), **changes)
-        data = {k: v for k, v in asdict(settings).items() if k != "guild_id"}
-        async with self._db.transaction() as db:
+        """Change some settings, keeping the others as stored (read in the transaction,
+        never from the cache: another process may have changed them; PostgreSQL locks the
+        row, so two changes at once both stay)."""
+        lock = " FOR UPDATE" if self._shared.remote else ""
+        async with self._shared.transaction() as db:
+            rows = await db.fetch("SELECT data FROM guild_settings WHERE guild_id = ?" + lock,
+                                  (guild_id,))
+            settings = replace(_settings(guild_id, rows), **changes)
+            data = {k: v for k, v in asdict(settings).items() if k != "guild_id"}
             await db.execute(
-                "INSERT OR REPLACE INTO guild_settings(guild_id, data) VALUES (?, ?)",
+                "INSERT INTO guild_settings(guild_id, data) VALUES (?, ?) "
+                "ON CONFLICT(guild_id) DO UPDATE SET data = excluded.data",
                 (guild_id, json.dumps(data)),
             )
         self._settings[guild_id] = (settings, time.monotonic())
@@ -173,10 +271,13 @@ class Records:
 
     async def daily_settings(self) -> list[GuildSettings]:
         """Every server that asked for a term of the day."""
-        rows = await self._db.reader.execute_fetchall(
-            "SELECT guild_id, data FROM guild_settings "
-            "WHERE json_extract(data, '$.daily_channel_id') IS NOT NULL"
-        )
+        if self._shared.remote:
+            sql = ("SELECT guild_id, data FROM guild_settings "
+                   "WHERE (data::jsonb ->> 'daily_channel_id') IS NOT NULL")
+        else:
+            sql = ("SELECT guild_id, data FROM guild_settings "
+                   "WHERE json_extract(data, '$.daily_channel_id') IS NOT NULL")
+        rows = await self._shared.fetch(sql)
         return [GuildSettings(guild_id, **json.loads(data)) for guild_id, data in rows]
 
     # ----- quizzes ------------------------------------------------------------------
@@ -185,8 +286,8 @@ class Records:
         self, guild_id: int, answer: str, choices: Sequence[str], mode: str,
         glossary_id: int = 1,
     ) -> Quiz:
-        async with self._db.transaction() as db:
-            rows = await db.execute_fetchall(
+        async with self._shared.transaction() as db:
+            rows = await db.fetch(
                 "INSERT INTO quizzes(guild_id, answer, choices, mode, created_at, glossary_id) "
                 "VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
                 (guild_id, answer, json.dumps(list(choices)), mode, self.clock(), glossary_id),
@@ -194,38 +295,43 @@ class Records:
         return Quiz(rows[0][0], guild_id, answer, tuple(choices), mode, glossary_id)
 
     async def answer_quiz(self, quiz_id: int, user_id: int, choice: str) -> QuizOutcome:
-        """Record a member's first answer and score it; later answers change nothing."""
-        async with self._db.transaction() as db:
-            rows = await db.execute_fetchall(
+        """Record a member's first answer and score it; later answers change nothing.
+
+        The answer's primary key decides which is first, so two processes handling two
+        clicks of one student at once count one of them."""
+        async with self._shared.transaction() as db:
+            rows = await db.fetch(
                 "SELECT guild_id, answer, choices, mode, glossary_id FROM quizzes WHERE id = ?",
                 (quiz_id,))
             if not rows:
                 raise QuizNotFound("That quiz is no longer available.")
             guild_id, answer, choices, mode, glossary_id = rows[0]
             quiz = Quiz(quiz_id, guild_id, answer, tuple(json.loads(choices)), mode, glossary_id)
-            previous = await db.execute_fetchall(
-                "SELECT choice FROM quiz_answers WHERE quiz_id = ? AND user_id = ?",
-                (quiz_id, user_id),
-            )
-            if previous:
-                chosen = previous[0][0]
-                return QuizOutcome(quiz, chosen, chosen == answer, already_answered=True)
             correct = choice == answer
-            await db.execute(
+            first = await db.fetch(
                 "INSERT INTO quiz_answers(quiz_id, user_id, choice, correct, answered_at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(quiz_id, user_id) DO NOTHING "
+                "RETURNING choice",
                 (quiz_id, user_id, choice, int(correct), self.clock()),
             )
+            if not first:
+                previous = await db.fetch(
+                    "SELECT choice FROM quiz_answers WHERE quiz_id = ? AND user_id = ?",
+                    (quiz_id, user_id),
+                )
+                chosen = previous[0][0]
+                return QuizOutcome(quiz, chosen, chosen == answer, already_answered=True)
             await db.execute(
                 "INSERT INTO quiz_scores(guild_id, user_id, correct, answered) VALUES (?, ?, ?, 1)"
                 " ON CONFLICT(guild_id, user_id) DO UPDATE SET "
-                "correct = correct + excluded.correct, answered = answered + 1",
+                "correct = quiz_scores.correct + excluded.correct,"
+                " answered = quiz_scores.answered + 1",
                 (guild_id, user_id, int(correct)),
             )
         return QuizOutcome(quiz, choice, correct, already_answered=False)
 
     async def leaderboard(self, guild_id: int, limit: int = 10) -> list[Score]:
-        rows = await self._db.reader.execute_fetchall(
+        rows = await self._shared.fetch(
             "SELECT user_id, correct, answered FROM quiz_scores WHERE guild_id = ? "
             "ORDER BY correct DESC, answered ASC, user_id LIMIT ?",
             (guild_id, limit),
@@ -239,37 +345,36 @@ class Records:
         """Choose and record the day's term, or None if the day already has one.
 
         Recorded before posting so that a restart or reconnect can never post twice on
-        one day; terms repeat only after every term has been posted once.
+        one day; the claim's primary key (server, day) lets one process of many win.
+        Terms repeat only after every term has been posted once.
         """
-        async with self._db.transaction() as db:
-            rows = await db.execute_fetchall(
-                """
-                WITH current AS (SELECT coalesce(max(cycle), 0) AS cycle FROM daily_posts
-                                 WHERE guild_id = ?1 AND glossary_id = ?3)
-                SELECT (SELECT count(*) FROM daily_posts WHERE guild_id = ?1 AND day = ?2),
-                       (SELECT cycle FROM current),
-                       (SELECT slug FROM terms WHERE glossary_id = ?3 AND slug NOT IN (
-                            SELECT slug FROM daily_posts WHERE guild_id = ?1
-                            AND glossary_id = ?3 AND cycle = (SELECT cycle FROM current))
-                        ORDER BY random() LIMIT 1),
-                       (SELECT slug FROM terms WHERE glossary_id = ?3 ORDER BY random() LIMIT 1)
-                """,
-                (guild_id, day, glossary_id),
-            )
-            already, cycle, unposted, any_term = rows[0]
-            if already or any_term is None:
+        slugs = [row[0] for row in await self._local.reader.execute_fetchall(
+            "SELECT slug FROM terms WHERE glossary_id = ?", (glossary_id,))]
+        if not slugs:
+            return None
+        async with self._shared.transaction() as db:
+            rows = await db.fetch(
+                "SELECT (SELECT count(*) FROM daily_posts WHERE guild_id = ?1 AND day = ?2), "
+                "(SELECT coalesce(max(cycle), 0) FROM daily_posts "
+                " WHERE guild_id = ?1 AND glossary_id = ?3)", (guild_id, day, glossary_id))
+            already, cycle = rows[0]
+            if already:
                 return None
-            slug = unposted or any_term
-            await db.execute(
+            posted = {row[0] for row in await db.fetch(
+                "SELECT slug FROM daily_posts WHERE guild_id = ? AND glossary_id = ? "
+                "AND cycle = ?", (guild_id, glossary_id, cycle))}
+            unposted = [slug for slug in slugs if slug not in posted]
+            slug = random.choice(unposted or slugs)
+            claimed = await db.fetch(
                 "INSERT INTO daily_posts(guild_id, day, slug, cycle, glossary_id) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(guild_id, day) DO NOTHING RETURNING slug",
                 (guild_id, day, slug, cycle if unposted else cycle + 1, glossary_id),
             )
-        return slug
+        return slug if claimed else None
 
     async def release_daily_term(self, guild_id: int, day: str) -> None:
         """Give the day back when posting failed, so the next attempt can post."""
-        async with self._db.transaction() as db:
+        async with self._shared.transaction() as db:
             await db.execute(
                 "DELETE FROM daily_posts WHERE guild_id = ? AND day = ?", (guild_id, day)
             )
@@ -282,9 +387,16 @@ class Records:
         deletes: cheap enough to run every hour. Returns (misses, quizzes) deleted."""
         await self.flush_usage()
         now = self.clock()
-        async with self._db.transaction() as db:
+        async with self._shared.transaction() as db:
             misses = await db.execute("DELETE FROM misses WHERE last_at < ?",
                                       (now - miss_days * 86400,))
             quizzes = await db.execute("DELETE FROM quizzes WHERE created_at < ?",
                                        (now - quiz_days * 86400,))
-        return misses.rowcount, quizzes.rowcount
+            if self._shared.remote:
+                await db.execute("DELETE FROM usage_flushes WHERE at < ?",
+                                 (now - FLUSH_IDS_KEPT_SECONDS,))
+        return misses, quizzes
+
+
+def _settings(guild_id: int, rows: Sequence[Sequence[str]]) -> GuildSettings:
+    return GuildSettings(guild_id, **json.loads(rows[0][0])) if rows else GuildSettings(guild_id)

@@ -2,23 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
 
-from bot.storage.database import Database
 from bot.storage.history import History, HistoryEntry, changed_sections
+from bot.store import Store
 from tests.conftest import make_term
 
 
 @pytest.fixture
-async def history(tmp_path: Path) -> AsyncIterator[History]:
-    db = await Database.open(tmp_path / "h.sqlite3")
-    try:
-        yield History(db)
-    finally:
-        await db.close()
+def history(shared_store: Store) -> History:
+    """On both backends: the history is shared state."""
+    return shared_store.history
 
 
 def test_changed_sections_of_added_changed_and_removed_terms():

@@ -224,15 +224,15 @@ async def test_concurrent_reloads_are_serialised(store, write_term, terms_dir):
     assert sum(len(d.added) for d in diffs) == 1
 
 
-async def test_stats_count_lookups_and_misses(bundled_store):
+async def test_stats_count_lookups_and_misses(bundled_shared_store):
     for _ in range(3):
-        bundled_store.records.record_lookup("git")
-    bundled_store.records.record_lookup("backend")
+        bundled_shared_store.records.record_lookup("git")
+    bundled_shared_store.records.record_lookup("backend")
     for _ in range(2):
-        bundled_store.records.record_miss("Kubernetes")
-    bundled_store.records.record_miss("docker")
-    bundled_store.records.record_miss("GIT")  # asked for but exists: not a content gap
-    stats = await bundled_store.records.stats()
+        bundled_shared_store.records.record_miss("Kubernetes")
+    bundled_shared_store.records.record_miss("docker")
+    bundled_shared_store.records.record_miss("GIT")  # asked for but exists: not a content gap
+    stats = await bundled_shared_store.records.stats()
     assert stats.term_count == len(list(BUNDLED_TERMS.glob("*.yaml")))
     assert stats.last_reload_at is not None
     assert [(c.name, c.count) for c in stats.top_terms][:2] == [("Git", 3), ("backend", 1)]

@@ -1,4 +1,4 @@
-"""The study domain (FSRS scheduling) and its storage, on a real SQLite file."""
+"""The study domain (FSRS scheduling) and its storage, on both backends (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ def test_better_ratings_come_back_later_and_state_carries_on() -> None:
     assert second.due - later.timestamp() > first.due - NOW.timestamp()
 
 
-async def test_due_cards_come_in_order_and_ratings_count_once(store: Store) -> None:
-    study, t = store.study, NOW.timestamp()
+async def test_due_cards_come_in_order_and_ratings_count_once(shared_store: Store) -> None:
+    study, t = shared_store.study, NOW.timestamp()
     await study.enqueue(1, "git", QUIZ, t - 10)
     await study.enqueue(1, "mysql", QUIZ, t - 20)
     await study.enqueue(2, "git", QUIZ, t)
@@ -34,8 +34,8 @@ async def test_due_cards_come_in_order_and_ratings_count_once(store: Store) -> N
     assert (await study.first_card(2, t)).due_count == 1
 
 
-async def test_a_wrong_quiz_answer_makes_a_scheduled_card_due_again(store: Store) -> None:
-    study, t = store.study, NOW.timestamp()
+async def test_a_wrong_quiz_answer_makes_a_scheduled_card_due_again(shared_store: Store) -> None:
+    study, t = shared_store.study, NOW.timestamp()
     await study.enqueue(1, "git", QUIZ, t)
     assert await study.rate(1, "git", 0, Rating.EASY, NOW)
     assert not (await study.first_card(1, t)).is_due(t)
@@ -44,9 +44,9 @@ async def test_a_wrong_quiz_answer_makes_a_scheduled_card_due_again(store: Store
 
 
 async def test_class_figures_sum_quiz_misses_and_agains_per_term(
-    bundled_store: Store,
+    bundled_shared_store: Store,
 ) -> None:
-    store, t = bundled_store, NOW.timestamp()
+    store, t = bundled_shared_store, NOW.timestamp()
     for user in (1, 2, 3):
         quiz = await store.records.create_quiz(10, "git", ("git", "mysql", "prisma", "nodejs"),
                                                "definition")

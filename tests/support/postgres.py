@@ -118,3 +118,18 @@ def own_postgres() -> Iterator[OwnPostgres]:
         yield OwnPostgres(directory, url)
     finally:
         subprocess.run([str(SCRIPT), "stop", str(directory)], capture_output=True, timeout=120)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """Where the shared state lives, for the store's contract tests: ``None`` (SQLite, the
+    default) or the URL of an empty PostgreSQL database (skips, saying why, without one).
+    One fixture, so each contract test is written once and runs on both."""
+    if request.param == "sqlite":
+        yield None
+        return
+    url = server_url()
+    if url is None:
+        pytest.skip(SKIP_REASON)
+    async for database_url in fresh_database(url):
+        yield database_url
