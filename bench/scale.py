@@ -126,6 +126,7 @@ class Results:
     fake_busy: float = 0.0
     fake_rss_mb: float | None = None
     connections: str = "-"
+    database_size_ready: str = "-"
     database_size: str = "-"
     loadavg_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     loadavg_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -416,6 +417,7 @@ async def measure(settings: Settings, glossary: Path, terms: int, log: Callable[
             log(f"scale: {settings.processes} processes, {settings.shard_count} shards ready "
                 f"in {results.started_all_s:.1f} s")
 
+            results.database_size_ready = await _database_size(children, run_url, work)
             load = Load(fake, workload(glossary))
             await drive(load, WARMUP_S, settings.in_flight, settings.shard_count,
                         settings.shards_per_process, None)
@@ -478,9 +480,10 @@ async def _sample_connections(children: list[BotChild], run_url: str | None,
 
 async def _database_size(children: list[BotChild], run_url: str | None, work: Path) -> str:
     files = {c.database for c in children}
-    total = sum(p.stat().st_size for f in files for p in (f, f.with_name(f.name + "-wal"))
-                if p.exists())
-    text = f"SQLite {total / 1e6:.1f} MB in {len(files)} file(s)"
+    main = sum(f.stat().st_size for f in files if f.exists())
+    wal = sum(w.stat().st_size for w in (f.with_name(f.name + "-wal") for f in files)
+              if w.exists())
+    text = f"SQLite {main / 1e6:.1f} MB + WAL {wal / 1e6:.1f} MB in {len(files)} file(s)"
     if run_url:
         with contextlib.suppress(Exception):
             size = await _pg(run_url, "SELECT pg_database_size(current_database())")
@@ -529,7 +532,8 @@ def report(results: Results) -> list[str]:
         f"{results.fake_rss_mb or 0:.0f} MB, busy {results.fake_busy:.2f} core "
         "(near 1 = the fake sets the pace)",
         f"  connections: {results.connections}",
-        f"  database size: {results.database_size}",
+        f"  database size: {results.database_size_ready} when ready; "
+        f"{results.database_size} after the load",
         f"  load average before {_fmt(results.loadavg_before, '.2f')}, after "
         f"{_fmt(results.loadavg_after, '.2f')} ({os.cpu_count()} cores)",
     ]
