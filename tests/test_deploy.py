@@ -275,3 +275,31 @@ def test_the_postgres_host_config_loads_and_keeps_the_password_out_of_the_file()
         assert str(getattr(config, key)).startswith("/var/lib/glossary-bot/"), key
     assert config.local_index != config.database
     assert load_config(path, {}).database_url is None  # the URL comes from the env file
+
+
+def test_the_template_unit_differs_from_the_unit_only_in_its_instance_config():
+    single = [line for line in UNIT.read_text().splitlines() if not line.startswith("#")]
+    template = [line for line in (REPO / "deploy" / "glossary-bot@.service").read_text()
+                .splitlines() if not line.startswith("#")]
+    changed = [(a, b) for a, b in zip(single, template, strict=True) if a != b]
+    assert [b for _, b in changed] == [
+        "Description=glossary-bot %i, the Discord glossary for the class",
+        "Environment=GLOSSARY_CONFIG=/etc/glossary-bot/%i.toml",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze not installed (apt-get install systemd; .ci/run does)")
+def test_systemd_analyze_verifies_an_instance_of_the_template_unit(tmp_path):
+    installed = Path(sys.executable).with_name("glossary-bot")
+    text = (REPO / "deploy" / "glossary-bot@.service").read_text().replace(
+        "/opt/glossary-bot/.venv/bin/glossary-bot", str(installed))
+    instance = tmp_path / "glossary-bot@shards-0-3.service"
+    instance.write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    instance.write_text(text.replace("ProtectHome=", "ProtectHomes="))
+    result = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
+                            text=True, timeout=60)
+    assert "Unknown key" in result.stderr  # the check above can fail
