@@ -22,6 +22,7 @@ and every shard has a gateway session (this includes discord.py's 5 s pause befo
 of a process's later IDENTIFYs and its 2 s wait after the last GUILD_CREATE). Then a
 warm-up, then ``--seconds`` of load: ``--in-flight`` students at once, each in a random
 server, typing into ``/define``'s autocomplete twice and then sending ``/define``
+(cooldowns off: one student per server sends what a class would)
 (injected as INTERACTION_CREATE on the right shard's session; latency is from injection
 to the bot's interaction callback). Printed: interactions per second, p50/p99 per kind,
 answers that were wrong or missing, per process CPU and RSS, database connections
@@ -217,6 +218,9 @@ def write_config(path: Path, fake: FakeDiscord, terms: Path, database: Path,
         f"shard_count = {shard_count}",
         f"shard_ids = {shard_ids}",
         f"embed_colour = {CARD_COLOUR}",
+        # One student per server sends what a whole class would: the per-student cooldown
+        # (5 in 10 s) would answer "slow down" instead of the card being measured.
+        "cooldown_uses = 0",
         'log_level = "INFO"',
     ]
     if database_url:
