@@ -103,6 +103,7 @@ class BotChild:
     process: asyncio.subprocess.Process
     log_path: Path
     database: Path
+    local_index: Path
     ready_at: float | None = None
     printed: bytearray = field(default_factory=bytearray)
 
@@ -132,6 +133,7 @@ class Results:
     loadavg_before: tuple[float, float, float] = (0.0, 0.0, 0.0)
     loadavg_after: tuple[float, float, float] = (0.0, 0.0, 0.0)
     errors_logged: int = 0
+    error_samples: list[str] = field(default_factory=list)  # the first few, to say why
     late_callbacks: int = 0
     stopped: str = ""
     notes: list[str] = field(default_factory=list)
@@ -237,6 +239,8 @@ async def start_child(index: int, settings: Settings, fake: FakeDiscord, terms: 
     config = work / f"bot{index}.toml"
     write_config(config, fake, terms, database, settings.shard_count, shard_ids,
                  database_url, settings.pool_size, work / f"bot{index}-index.sqlite3")
+    # (with database_url, the bot's SQLite file may be its local_index instead: both are
+    # counted and measured)
     env = {k: v for k, v in os.environ.items()
            if k not in ("GLOSSARY_CONFIG", "GLOSSARY_DATABASE_URL")}
     env["DISCORD_TOKEN"] = TOKEN
@@ -245,7 +249,8 @@ async def start_child(index: int, settings: Settings, fake: FakeDiscord, terms: 
         stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT, preexec_fn=_die_with_parent,
     )
-    return BotChild(index, shard_ids, process, work / f"bot{index}.log", database)
+    return BotChild(index, shard_ids, process, work / f"bot{index}.log", database,
+                    work / f"bot{index}-index.sqlite3")
 
 
 async def drain(child: BotChild, loop_time: Callable[[], float]) -> None:
@@ -278,12 +283,14 @@ def _tail(path: Path, lines: int = 5) -> str:
     return " | ".join(text.strip().splitlines()[-lines:]) or "(empty log)"
 
 
-def errors_logged(path: Path) -> int:
+def errors_logged(path: Path) -> list[str]:
+    """ERROR lines and uncaught tracebacks a bot printed (the log goes with the work dir)."""
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
-        return 0
-    return sum((" ERROR " in line or line.startswith("Traceback")) for line in text.splitlines())
+        return []
+    return [line for line in text.splitlines()
+            if " ERROR " in line or "[ERROR" in line or line.startswith("Traceback")]
 
 
 # ----- the load ---------------------------------------------------------------------------
@@ -450,7 +457,9 @@ async def measure(settings: Settings, glossary: Path, terms: int, log: Callable[
         await asyncio.gather(*(stop_child(c) for c in children), return_exceptions=True)
         with contextlib.suppress(Exception):
             await asyncio.wait_for(asyncio.gather(*drains, return_exceptions=True), 10)
-        results.errors_logged = sum(errors_logged(c.log_path) for c in children)
+        logged = [line for c in children for line in errors_logged(c.log_path)]
+        results.errors_logged = len(logged)
+        results.error_samples = list(dict.fromkeys(line[:300] for line in logged))[:5]
         await fake.stop()
         if run_url and settings.database_url:
             with contextlib.suppress(Exception):
@@ -466,7 +475,8 @@ async def _sample_connections(children: list[BotChild], run_url: str | None,
                               results: Results, after: float) -> None:
     """Connections in use halfway through the load."""
     await asyncio.sleep(after)
-    sqlite = [open_handles(c.process.pid, c.database) for c in children]
+    sqlite = [open_handles(c.process.pid, c.database) + open_handles(c.process.pid, c.local_index)
+              for c in children]
     text = f"SQLite: {sum(sqlite)} on the database file(s) ({'/'.join(map(str, sqlite))})"
     if run_url:
         try:
@@ -483,7 +493,7 @@ async def _sample_connections(children: list[BotChild], run_url: str | None,
 
 
 async def _database_size(children: list[BotChild], run_url: str | None, work: Path) -> str:
-    files = {c.database for c in children}
+    files = {f for c in children for f in (c.database, c.local_index) if f.exists()}
     main = sum(f.stat().st_size for f in files if f.exists())
     wal = sum(w.stat().st_size for w in (f.with_name(f.name + "-wal") for f in files)
               if w.exists())
@@ -542,6 +552,7 @@ def report(results: Results) -> list[str]:
         f"{_fmt(results.loadavg_after, '.2f')} ({os.cpu_count()} cores)",
     ]
     lines += [f"  note: {note}" for note in results.notes]
+    lines += [f"  error logged: {line}" for line in results.error_samples]
     if results.stopped:
         lines.append(f"  stopped: {results.stopped}")
     return lines
