@@ -289,8 +289,17 @@ def errors_logged(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8", errors="replace")
     except OSError:
         return []
-    return [line for line in text.splitlines()
-            if " ERROR " in line or "[ERROR" in line or line.startswith("Traceback")]
+    lines = text.splitlines()
+    found = []
+    for number, line in enumerate(lines):
+        if " ERROR " in line or "[ERROR" in line:
+            found.append(line)
+        elif line.startswith("Traceback"):
+            # the exception is the traceback's last line: the first one not indented
+            after = next((later for later in lines[number + 1:]
+                          if later and not later.startswith((" ", "\t"))), "")
+            found.append(f"Traceback ... {after}")
+    return found
 
 
 # ----- the load ---------------------------------------------------------------------------
