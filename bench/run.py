@@ -39,6 +39,8 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("bench.authoring", ""),  # export, import, an edit visible in /define (10k terms)
     ("bench.e2e", "end-to-end: see bench/e2e.py, added later "
                   "(interactions/s vs a bare discord.py bot through a fake Discord)"),
+    # Full runs only (its time_needed is 0 with --quick, where it prints a skipped row).
+    ("bench.scale", "scale: see bench/scale.py (N processes x M shards, 16,000 servers)"),
 )
 
 

@@ -212,3 +212,94 @@ def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+# -- PostgreSQL variant ------------------------------------------------------------------
+
+POSTGRES_COMPOSE = REPO / "compose.postgres.yaml"
+PG_ENV_URL = "postgresql://glossary:secret@db.example.org:5432/glossary"
+
+
+def compose(path: Path) -> dict:
+    import yaml
+
+    return yaml.safe_load(path.read_text())
+
+
+def test_the_postgres_compose_override_adds_a_healthy_server_with_a_volume():
+    """No Docker engine here: the override is read as compose would merge it."""
+    base, override = compose(REPO / "compose.yaml"), compose(POSTGRES_COMPOSE)
+    assert set(override["services"]) == {"postgres", "glossary-bot"}
+    assert "glossary-bot" in base["services"]  # the override names the same service
+    postgres = override["services"]["postgres"]
+    assert postgres["image"].startswith("postgres:")
+    assert "pg_isready" in " ".join(postgres["healthcheck"]["test"])
+    volume, target = postgres["volumes"][0].split(":")[:2]
+    assert target == "/var/lib/postgresql/data" and volume in override["volumes"]
+    assert "ports" not in postgres  # reachable from the bot's network only
+    password = postgres["environment"]["POSTGRES_PASSWORD"]
+    assert password.startswith("${POSTGRES_PASSWORD:?")  # from .env, never written here
+    bot = override["services"]["glossary-bot"]
+    assert bot["depends_on"]["postgres"]["condition"] == "service_healthy"
+    url = bot["environment"]["GLOSSARY_DATABASE_URL"]
+    user, database = postgres["environment"]["POSTGRES_USER"], postgres["environment"][
+        "POSTGRES_DB"]
+    assert re.fullmatch(rf"postgresql://{user}:\$\{{POSTGRES_PASSWORD:\?[^}}]*\}}@postgres:5432/"
+                        rf"{database}", url), url
+
+
+def test_the_container_config_takes_the_url_from_compose_and_keeps_its_index_in_state():
+    from bot.config import load_config
+
+    url = compose(POSTGRES_COMPOSE)["services"]["glossary-bot"]["environment"][
+        "GLOSSARY_DATABASE_URL"]
+    substituted = re.sub(r"\$\{POSTGRES_PASSWORD:\?[^}]*\}", "secret", url)
+    config = load_config(REPO / "deploy" / "config.docker.toml",
+                         {"GLOSSARY_DATABASE_URL": substituted})
+    assert config.database_url == substituted
+    assert str(config.local_index).startswith("/state/")  # the only writable volume
+    without = load_config(REPO / "deploy" / "config.docker.toml", {})
+    assert without.database_url is None  # plain compose.yaml: SQLite, as before
+
+
+def test_the_postgres_host_config_loads_and_keeps_the_password_out_of_the_file():
+    from bot.config import load_config
+
+    path = REPO / "deploy" / "config.postgres.toml"
+    raw = tomllib.loads(path.read_text())
+    assert "database_url" not in raw and "token" not in raw
+    assert not str(raw.get("database", "")).startswith("postgres")
+    config = load_config(path, {"GLOSSARY_DATABASE_URL": PG_ENV_URL})
+    assert config.database_url == PG_ENV_URL and config.database_pool_size >= 1
+    for key in ("database", "local_index", "heartbeat_file"):  # the unit's writable dir
+        assert str(getattr(config, key)).startswith("/var/lib/glossary-bot/"), key
+    assert config.local_index != config.database
+    assert load_config(path, {}).database_url is None  # the URL comes from the env file
+
+
+def test_the_template_unit_differs_from_the_unit_only_in_its_instance_config():
+    single = [line for line in UNIT.read_text().splitlines() if not line.startswith("#")]
+    template = [line for line in (REPO / "deploy" / "glossary-bot@.service").read_text()
+                .splitlines() if not line.startswith("#")]
+    changed = [(a, b) for a, b in zip(single, template, strict=True) if a != b]
+    assert [b for _, b in changed] == [
+        "Description=glossary-bot %i, the Discord glossary for the class",
+        "Environment=GLOSSARY_CONFIG=/etc/glossary-bot/%i.toml",
+    ]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze not installed (apt-get install systemd; .ci/run does)")
+def test_systemd_analyze_verifies_an_instance_of_the_template_unit(tmp_path):
+    installed = Path(sys.executable).with_name("glossary-bot")
+    text = (REPO / "deploy" / "glossary-bot@.service").read_text().replace(
+        "/opt/glossary-bot/.venv/bin/glossary-bot", str(installed))
+    instance = tmp_path / "glossary-bot@shards-0-3.service"
+    instance.write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+    instance.write_text(text.replace("ProtectHome=", "ProtectHomes="))
+    result = subprocess.run(["systemd-analyze", "verify", str(instance)], capture_output=True,
+                            text=True, timeout=60)
+    assert "Unknown key" in result.stderr  # the check above can fail

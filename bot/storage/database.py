@@ -141,9 +141,15 @@ async def _migrate(db: aiosqlite.Connection) -> None:
             "upgrade the bot or point it at another database"
         )
     for number in range(version, len(MIGRATIONS)):
-        log.info("Migrating database to schema version %d", number + 1)
         await db.execute("BEGIN IMMEDIATE")
         try:
+            # Read again under the write lock: processes (shards) opening a new database at
+            # once all saw version 0 above, and the first to get the lock migrated it.
+            (current,) = (await db.execute_fetchall("PRAGMA user_version"))[0]
+            if current > number:
+                await db.execute("COMMIT")
+                continue
+            log.info("Migrating database to schema version %d", number + 1)
             for statement in _split_sql(MIGRATIONS[number]):
                 await db.execute(statement)
             await db.execute(f"PRAGMA user_version = {number + 1}")

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from bot.sandbox.fake.constants import DISCORD_EPOCH_MS
 
 WORKER_BITS = 1 << 17  # worker 1, process 0: ids look like Discord's, never 0 below the time
+PAST_DAYS = 30  # how long before the clock's start the servers the bot is in were created
 
 
 class Clock:
@@ -50,6 +51,7 @@ class Snowflakes:
         self.clock = clock
         self._last_ms = 0
         self._increment = 0
+        self._past_ms = int(clock.time() * 1000) - DISCORD_EPOCH_MS - PAST_DAYS * 86_400_000
 
     def next(self, *, not_before_ms: int = 0) -> int:
         ms = max(int(self.clock.time() * 1000) - DISCORD_EPOCH_MS, not_before_ms)
@@ -69,6 +71,19 @@ class Snowflakes:
         while not keep(candidate):
             candidate = self.next(not_before_ms=(candidate >> 22) + 1)
         return candidate
+
+    def earlier_where(self, keep: Callable[[int], bool]) -> int:
+        """An id from before the clock started (``PAST_DAYS`` back, one per millisecond,
+        increasing) for which ``keep(id)`` holds: a server exists before the bot joins it.
+
+        Picking guilds' ids this way (not with :meth:`next_where`, which moves every later id
+        a millisecond on per guild) keeps the ids of what happens now at the clock's time
+        even with 16,000 guilds; the two ranges never meet (a month of milliseconds)."""
+        while True:
+            self._past_ms += 1
+            candidate = (self._past_ms << 22) | WORKER_BITS
+            if keep(candidate):
+                return candidate
 
 
 def snowflake_time(snowflake: int) -> float:

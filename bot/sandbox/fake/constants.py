@@ -6,6 +6,9 @@ API_PREFIX = "/api/v10"
 DISCORD_EPOCH_MS = 1420070400000
 LOOPBACK_HOST = "127.0.0.1"
 DEFAULT_TIMEOUT = 5.0
+# Gateway identify limit: per 5 s, one IDENTIFY per bucket (``shard_id % max_concurrency``),
+# across every process of the bot (https://discord.com/developers/docs/events/gateway#rate-limiting).
+IDENTIFY_WINDOW_S = 5.0
 
 # Permission bits (https://discord.com/developers/docs/topics/permissions).
 CREATE_INSTANT_INVITE = 1 << 0

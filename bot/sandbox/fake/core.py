@@ -73,8 +73,14 @@ class FakeDiscord(
         expected_token: str | None = None,
         heartbeat_interval_ms: int = 41250,
         clock: Clock | None = None,
+        max_concurrency: int = 1,
+        enforce_identify_limit: bool = False,
     ) -> None:
         self.shard_count = shard_count
+        # What /gateway/bot reports, and (with enforce_identify_limit) what IDENTIFY obeys:
+        # Discord answers an IDENTIFY too soon after another in its bucket with op 9.
+        self.max_concurrency = max_concurrency
+        self.enforce_identify_limit = enforce_identify_limit
         self.expected_token = expected_token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.clock = clock or Clock()
@@ -97,6 +103,8 @@ class FakeDiscord(
         self.pings: dict[int, Pings] = {}  # by message id: who a new message notified
         self.sessions: dict[str, GatewaySession] = {}
         self.identify_count = 0
+        self.identify_times: list[tuple[float, int]] = []  # (loop time, shard id) per IDENTIFY
+        self.identifies_refused = 0
         self.resume_count = 0
         self.dispatch_message_events = True
         # Discord fails an interaction not acknowledged within 3 s ("Unknown interaction").
@@ -108,6 +116,8 @@ class FakeDiscord(
         self.port: int | None = None
 
         self.guilds: list[FakeGuild] = []
+        self._guild_index: dict[int, FakeGuild] = {}
+        self._channel_guild: dict[int, FakeGuild] = {}
         for _ in range(guild_count):
             self.add_guild()
 
@@ -129,9 +139,11 @@ class FakeDiscord(
         return self._snowflakes.next()
 
     def _new_guild_id(self) -> int:
-        """Default guilds are spread over the shards: guild i lands on shard i % count."""
+        """Default guilds are spread over the shards: guild i lands on shard i % count
+        (Discord's rule: ``(guild_id >> 22) % shard_count``). Made before the clock's now,
+        as a server is older than the bot's session (see ``Snowflakes.earlier_where``)."""
         target = len(self.guilds) % self.shard_count
-        return self._snowflakes.next_where(lambda g: (g >> 22) % self.shard_count == target)
+        return self._snowflakes.earlier_where(lambda g: (g >> 22) % self.shard_count == target)
 
     def now_iso(self) -> str:
         return self.clock.iso()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import secrets
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.fake.constants import DEFAULT_TIMEOUT
+from bot.sandbox.fake.constants import DEFAULT_TIMEOUT, IDENTIFY_WINDOW_S
 from bot.sandbox.fake.rest import discord_error
 from bot.sandbox.fake.world import FakeGuild, FakeMember
 
@@ -53,6 +54,10 @@ class GatewayMixin:
     expected_token: str | None
     sessions: dict[str, GatewaySession]
     identify_count: int
+    identify_times: list[tuple[float, int]]
+    identifies_refused: int
+    max_concurrency: int
+    enforce_identify_limit: bool
     resume_count: int
     _sockets: set[web.WebSocketResponse]
 
@@ -118,6 +123,15 @@ class GatewayMixin:
             await ws.close(code=4004, message=b"Authentication failed.")
             return None
         shard = tuple(data["shard"]) if data.get("shard") else None
+        now = asyncio.get_running_loop().time()
+        shard_id = int(shard[0]) if shard else 0
+        if self.enforce_identify_limit and self._too_soon(shard_id, now):
+            # Discord: "If you hit this limit, the Gateway will respond with an Opcode 9
+            # Invalid Session"; discord.py then identifies again after its 5 s pause.
+            self.identifies_refused += 1
+            await self._send(ws, {"op": 9, "d": False})
+            return None
+        self.identify_times.append((now, shard_id))
         session = GatewaySession(
             session_id=secrets.token_hex(16),
             shard=shard,  # type: ignore[arg-type]
@@ -157,6 +171,26 @@ class GatewayMixin:
             await self._dispatch_on(session, "GUILD_CREATE", guild.create_payload())
         self._notify()
         return session
+
+    def _bucket(self, shard_id: int) -> int:
+        return shard_id % max(1, self.max_concurrency)
+
+    def _too_soon(self, shard_id: int, now: float) -> bool:
+        bucket = self._bucket(shard_id)
+        return any(self._bucket(s) == bucket and now - t < IDENTIFY_WINDOW_S
+                   for t, s in reversed(self.identify_times))
+
+    def identifies_too_soon(self) -> int:
+        """How many accepted IDENTIFYs came within 5 s of the previous one in their bucket:
+        each is one Discord would have refused (with ``enforce_identify_limit`` off)."""
+        last: dict[int, float] = {}
+        count = 0
+        for when, shard_id in self.identify_times:
+            bucket = self._bucket(shard_id)
+            if bucket in last and when - last[bucket] < IDENTIFY_WINDOW_S:
+                count += 1
+            last[bucket] = when
+        return count
 
     async def _resume(
         self, ws: web.WebSocketResponse, request: web.Request, data: dict[str, Any]

@@ -24,6 +24,7 @@ class ResourceMixin:
     bot_user: FakeMember
     guilds: list[FakeGuild]
     shard_count: int
+    max_concurrency: int
     messages: dict[int, dict[str, Any]]
     dm_channels: dict[int, dict[str, Any]]
     gateway_url: str
@@ -104,7 +105,7 @@ class ResourceMixin:
                     "total": 1000,
                     "remaining": 999,
                     "reset_after": 14400000,
-                    "max_concurrency": 1,
+                    "max_concurrency": self.max_concurrency,
                 },
             }
         )

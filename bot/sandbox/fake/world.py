@@ -198,6 +198,8 @@ class WorldMixin:
     shard_count: int
     app_id: int
     bot_user: FakeMember
+    _guild_index: dict[int, FakeGuild]
+    _channel_guild: dict[int, FakeGuild]
 
     if TYPE_CHECKING:  # provided by FakeDiscord
 
@@ -222,6 +224,7 @@ class WorldMixin:
                   tags={"bot_id": str(self.app_id)}),
         ]
         self.guilds.append(guild)
+        self._guild_index[gid] = guild
         self.add_channel("general", guild=guild)
         bot_member = FakeMember(
             id=self.app_id,
@@ -263,6 +266,7 @@ class WorldMixin:
             "flags": 0,
         }
         guild.channels.append(channel)
+        self._channel_guild[int(channel["id"])] = guild
         channel["permission_overwrites"] = _overwrites(overwrites or [])
         return channel
 
@@ -338,13 +342,29 @@ class WorldMixin:
     def _member_named(guild: FakeGuild, username: str) -> FakeMember:
         return next(m for m in guild.members if m.username == username)
 
+    # With thousands of guilds (bench.scale: 16,000) a scan per interaction or request
+    # would cost milliseconds, so guilds and channels are indexed by id. The indexes are a
+    # cache, not the truth: a channel a test appended to ``guild.channels`` by hand, or one
+    # it removed, is still found (or not) by the scan behind them.
     def _find_guild(self, guild_id: int) -> FakeGuild | None:
-        return next((g for g in self.guilds if g.id == guild_id), None)
+        guild = self._guild_index.get(guild_id)
+        if guild is not None and guild.id == guild_id:
+            return guild
+        guild = next((g for g in self.guilds if g.id == guild_id), None)
+        if guild is not None:
+            self._guild_index[guild_id] = guild
+        return guild
 
     def _find_channel(self, channel_id: int) -> tuple[FakeGuild | None, dict[str, Any] | None]:
+        guild = self._channel_guild.get(channel_id)
+        if guild is not None:
+            channel = guild.channel(channel_id)
+            if channel is not None:
+                return guild, channel
         for guild in self.guilds:
             channel = guild.channel(channel_id)
             if channel is not None:
+                self._channel_guild[channel_id] = guild
                 return guild, channel
         return None, None
 
