@@ -330,9 +330,21 @@ class GlossaryBot(commands.AutoShardedBot):
         specs = self.glossary_map.specs
         await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
         from_files = {s.name: s.content_dir for s in specs if s.content_dir is not None}
+        if self.store.pg is not None:
+            # The local index follows what is published (filled now if it is behind);
+            # only a host that has a glossary's term files reloads it (bot.publishing).
+            from bot.publishing import Publishing
+
+            self.publishing = Publishing(self.store)
+            await self.publishing.start()
+            from_files = {name: path for name, path in from_files.items() if path.is_dir()}
+            for spec in specs:
+                if spec.content_dir is not None and spec.name not in from_files:
+                    log.info("No term files for glossary %s here (%s): serving what is "
+                             "published", spec.name, spec.content_dir)
         unchanged = await unchanged_glossaries(self.store, from_files)
         for spec in specs:
-            if spec.content_dir is not None and spec.name not in unchanged:
+            if spec.name in from_files and spec.name not in unchanged:
                 await self.load_content(spec)
         if unchanged:
             log.info("%d glossar%s unchanged since the last start", len(unchanged),
@@ -351,6 +363,10 @@ class GlossaryBot(commands.AutoShardedBot):
         assert spec.content_dir is not None
         try:
             diff = await self.store.reloader(spec.name).reload(spec.content_dir)
+        except SharedStateUnavailable as exc:
+            log.error("Could not publish glossary %s (%s); serving the local index, reload "
+                      "it once PostgreSQL is back", spec.name, exc)
+            return
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
@@ -421,6 +437,9 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        publishing = getattr(self, "publishing", None)
+        if publishing is not None:
+            await publishing.stop()
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()
@@ -475,7 +494,12 @@ def run_bot(config: Config) -> int:
 
 async def _serve(config: Config, token: str) -> int:
     try:
-        store = await Store.open(config.database)
+        store = await Store.open(
+            config.local_index if config.database_url else config.database,
+            database_url=config.database_url, pool_size=config.database_pool_size)
+    except SharedStateUnavailable as exc:
+        log.error("Cannot start: %s. Check database_url, or start PostgreSQL.", exc)
+        return EXIT_UNAVAILABLE
     except (OSError, sqlite3.Error, RuntimeError) as exc:
         log.error("Cannot open the database %s: %s. Check `database` in the config (the "
                   "directory must be writable).", config.database, exc)

@@ -42,6 +42,11 @@ class SharedStateUnavailable(GlossaryError):
     on from the local index."""
 
 
+class StalePublish(SharedStateUnavailable):
+    """Another process published this glossary after the version this one's local index
+    holds: nothing was written; the reloader catches up and tries again."""
+
+
 class ConfigError(GlossaryError):
     """The configuration is missing or wrong; the message says how to fix it."""
 

@@ -10,13 +10,25 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bot.directory import ParsedFile, ScannedFile, display_path, scan_directory
-from bot.errors import InvalidContent
+from bot.errors import InvalidContent, StalePublish
 from bot.loading import parse_in_chunks
 from bot.models import Problem, ReloadDiff
-from bot.storage.reload import Reloads
+from bot.storage.reload import ReloadBatch, Reloads
 from bot.validation import LinkUse, NameUse, cross_file_problems, uses
+
+STALE_RETRIES = 3
+
+
+class Publisher(Protocol):
+    """With PostgreSQL (``bot.publishing``): a reload first catches up with what other
+    processes published, and publishes what it changed before its transaction commits."""
+
+    async def catch_up(self) -> None: ...
+
+    async def publish(self, batch: ReloadBatch, diff: ReloadDiff) -> None: ...
 
 
 class Reloader:
@@ -24,16 +36,29 @@ class Reloader:
 
     def __init__(self, reloads: Reloads) -> None:
         self._reloads = reloads
-        self._lock = asyncio.Lock()
+        self.lock = self._lock = asyncio.Lock()  # a publisher applies others' changes under it
+        self.publisher: Publisher | None = None
 
     async def reload(self, directory: Path | str) -> ReloadDiff:
         """Replace the glossary with the directory's content, all or nothing.
 
         Only files whose size or modification time changed since the last load are parsed.
         If any file has an error nothing is written and ``InvalidContent`` carries every
-        problem (file, line, message); concurrent reloads are serialised.
+        problem (file, line, message); concurrent reloads are serialised. With a publisher,
+        a reload that lost a race with another process's publish catches up and runs again.
         """
+        for attempt in range(STALE_RETRIES):
+            try:
+                return await self._reload(directory)
+            except StalePublish:
+                if attempt == STALE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _reload(self, directory: Path | str) -> ReloadDiff:
         async with self._lock:
+            if self.publisher is not None:
+                await self.publisher.catch_up()
             directory = Path(directory)
             shown = display_path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
@@ -53,7 +78,10 @@ class Reloader:
                 if any(not p.is_warning for p in problems):
                     raise InvalidContent([*problems, *warnings],
                                          valid_terms=await batch.valid_count())
-                return await batch.finish([p for p in problems if p.is_warning] + warnings)
+                diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
+                if self.publisher is not None:  # before the local commit: all or nothing
+                    await self.publisher.publish(batch, diff)
+                return diff
 
 
 async def check_directory(directory: Path) -> tuple[list[Problem], int]:

@@ -17,6 +17,7 @@ from bot.reloading import Reloader
 from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.history import History
+from bot.storage.postgres import PgDatabase
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
 from bot.storage.study import Study
@@ -28,6 +29,7 @@ class Store:
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.pg: PgDatabase | None = None  # shared state, with ``database_url`` (issue 20)
         self.records = Records(db)
         self.suggestions = Suggestions(db)
         self.study = Study(db)  # each student's saved terms, reviews and reminders
@@ -75,8 +77,18 @@ class Store:
         return [glossary for glossary, _ in self._by_id.values()]
 
     @classmethod
-    async def open(cls, path: Path | str) -> Store:
-        return cls(await Database.open(path))
+    async def open(cls, path: Path | str, *, database_url: str | None = None,
+                   pool_size: int = 10) -> Store:
+        """The SQLite database at ``path``; with ``database_url`` it is this process's
+        local index, and the shared state is in PostgreSQL (``store.pg``)."""
+        store = cls(await Database.open(path))
+        if database_url is not None:
+            try:
+                store.pg = await PgDatabase.open(database_url, max_size=pool_size)
+            except BaseException:
+                await store.close()
+                raise
+        return store
 
     async def close(self) -> None:
         """Buffered usage counts are written, background tasks end, then the connections
@@ -85,6 +97,8 @@ class Store:
             await glossary.close()
         await self.records.close()
         await self.db.close()
+        if self.pg is not None:
+            await self.pg.close()
 
     async def __aenter__(self) -> Store:
         return self
