@@ -38,6 +38,7 @@ MODULES: tuple[tuple[str, str], ...] = (
     ("bench.core", ""),
     ("bench.e2e", "end-to-end: see bench/e2e.py, added later "
                   "(interactions/s vs a bare discord.py bot through a fake Discord)"),
+    ("bench.publish", ""),  # needs PostgreSQL; says "skipped" without one
 )
 
 
