@@ -335,9 +335,9 @@ class GlossaryBot(commands.AutoShardedBot):
             # only a host that has a glossary's term files reloads it (bot.publishing).
             from bot.publishing import Publishing
 
-            self.publishing = Publishing(self.store)
-            await self.publishing.start()
             from_files = {name: path for name, path in from_files.items() if path.is_dir()}
+            self.publishing = Publishing(self.store, directories=from_files)
+            await self.publishing.start()
             for spec in specs:
                 if spec.content_dir is not None and spec.name not in from_files:
                     log.info("No term files for glossary %s here (%s): serving what is "

@@ -19,13 +19,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import asyncpg
 
-from bot.errors import SharedStateUnavailable
-from bot.models import ReloadDiff
+from bot.errors import EditConflict, InvalidContent, SharedStateUnavailable
+from bot.models import ReloadDiff, term_from_json
+from bot.sections import SECTIONS
 from bot.storage.glossary import Glossary
 from bot.storage.postgres import UNAVAILABLE, PgDatabase
 from bot.storage.published import (
@@ -37,6 +41,7 @@ from bot.storage.published import (
     parse_notification,
     publish,
     published_versions,
+    set_local_file,
     set_local_version,
 )
 from bot.storage.reload import ReloadBatch
@@ -90,9 +95,13 @@ async def _content_version(db: Any, glossary_id: int) -> str:
 class Publishing:
     """The process's follower of every configured glossary; ``start()``, ``stop()``."""
 
-    def __init__(self, store: Store, *, check_seconds: float = CHECK_SECONDS) -> None:
+    def __init__(self, store: Store, *, check_seconds: float = CHECK_SECONDS,
+                 directories: Mapping[str, Path] | None = None) -> None:
+        """``directories``: the term files this host has, by glossary; a change published
+        elsewhere is written back to them (see ``write_back``)."""
         assert store.pg is not None
         self.store = store
+        self.directories = dict(directories or {})
         self.pg: PgDatabase = store.pg
         self.check_seconds = check_seconds
         self.applied: dict[str, int | None] = {}  # published version each local index holds
@@ -165,7 +174,8 @@ class Publishing:
                 if changes is None:
                     self.applied[name] = since
                     return False
-                local = LocalApply(db, glossary.id)
+                local = LocalApply(db, glossary.id, track=(
+                    not changes.full and name in self.directories))
                 if changes.full:
                     await local.clear()
                 async for chunk in changes.chunks:
@@ -174,6 +184,14 @@ class Publishing:
         self.applied[name] = changes.version
         self.store.db.checkpoint_soon()
         await glossary.reloaded(local.names_changed, changes.content_version)
+        if local.replaced:
+            written = await asyncio.to_thread(write_back, self.directories[name], local.replaced)
+            if written:
+                async with self.store.db.transaction() as db:
+                    for slug, file in written:
+                        await set_local_file(db, glossary.id, slug, file)
+                log.info("Wrote %d term(s) published elsewhere back to %s", len(written),
+                         self.directories[name])
         log.info("Applied glossary %s version %d (%s, %.0f ms)", name, changes.version,
                  "full copy" if changes.full else f"since {since}",
                  (time.perf_counter() - started) * 1000)
@@ -244,3 +262,45 @@ class Publishing:
             log.info("PostgreSQL reachable again after %.0f s; local indexes are current",
                      time.monotonic() - self._down_since)
             self._down_since = None
+
+
+def write_back(directory: Path, replaced: Sequence[tuple[str, tuple[str, int, int] | None, str]]
+               ) -> list[tuple[str, tuple[str, int, int]]]:
+    """Write terms published by another process into this host's term files, so that a
+    later reload from them does not silently undo the change (an edit made in Discord
+    where the files are not). Only a file still as this host last loaded it is
+    rewritten, through ``bot.editing`` (comments and untouched values kept); one saved
+    here meanwhile is left alone, with a warning: its next reload publishes it, the later
+    change winning. The (slug, file as now) of each file written; a worker-thread job."""
+    from bot.editing import create_term, open_term, save_edit
+
+    written: list[tuple[str, tuple[str, int, int]]] = []
+    for slug, was, data in replaced:
+        try:
+            if was is None:
+                if not data or any((directory / f"{slug}{suffix}").exists()
+                                   for suffix in (".yaml", ".yml")):
+                    continue
+                path = create_term(directory, term_from_json(data))
+            else:
+                path = directory / was[0]
+                info = path.stat()
+                if (info.st_mtime_ns, info.st_size) != (was[1], was[2]):
+                    log.warning("%s was saved here after its last load; keeping it (its next "
+                                "reload publishes it) over the version published elsewhere",
+                                path)
+                    continue
+                if not data:
+                    path.unlink()
+                    continue
+                term = term_from_json(data)
+                changes = {s.key: (list(value) if s.is_list else value) or ""
+                           for s in SECTIONS for value in [getattr(term, s.key)]}
+                save_edit(open_term(path), changes)
+            info = os.stat(path)
+            written.append((slug, (path.name, info.st_mtime_ns, info.st_size)))
+        except FileNotFoundError:
+            log.warning("%s/%s is gone here; not writing %s back", directory, slug, slug)
+        except (EditConflict, InvalidContent, OSError) as exc:
+            log.warning("Could not write %s back to %s: %s", slug, directory, exc)
+    return written

@@ -230,10 +230,16 @@ def _parsed(rows: Sequence[Published]) -> tuple[list[str], list[ParsedFile]]:
 class LocalApply:
     """One local transaction bringing a glossary's index to a published version."""
 
-    def __init__(self, db: aiosqlite.Connection, glossary_id: int) -> None:
+    def __init__(self, db: aiosqlite.Connection, glossary_id: int, *,
+                 track: bool = False) -> None:
         self._db = db
         self._glossary_id = glossary_id
         self.names_changed = False
+        # With ``track``, what each term replaced: (slug, the local file, mtime_ns and size
+        # it had, or None for a new term; the published data, "" once removed), so a host
+        # with the files can write an edit made elsewhere back to them (bot.publishing).
+        self.track = track
+        self.replaced: list[tuple[str, tuple[str, int, int] | None, str]] = []
 
     async def clear(self) -> None:
         """Forget every local term of the glossary (a full copy follows)."""
@@ -246,15 +252,20 @@ class LocalApply:
         """Replace (or remove) each published term in the local index."""
         slugs, parsed = await asyncio.to_thread(_parsed, rows)
         old = await self._db.execute_fetchall(
-            "SELECT id, slug, names_fingerprint FROM terms WHERE glossary_id = ? AND "
-            "slug IN (SELECT value FROM json_each(?))", (self._glossary_id, json.dumps(slugs)))
-        before = {slug: names for _, slug, names in old}
+            "SELECT id, slug, names_fingerprint, file, mtime_ns, size FROM terms "
+            "WHERE glossary_id = ? AND slug IN (SELECT value FROM json_each(?))",
+            (self._glossary_id, json.dumps(slugs)))
+        before = {slug: names for _, slug, names, *_ in old}
+        if self.track:
+            was = {slug: (file, mtime_ns, size) for _, slug, _, file, mtime_ns, size in old}
+            data = {p.record.slug: p.record.data for p in parsed}
+            self.replaced += [(slug, was.get(slug), data.get(slug, "")) for slug in slugs]
         # Two files of one term cannot both be local: a renamed file frees its name first.
         files = [p.file[0] for p in parsed]
         clash = await self._db.execute_fetchall(
             "SELECT id FROM terms WHERE glossary_id = ? AND file IN "
             "(SELECT value FROM json_each(?))", (self._glossary_id, json.dumps(files)))
-        await _delete_terms(self._db, sorted({i for i, _, _ in old} | {i for (i,) in clash}))
+        await _delete_terms(self._db, sorted({row[0] for row in old} | {i for (i,) in clash}))
         self.names_changed = self.names_changed or len(before) != len(parsed) or any(
             before.get(p.record.slug) != p.record.names_fingerprint for p in parsed)
         if parsed:
@@ -268,3 +279,11 @@ class LocalApply:
             "UPDATE glossaries SET version = ?, last_reload_at = ? WHERE id = ?",
             (content_version, time.time(), self._glossary_id))
         await set_local_version(self._db, name, version)
+
+
+async def set_local_file(db: aiosqlite.Connection, glossary_id: int, slug: str,
+                         file: tuple[str, int, int]) -> None:
+    """The local term now comes from this file as it is on this host (after a write-back),
+    so the next reload here finds it unchanged."""
+    await db.execute("UPDATE terms SET file = ?, mtime_ns = ?, size = ? "
+                     "WHERE glossary_id = ? AND slug = ?", (*file, glossary_id, slug))

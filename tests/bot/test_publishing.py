@@ -207,3 +207,71 @@ async def test_a_publish_that_fails_rolls_the_local_index_back_too(
         diff = await a.reloads.reload(files)  # the same change, published this time
         assert diff.changed == ("git",)
         assert await _title(a, "git") == "Git SCM"
+
+
+@contextlib.asynccontextmanager
+async def with_files(tmp_path: Path, name: str, url: str, files: Path
+                     ) -> AsyncIterator[tuple[Store, Publishing]]:
+    store = await Store.open(tmp_path / name / "index.sqlite3", database_url=url, pool_size=2)
+    publishing = Publishing(store, check_seconds=0.2, directories={"default": files})
+    try:
+        await publishing.start()
+        yield store, publishing
+    finally:
+        await publishing.stop()
+        await store.close()
+
+
+async def test_a_change_published_elsewhere_is_written_back_to_this_hosts_files(
+    tmp_path: Path, files: Path, pg_url: str
+) -> None:
+    """Host A holds the files; host B (its own copy) saves an edit, an addition and a
+    removal and publishes them. A writes them into its files, keeping its comments, so
+    A's next reload from its files changes nothing, rather than undoing B's edit."""
+    from bot.editing import open_term, save_edit
+
+    theirs = Path(shutil.copytree(files, tmp_path / "their-terms"))
+    git = files / "git.yaml"
+    git.write_text("# reviewed by the course team\n" + git.read_text())
+    async with with_files(tmp_path, "a", pg_url, files) as (a, _):
+        await a.reloads.reload(files)
+        async with with_files(tmp_path, "b", pg_url, theirs) as (b, _):
+            save_edit(open_term(theirs / "git.yaml"), {"definition": "Git tracks changes."})
+            (theirs / "docker.yaml").write_text(dump_term(make_term("docker")))
+            removed = sorted(theirs.glob("*.yaml"))[0].name
+            (theirs / removed).unlink()
+            await b.reloads.reload(theirs)
+
+            async def written() -> bool:
+                return "Git tracks changes." in git.read_text()
+
+            await eventually(written)
+            await eventually(lambda: _exists(files / "docker.yaml"))
+            assert git.read_text().startswith("# reviewed by the course team\n")
+            assert not (files / removed).exists()
+            assert (await a.glossary.term("git")).definition == "Git tracks changes."
+            diff = await a.reloads.reload(files)
+            assert diff.is_empty, diff
+            assert (await b.glossary.term("git")).definition == "Git tracks changes."
+
+
+async def _exists(path: Path) -> bool:
+    return path.exists()
+
+
+async def test_a_file_saved_here_meanwhile_is_not_overwritten_and_its_reload_wins(
+    tmp_path: Path, files: Path, pg_url: str
+) -> None:
+    theirs = Path(shutil.copytree(files, tmp_path / "their-terms"))
+    async with (with_files(tmp_path, "a", pg_url, files) as (a, pub_a),
+                with_files(tmp_path, "b", pg_url, theirs) as (b, _)):
+        await a.reloads.reload(files)
+        await eventually(lambda: _is(b, "git", "Git"))
+        (files / "git.yaml").write_text(dump_term(make_term("git", title="Git (ours)")))
+        (theirs / "git.yaml").write_text(dump_term(make_term("git", title="Git (theirs)")))
+        await b.reloads.reload(theirs)
+        await eventually(lambda: _is(a, "git", "Git (theirs)"))
+        assert "Git (ours)" in (files / "git.yaml").read_text()  # left alone
+        await a.reloads.reload(files)  # the file saved here is then published, everywhere
+        await eventually(lambda: _is(b, "git", "Git (ours)"))
+        assert "Git (ours)" in (theirs / "git.yaml").read_text()
