@@ -89,12 +89,25 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
 
 
 def _files(interaction: discord.Interaction) -> Path | None:
-    """The server's glossary's content directory; None for a database-only glossary."""
+    """The server's glossary's content directory; None for a database-only glossary, or
+    with PostgreSQL when the files are on another host (this process serves what is
+    published, issue 20)."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    return bot.spec_for(interaction.guild_id).content_dir
+    directory = bot.spec_for(interaction.guild_id).content_dir
+    if directory is not None and bot.store.pg is not None and not directory.is_dir():
+        return None
+    return directory
 
 
 async def _no_files(interaction: discord.Interaction) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    if bot.spec_for(interaction.guild_id).content_dir is not None:
+        await interaction.response.send_message(ephemeral=True, embed=error_embed(
+            "Term files elsewhere", "This server is served by a copy of the bot on a host "
+            "without the glossary's term files, so it cannot change them from here yet. "
+            "Edit the files where they are and run `/glossary reload` from a server that "
+            "host serves; every server sees the change within seconds."))
+        return
     await interaction.response.send_message(ephemeral=True, embed=error_embed(
         "No term files", "This server's glossary lives in the database alone; editing it "
         "from Discord comes next. `glossary-bot export` writes it out as term files."))

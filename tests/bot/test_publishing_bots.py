@@ -72,6 +72,11 @@ async def test_a_reload_where_the_files_are_is_served_by_the_bots_without_them(
         choices = await started[2][1].autocomplete("define", focused="term", term="dock",
                                                    member=students[2])
         assert "docker" in [c["value"] for c in choices]
+        # Where the files are not, an edit is refused, saying where to make it.
+        far_mod = fake.add_member(by_shard[1], username="far-mod", permissions=MANAGE_GUILD)
+        refused = await started[1][1].slash("glossary", "edit", member=far_mod, options={
+            "term": "git", "section": "definition"})
+        assert refused.embeds[0]["title"] == "Term files elsewhere"
 
 
 async def _is(answer, expected: str) -> bool:  # noqa: ANN001
