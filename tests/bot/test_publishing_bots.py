@@ -106,3 +106,45 @@ async def test_postgresql_stopped_and_started_mid_run(
         for n, (_, h) in enumerate(started):
             await until(lambda h=h, n=n: _is(answered(h, students[n], "docker"), "Docker"),
                         timeout=20)
+
+
+async def test_two_bot_processes_as_run_in_production_one_with_the_files(
+    content_dir: Path, pg_url: str, tmp_path: Path
+) -> None:
+    """``python -m bot`` twice, as an operator runs it: ``database`` is the PostgreSQL URL,
+    each process has its own ``local_index`` and shard; only the first has the files."""
+    from tests.support.harness import bot_process
+
+    fake = FakeDiscord(shard_count=2, guild_count=2)
+    by_shard = {(g.id >> 22) % 2: g for g in fake.guilds}
+    work = [tmp_path / "host-a", tmp_path / "host-b"]
+    for directory in work:
+        directory.mkdir()
+
+    def extra(shard: int) -> str:
+        return (f'local_index = "{work[shard] / "index.sqlite3"}"\n'
+                f"shard_count = 2\nshard_ids = [{shard}]\n")
+
+    async with fake:
+        async with (bot_process(fake, work[0], content_dir, database=pg_url,
+                                extra_config=extra(0)) as a,
+                    bot_process(fake, work[1], tmp_path / "not-on-this-host", database=pg_url,
+                                extra_config=extra(1)) as b):
+            await fake.wait_until(lambda: len(fake.connected_sessions()) == 2, 30,
+                                  "both processes' shards")
+            far = fake.add_member(by_shard[1], username="far")
+            assert (await fake.slash("define", term="git", member=far)).embeds[0][
+                "title"] == "Git"
+            (content_dir / "docker.yaml").write_text(dump_term(make_term("docker")))
+            mod = fake.add_member(by_shard[0], username="mod", permissions=MANAGE_GUILD)
+            reload = await fake.slash("glossary", "reload", member=mod)
+            assert (await reload.wait_followup())["embeds"][0]["title"] == "Glossary reloaded"
+
+            async def served() -> bool:
+                reply = await fake.slash("define", term="docker", member=far)
+                return reply.embeds[0]["title"] == "Docker"
+
+            await until(served, timeout=20)
+        assert (a.returncode, b.returncode) == (0, 0), (a.output[-2000:], b.output[-2000:])
+    assert not (work[0] / "proc.sqlite3").exists()  # the local index is where config says
+    assert (work[1] / "index.sqlite3").exists()
