@@ -94,20 +94,25 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
             if current != base:
                 raise StalePublish(f"glossary {name} is at version {current}, not {base}")
             version = current + 1
+            # The changed terms go in with COPY (a 10,000-term publish in a fraction of
+            # the time row-by-row statements take), then one upsert.
+            await db.execute(
+                "CREATE TEMP TABLE incoming (slug text PRIMARY KEY, file text, mtime_ns bigint,"
+                " size bigint, record text) ON COMMIT DROP")
+            if terms:
+                await db.copy_records_to_table("incoming", records=terms)
             if full:
                 await db.execute(
-                    "UPDATE published_terms SET record = NULL, version = $2 WHERE glossary = $1"
-                    " AND record IS NOT NULL AND NOT slug = ANY($3::text[])",
-                    name, version, [term[0] for term in terms])
-            if terms:
-                await db.executemany(
-                    "INSERT INTO published_terms(glossary, slug, version, file, mtime_ns, size,"
-                    " record) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (glossary, slug)"
-                    " DO UPDATE SET version = excluded.version, file = excluded.file,"
-                    " mtime_ns = excluded.mtime_ns, size = excluded.size,"
-                    " record = excluded.record",
-                    [(name, slug, version, file, mtime_ns, size, record)
-                     for slug, file, mtime_ns, size, record in terms])
+                    "UPDATE published_terms p SET record = NULL, version = $2"
+                    " WHERE p.glossary = $1 AND p.record IS NOT NULL"
+                    " AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.slug = p.slug)",
+                    name, version)
+            await db.execute(
+                "INSERT INTO published_terms(glossary, slug, version, file, mtime_ns, size,"
+                " record) SELECT $1, slug, $2, file, mtime_ns, size, record FROM incoming"
+                " ON CONFLICT (glossary, slug) DO UPDATE SET version = excluded.version,"
+                " file = excluded.file, mtime_ns = excluded.mtime_ns, size = excluded.size,"
+                " record = excluded.record", name, version)
             if removed:
                 await db.execute(
                     "UPDATE published_terms SET record = NULL, version = $2"
