@@ -79,8 +79,9 @@ class GlossaryPublisher:
         started = time.perf_counter()
         version = await publish(self._publishing.pg, name, base, content_version, terms,
                                 removed, full=full)
+        # ``applied`` is not moved here: the local transaction has not committed yet. The
+        # publish's own notification (or the next check) finds the local index current.
         await set_local_version(db, name, version)
-        self._publishing.applied[name] = version
         log.info("Published glossary %s version %d: %d term(s) written, %d removed (%.0f ms)",
                  name, version, len(terms), len(removed),
                  (time.perf_counter() - started) * 1000)
