@@ -41,6 +41,7 @@ MODULES: tuple[tuple[str, str], ...] = (
                   "(interactions/s vs a bare discord.py bot through a fake Discord)"),
     # Full runs only (its time_needed is 0 with --quick, where it prints a skipped row).
     ("bench.scale", "scale: see bench/scale.py (N processes x M shards, 16,000 servers)"),
+    ("bench.publish", ""),  # needs PostgreSQL; says "skipped" without one
 )
 
 

@@ -42,6 +42,7 @@ from bot.contexts import (
     glossary_for,
 )
 from bot.errors import (
+    FilesElsewhere,
     GlossaryError,
     GlossaryGone,
     InvalidContent,
@@ -207,6 +208,8 @@ class GlossaryTree(app_commands.CommandTree):
                 "The bot cannot reach its shared database right now, so nothing was saved. "
                 "Cards and search still work; please try this again in a moment.",
             ), None
+        if isinstance(error, FilesElsewhere):
+            return error_embed("Term files elsewhere", str(error)), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None
         if isinstance(error, NotModerator | app_commands.MissingPermissions):
@@ -338,9 +341,21 @@ class GlossaryBot(commands.AutoShardedBot):
         specs = self.glossary_map.specs
         await self.store.use_glossaries([s.name for s in specs], self.glossary_map.default_name)
         from_files = {s.name: s.content_dir for s in specs if s.content_dir is not None}
+        if self.store.pg is not None:
+            # The local index follows what is published (filled now if it is behind);
+            # only a host that has a glossary's term files reloads it (bot.publishing).
+            from bot.publishing import Publishing
+
+            from_files = {name: path for name, path in from_files.items() if path.is_dir()}
+            self.publishing = Publishing(self.store, directories=from_files)
+            await self.publishing.start()
+            for spec in specs:
+                if spec.content_dir is not None and spec.name not in from_files:
+                    log.info("No term files for glossary %s here (%s): serving what is "
+                             "published", spec.name, spec.content_dir)
         unchanged = await unchanged_glossaries(self.store, from_files)
         for spec in specs:
-            if spec.content_dir is not None and spec.name not in unchanged:
+            if spec.name in from_files and spec.name not in unchanged:
                 await self.load_content(spec)
         if unchanged:
             log.info("%d glossar%s unchanged since the last start", len(unchanged),
@@ -359,6 +374,10 @@ class GlossaryBot(commands.AutoShardedBot):
         assert spec.content_dir is not None
         try:
             diff = await self.store.reloader(spec.name).reload(spec.content_dir)
+        except SharedStateUnavailable as exc:
+            log.error("Could not publish glossary %s (%s); serving the local index, reload "
+                      "it once PostgreSQL is back", spec.name, exc)
+            return
         except InvalidContent as exc:
             for problem in exc.errors:
                 log.error("%s", problem)
@@ -429,6 +448,9 @@ class GlossaryBot(commands.AutoShardedBot):
 
     async def close(self) -> None:
         self.remove_dynamic_items(*CARD_BUTTONS)  # added in setup_hook
+        publishing = getattr(self, "publishing", None)
+        if publishing is not None:
+            await publishing.stop()
         warming = getattr(self, "_warming", None)
         if warming is not None:
             warming.cancel()

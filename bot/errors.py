@@ -42,6 +42,11 @@ class SharedStateUnavailable(GlossaryError):
     on from the local index."""
 
 
+class StalePublish(SharedStateUnavailable):
+    """Another process published this glossary after the version this one's local index
+    holds: nothing was written; the reloader catches up and tries again."""
+
+
 class ConfigError(GlossaryError):
     """The configuration is missing or wrong; the message says how to fix it."""
 
@@ -87,6 +92,18 @@ class EditConflict(GlossaryError):
     def __init__(self, message: str, changes: Mapping[str, object]) -> None:
         super().__init__(message)
         self.changes = dict(changes)
+
+
+class FilesElsewhere(GlossaryError):
+    """With PostgreSQL, this host serves a file-backed glossary whose term files are on
+    another host: it cannot change them from here (issue 20)."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This server is served by a copy of the bot on a host without the glossary's "
+            "term files, so it cannot change them from here yet. Edit the files where they "
+            "are and run `/glossary reload` from a server that host serves; every server "
+            "sees the change within seconds.")
 
 
 class GlossaryGone(GlossaryError):

@@ -12,6 +12,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 from bot.directory import (
     ParsedFile,
@@ -21,11 +22,22 @@ from bot.directory import (
     parse_files,
     scan_directory,
 )
-from bot.errors import EditConflict, InvalidContent
+from bot.errors import EditConflict, InvalidContent, StalePublish
 from bot.loading import parse_in_chunks
 from bot.models import Problem, ReloadDiff
-from bot.storage.reload import Reloads
+from bot.storage.reload import ReloadBatch, Reloads
 from bot.validation import LinkUse, NameUse, cross_file_problems, uses
+
+STALE_RETRIES = 3
+
+
+class Publisher(Protocol):
+    """With PostgreSQL (``bot.publishing``): a reload first catches up with what other
+    processes published, and publishes what it changed before its transaction commits."""
+
+    async def catch_up(self) -> None: ...
+
+    async def publish(self, batch: ReloadBatch, diff: ReloadDiff) -> None: ...
 
 
 class Reloader:
@@ -33,16 +45,29 @@ class Reloader:
 
     def __init__(self, reloads: Reloads) -> None:
         self._reloads = reloads
-        self._lock = asyncio.Lock()
+        self.lock = self._lock = asyncio.Lock()  # a publisher applies others' changes under it
+        self.publisher: Publisher | None = None
 
     async def reload(self, directory: Path | str) -> ReloadDiff:
         """Replace the glossary with the directory's content, all or nothing.
 
         Only files whose size or modification time changed since the last load are parsed.
         If any file has an error nothing is written and ``InvalidContent`` carries every
-        problem (file, line, message); concurrent reloads are serialised.
+        problem (file, line, message); concurrent reloads are serialised. With a publisher,
+        a reload that lost a race with another process's publish catches up and runs again.
         """
+        for attempt in range(STALE_RETRIES):
+            try:
+                return await self._reload(directory)
+            except StalePublish:
+                if attempt == STALE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _reload(self, directory: Path | str) -> ReloadDiff:
         async with self._lock:
+            if self.publisher is not None:
+                await self.publisher.catch_up()
             directory = Path(directory)
             shown = display_path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
@@ -62,8 +87,10 @@ class Reloader:
                 if any(not p.is_warning for p in problems):
                     raise InvalidContent([*problems, *warnings],
                                          valid_terms=await batch.valid_count())
-                return await batch.finish([p for p in problems if p.is_warning] + warnings)
-
+                diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
+                if self.publisher is not None:  # before the local commit: all or nothing
+                    await self.publisher.publish(batch, diff)
+                return diff
 
     async def fingerprint(self, file: str) -> str | None:
         """The stored fingerprint of one term file of the glossary (None: no such term):
@@ -80,6 +107,8 @@ class Reloader:
         (None: it must not exist yet); another change since raises EditConflict.
         """
         async with self._lock:
+            if self.publisher is not None:
+                await self.publisher.catch_up()
             shown = f"glossary {self._reloads.glossary_name}"
             stored = await self._reloads.stored()
             stems = {name.rsplit(".", 1)[0]: name for name in stored}
@@ -115,7 +144,10 @@ class Reloader:
                 if any(not p.is_warning for p in problems):
                     raise InvalidContent([*problems, *warnings],
                                          valid_terms=await batch.valid_count())
-                return await batch.finish([p for p in problems if p.is_warning] + warnings)
+                diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
+                if self.publisher is not None:  # as a reload: published before it commits
+                    await self.publisher.publish(batch, diff)
+                return diff
 
 
 def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: str

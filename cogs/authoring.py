@@ -51,7 +51,7 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, InvalidContent
+from bot.errors import EditConflict, FilesElsewhere, InvalidContent
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
@@ -101,9 +101,14 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
 
 
 def _files(interaction: discord.Interaction) -> Path | None:
-    """The server's glossary's content directory; None for a database-only glossary."""
+    """The server's glossary's content directory; None for a database-only glossary.
+    With PostgreSQL, a host without the files serves what is published but cannot change
+    them: FilesElsewhere, a friendly refusal (issue 20)."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    return bot.spec_for(interaction.guild_id).content_dir
+    directory = bot.spec_for(interaction.guild_id).content_dir
+    if directory is not None and bot.store.pg is not None and not directory.is_dir():
+        raise FilesElsewhere
+    return directory
 
 
 # --- Saving a change, the one path every edit takes -------------------------------------
@@ -468,6 +473,7 @@ class RemoveView(discord.ui.View):
 @editors_only()
 async def remove_command(interaction: discord.Interaction, term: str) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     opened = await open_card(bot, interaction.guild_id, card)
     where = (f"Its file {card.file} is deleted." if opened.in_file is not None
@@ -495,6 +501,7 @@ async def add_command(interaction: discord.Interaction) -> None:
 async def edit_command(interaction: discord.Interaction, term: str,
                        part: app_commands.Choice[str]) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     chosen = section(part.value)
     opened = await open_card(bot, interaction.guild_id, card)

@@ -96,6 +96,7 @@ class ReloadBatch:
 
     def __init__(self, db: aiosqlite.Connection, plan: _Plan, glossary_id: int) -> None:
         self._db = db
+        self.connection = db  # the open transaction: a publisher (bot.publishing) reads it
         self._glossary_id = glossary_id
         self._plan = plan
         self.to_parse = plan.to_parse
