@@ -44,6 +44,7 @@ from bot.contexts import (
 from bot.errors import (
     GlossaryError,
     GlossaryGone,
+    GlossaryNotCreated,
     InvalidContent,
     MissingToken,
     SharedStateUnavailable,
@@ -207,6 +208,9 @@ class GlossaryTree(app_commands.CommandTree):
                 "The bot cannot reach its shared database right now, so nothing was saved. "
                 "Cards and search still work; please try this again in a moment.",
             ), None
+        if isinstance(error, GlossaryNotCreated):
+            return error_embed(error.title, f"{error}\n\nNothing was created: this server "
+                               "still uses the glossary it used before."), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None
         if isinstance(error, NotModerator | app_commands.MissingPermissions):
