@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from bot.cards.buttons import SuggestFixModal, card_message
+from bot.cards import error_embed
+from bot.cards.buttons import SubmittedFix, SuggestFixModal, card_message, report, submitted_fix
 from bot.cards.embeds import suggestion_embed
 from bot.cards.review import REVIEW_COG, review_view
 from bot.directory import display_path
-from bot.errors import SuggestionsOff
+from bot.errors import GlossaryGone, SuggestionsOff, TermNotFound
 from bot.models import Card
 
 if TYPE_CHECKING:
@@ -60,7 +61,20 @@ class CardActions:
     async def suggest_fix(self, interaction: discord.Interaction, slug: str,
                           glossary_id: int | None = None) -> None:
         card = await self.bot.glossary_by_id(glossary_id).card(slug)
-        await interaction.response.send_modal(SuggestFixModal(card, self.send_suggestion))
+        await interaction.response.send_modal(SuggestFixModal(card))
+
+    async def submitted(self, interaction: discord.Interaction) -> bool:
+        """A "suggest a fix" form submitted (True), whether it was opened in this process
+        or before a restart: saved and posted, every failure said through the tree's one
+        error handler. False: not such a form."""
+        fix = submitted_fix(interaction.data)  # type: ignore[arg-type]
+        if fix is None:
+            return False
+        try:
+            await self.send_suggestion(interaction, fix)
+        except Exception as error:  # noqa: BLE001 - reported through the tree's handler
+            await report(interaction, error)
+        return True
 
     def file_shown(self, card: Card) -> str:
         """The term's file as a moderator finds it: under the configured content
@@ -70,22 +84,31 @@ class CardActions:
             return card.file
         return os.path.join(display_path(directory), card.file)
 
-    async def send_suggestion(self, interaction: discord.Interaction, form: SuggestFixModal
+    async def send_suggestion(self, interaction: discord.Interaction, fix: SubmittedFix
                               ) -> None:
         """Save a submitted form, post it to the moderators' channel and thank the student.
 
         It is saved before it is posted: if the channel is gone or closed to the bot, the
         student is told, and the moderators still read it with ``/glossary suggestions``.
+        A term removed since the form opened is refused with the student's text given back.
         """
         await interaction.response.defer(ephemeral=True, thinking=True)
         settings = await self.bot.store.records.guild_settings(interaction.guild_id or 0)
         if not settings.mod_channel_id:
             raise SuggestionsOff("This server no longer takes suggestions.")
-        term, author = form.card.term, interaction.user
+        try:
+            card = await self.bot.glossary_by_id(fix.glossary_id).card(fix.slug)
+        except (TermNotFound, GlossaryGone):
+            await interaction.followup.send(ephemeral=True, embed=error_embed(
+                "No longer in the glossary", "That term was removed or renamed since you "
+                "opened the form, so your suggestion was not sent. What you wrote, to "
+                f"copy:\n{_fenced(fix)}"))
+            return
+        term, author = card.term, interaction.user
         saved = await self.bot.store.suggestions.add(
             interaction.guild_id or 0, term.slug, term.title, author.id, author.display_name,
-            form.section.value, form.problem.value, form.proposal.value,
-            glossary_id=form.card.glossary_id, channel_id=interaction.channel_id,
+            fix.section, fix.problem, fix.proposal,
+            glossary_id=card.glossary_id, channel_id=interaction.channel_id,
         )
         # Apply / Edit first / Dismiss, when the cog that answers them is loaded.
         extra = ({"view": review_view(saved)} if self.bot.get_cog(REVIEW_COG) is not None
@@ -94,8 +117,8 @@ class CardActions:
             channel = self.bot.get_channel(settings.mod_channel_id) or (
                 await self.bot.fetch_channel(settings.mod_channel_id))
             posted = await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
-                term.title, self.file_shown(form.card), form.section.value,
-                form.problem.value, form.proposal.value, author,
+                term.title, self.file_shown(card), fix.section, fix.problem, fix.proposal,
+                author,
             ), **extra)
         except discord.HTTPException as exc:
             log.warning("Suggestion %d for %s could not be posted in channel %s: %s",
@@ -109,3 +132,9 @@ class CardActions:
         await interaction.followup.send(
             "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
         )
+
+
+def _fenced(fix: SubmittedFix) -> str:
+    text = "\n\n".join(part for part in (fix.section, fix.problem, fix.proposal) if part)
+    fence = "`" * 3
+    return f"{fence}\n{text.replace(fence, '´´´')[:3500]}\n{fence}"

@@ -333,6 +333,12 @@ class GlossaryBot(commands.AutoShardedBot):
     def spec_of(self, glossary: Glossary) -> GlossarySpec:
         return self.glossary_map.named(glossary.name) or self.glossary_map.default
 
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Forms whose submit no object in memory answers: a "suggest a fix" form opened
+        before a restart (or past its object's timeout) is saved like any other."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self.card_actions.submitted(interaction)
+
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).
         self.add_dynamic_items(*CARD_BUTTONS)
