@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import discord
@@ -113,16 +114,18 @@ class CardActions:
         # Apply / Edit first / Dismiss, when the cog that answers them is loaded.
         extra = ({"view": review_view(saved)} if self.bot.get_cog(REVIEW_COG) is not None
                  else {})
+        where = await self.destination(card, interaction.guild_id or 0,
+                                       settings.mod_channel_id)
         try:
-            channel = self.bot.get_channel(settings.mod_channel_id) or (
-                await self.bot.fetch_channel(settings.mod_channel_id))
+            channel = self.bot.get_channel(where.channel_id) or (
+                await self.bot.fetch_channel(where.channel_id))
             posted = await channel.send(embed=suggestion_embed(  # type: ignore[union-attr]
                 term.title, self.file_shown(card), fix.section, fix.problem, fix.proposal,
-                author,
+                author, notes=where.notes,
             ), **extra)
         except discord.HTTPException as exc:
             log.warning("Suggestion %d for %s could not be posted in channel %s: %s",
-                        saved, term.slug, settings.mod_channel_id, exc)
+                        saved, term.slug, where.channel_id, exc)
             await interaction.followup.send(
                 "Thank you! The moderators' channel could not be reached just now, so your "
                 "suggestion was saved instead: the moderators read it with "
@@ -130,8 +133,46 @@ class CardActions:
             return
         await self.bot.store.suggestions.mark_delivered(saved, posted.channel.id, posted.id)
         await interaction.followup.send(
-            "Thank you! Your suggestion was sent to the moderators.", ephemeral=True
+            f"Thank you! Your suggestion was sent to {where.told}.", ephemeral=True
         )
+
+    async def destination(self, card: Card, guild_id: int, own_channel: int) -> Destination:
+        """Where a suggestion goes: this server's moderators' channel when they may apply
+        it. A server that only uses a shared glossary cannot, so its students'
+        suggestions go to the moderators' channel of a server that owns the glossary
+        (whose moderators can Apply); with none, they stay here, saying who can."""
+        spec = self.bot.spec_of(self.bot.glossary_by_id(card.glossary_id))
+        glossaries = self.bot.glossary_map
+        if glossaries.may_edit(spec, 0, guild_id):  # this server's moderators edit it
+            return Destination(own_channel, "the moderators")
+        here = self.bot.get_guild(guild_id)
+        for owner in spec.owner_servers or ():
+            server = self.bot.get_guild(owner)
+            if server is None:
+                continue
+            settings = await self.bot.store.records.guild_settings(owner)
+            if settings.mod_channel_id:
+                asked_in = here.name if here else f"server {guild_id}"
+                return Destination(
+                    settings.mod_channel_id,
+                    f"the moderators of **{discord.utils.escape_markdown(server.name)}**, "
+                    "who edit this glossary",
+                    (("Asked in", f"{discord.utils.escape_markdown(asked_in)}, which uses "
+                      "this glossary"),))
+        who = glossaries.who_may_edit(spec, {g.id: g.name for g in self.bot.guilds})
+        return Destination(own_channel, "the moderators", ((
+            "Who can apply it", f"{who}: this server uses a shared glossary, so its own "
+            "moderators cannot change it. Pass it on to them."),))
+
+
+@dataclass(frozen=True)
+class Destination:
+    """A suggestion's moderators' channel, what the student is told, and what the post
+    adds (where it came from, or who can apply it)."""
+
+    channel_id: int
+    told: str
+    notes: tuple[tuple[str, str], ...] = ()
 
 
 def _fenced(fix: SubmittedFix) -> str:

@@ -53,7 +53,7 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, InvalidContent
+from bot.errors import EditConflict, GlossaryGone, InvalidContent
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
@@ -77,12 +77,15 @@ FORMAT_NAMES = {
 }
 
 
-async def can_edit(interaction: discord.Interaction) -> bool:
-    """Who may change or export the server's glossary: the moderators of a server that
-    owns it (as /glossary reload decides). The one place that decides it; raises
-    NotEditor for a moderator of a server that only uses a shared glossary."""
+async def can_edit(interaction: discord.Interaction, spec: GlossarySpec | None = None
+                   ) -> bool:
+    """Who may change or export the server's glossary (``spec``: another one, such as
+    the glossary a suggestion posted in an owner server is for): its listed editors, and
+    the moderators of a server that owns it (as /glossary reload decides). The one place
+    that decides it; raises NotEditor for a moderator of a server that only uses a shared
+    glossary."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    spec = bot.spec_for(interaction.guild_id)
+    spec = spec or bot.spec_for(interaction.guild_id)
     moderator = await is_moderator(interaction)
     in_server = bot.get_guild(interaction.guild_id or 0) is not None
     if in_server and bot.glossary_map.may_edit(
@@ -126,6 +129,7 @@ class Change:
     source: str = "edit"
     credited_id: int | None = None
     what: str = "edit"  # for the commit message: "edit", "add", "remove", "apply"
+    glossary: str | None = None  # the glossary's name; None: the one the server uses
 
 
 @dataclass(frozen=True)
@@ -161,7 +165,7 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
     checked); a file-backed one runs ``write`` (every file), then one validated reload,
     and undoes ``write`` when the glossary refuses it. The history records every change
     at once; with ``commit_edits`` the files become ONE git commit by the editor."""
-    spec = bot.spec_for(guild_id)
+    spec = spec_of_change(bot, guild_id, changes[0])
     many = len(changes) > 1
     if spec.content_dir is None:
         texts = {c.file: term_file_text(c.after) if c.after is not None else None
@@ -198,12 +202,23 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
                            (reloaded.embed,))
         report = reloaded.embed
     name = getattr(user, "display_name", str(user))
-    glossary_id = bot.glossary_for(guild_id).id
+    glossary_id = bot.store.glossary_named(spec.name).id
     await bot.store.history.record([HistoryEntry(
         c.slug, c.source, c.before, c.after, actor_id=user.id, actor_name=name,
         credited_id=c.credited_id, glossary_id=glossary_id) for c in changes])
     note = await _commit(bot, spec, [c.file for c in changes], message, user)
     return Outcome(True, embeds=(report,), note=note)
+
+
+def spec_of_change(bot: GlossaryBot, guild_id: int | None, change: Change) -> GlossarySpec:
+    """The glossary a change is for: the one it names, else the server's."""
+    if change.glossary is None:
+        return bot.spec_for(guild_id)
+    spec = bot.glossary_map.named(change.glossary)
+    if spec is None:
+        raise GlossaryGone("That glossary is no longer served by this bot: nothing was "
+                           "changed.")
+    return spec
 
 
 def _message(change: Change) -> str:
@@ -256,6 +271,7 @@ class Opened:
     values: dict[str, Any]
     in_file: OpenedTerm | None = None
     fingerprint: str | None = None
+    glossary: str | None = None  # its glossary's name (see Change.glossary)
 
     def edit(self, before: Term, after: Term, changes: dict[str, Any]) -> Change:
         write = None
@@ -266,7 +282,8 @@ class Opened:
                 saved = save_edit(opened, changes)
                 return lambda: undo_edit(saved)
 
-        return Change(before.slug, self.file, before, after, write, self.fingerprint)
+        return Change(before.slug, self.file, before, after, write, self.fingerprint,
+                      glossary=self.glossary)
 
     def removal(self, before: Term) -> Change:
         write = None
@@ -279,20 +296,22 @@ class Opened:
                 return lambda: opened.path.write_bytes(previous)
 
         return Change(before.slug, self.file, before, None, write, self.fingerprint,
-                      what="remove")
+                      what="remove", glossary=self.glossary)
 
 
-async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card) -> Opened:
-    """Open a card's term for editing, wherever its glossary keeps it."""
-    spec = bot.spec_for(guild_id)
+async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card,
+                    spec: GlossarySpec | None = None) -> Opened:
+    """Open a card's term for editing, wherever its glossary (the server's, or ``spec``)
+    keeps it."""
+    spec = spec or bot.spec_for(guild_id)
     if spec.content_dir is None:
         fingerprint = await bot.store.reloader(spec.name).fingerprint(card.file)
         if fingerprint is None:
             raise EditConflict(f"{card.file} no longer exists", {})
         values = {s.key: getattr(card.term, s.key) for s in SECTIONS}
-        return Opened(card.file, values, fingerprint=fingerprint)
+        return Opened(card.file, values, fingerprint=fingerprint, glossary=spec.name)
     in_file = await asyncio.to_thread(open_term, spec.content_dir / card.file)
-    return Opened(card.file, in_file.values, in_file=in_file)
+    return Opened(card.file, in_file.values, in_file=in_file, glossary=spec.name)
 
 
 def edited_term(opened: Opened, before: Term, part: Section, text: str
@@ -321,7 +340,7 @@ class Draft:
 
 async def show_preview(interaction: discord.Interaction, draft: Draft) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    course = bot.spec_for(interaction.guild_id).course_name
+    course = spec_of_change(bot, interaction.guild_id, draft.change).course_name
     embed = card_embed(Card(draft.term, {}, draft.file), course,
                        bot.config.embed_colour, note="Preview: nothing is saved yet.")
     await interaction.response.send_message(embed=embed, view=PreviewView(draft),
@@ -415,7 +434,9 @@ class PreviewView(discord.ui.View):
         self.draft = draft
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        spec = spec_of_change(bot, interaction.guild_id, self.draft.change)
+        if not await can_edit(interaction, spec):
             raise NotModerator("editors only")
         return True
 
