@@ -5,6 +5,11 @@ the error handler's "did you mean"), so the actions belong to the bot rather tha
 of them: the bot owns one ``CardActions`` and registers the buttons once
 (``CARD_BUTTONS``), whatever extensions are loaded. A click on a public card answers only
 the clicker, so one student never changes what the whole class sees.
+
+A "suggest a fix" form's submit is read from the interaction itself (``submitted``,
+called from ``GlossaryBot.on_interaction``), so one opened before a restart is saved too.
+A suggestion goes to moderators who can apply it (``destination``): this server's, or,
+for a server that only uses a shared glossary, those of a server that owns it.
 """
 
 from __future__ import annotations
