@@ -165,6 +165,8 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
     checked); a file-backed one runs ``write`` (every file), then one validated reload,
     and undoes ``write`` when the glossary refuses it. The history records every change
     at once; with ``commit_edits`` the files become ONE git commit by the editor."""
+    if not changes:
+        return Outcome(True)
     spec = spec_of_change(bot, guild_id, changes[0])
     many = len(changes) > 1
     if spec.content_dir is None:

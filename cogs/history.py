@@ -246,7 +246,7 @@ async def _restore_plan(bot: GlossaryBot, guild_id: int | None, entry: HistoryEn
             raise EditConflict(f"{file} was removed meanwhile", {})
     return Restore(entry, version, current, Change(
         version.slug, target, current, version, write, expected, source="restore",
-        what="restore"))
+        what="restore", glossary=spec.name))
 
 
 async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> None:

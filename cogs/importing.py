@@ -57,16 +57,18 @@ class Planned:
 
     plan: ImportPlan
     fingerprints: dict[str, str]
+    glossary: str  # its name: the save goes there, whatever the server uses by then
 
 
 async def plan_for(bot: GlossaryBot, guild_id: int | None, upload: Upload) -> Planned:
-    directory = bot.spec_for(guild_id).content_dir
-    if directory is not None:
-        return Planned(await plan_upload(upload.data, upload.name, directory), {})
+    spec = bot.spec_for(guild_id)
+    if spec.content_dir is not None:
+        plan = await plan_upload(upload.data, upload.name, spec.content_dir)
+        return Planned(plan, {}, spec.name)
     stored = await bot.glossary_for(guild_id).stored_terms()
     plan = await plan_upload(upload.data, upload.name, None,
                              [(file, term) for file, _, term in stored])
-    return Planned(plan, {file: fingerprint for file, fingerprint, _ in stored})
+    return Planned(plan, {file: fingerprint for file, fingerprint, _ in stored}, spec.name)
 
 
 def import_changes(planned: Planned) -> list[Change]:
@@ -77,7 +79,7 @@ def import_changes(planned: Planned) -> list[Change]:
         file = target_name(plan, c.term.slug)
         changes.append(Change(c.term.slug, file, c.before, c.term,
                               expected=planned.fingerprints.get(file), source="import",
-                              what="import"))
+                              what="import", glossary=planned.glossary))
     return changes
 
 
