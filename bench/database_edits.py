@@ -9,6 +9,8 @@ copies a glossary that size, measured through the real ``Store`` on a real SQLit
 - ``edit saved+visible``: one term's definition changed through ``Reloader.apply`` (the
   same checks a reload runs), then its card read back with the new text; median and
   worst of ``--edits`` edits, each of a different term.
+- ``import apply``: every term changed in ONE ``Reloader.apply`` with every stored
+  fingerprint checked: what /glossary import's Confirm saves into a database-only glossary.
 
 Term files come from bench.generate (cached under bench/out/). Prints one line per figure
 with its target and the ratio figure/target.
@@ -31,6 +33,7 @@ from bot.store import Store
 
 EDIT_TARGET = 0.5  # seconds, issue 19
 CREATE_TARGET = 5.0  # seconds: as the issue's import and export targets at 10,000 terms
+IMPORT_TARGET = 5.0  # seconds, issue 19: applying a 10,000-row import
 
 
 def _line(name: str, seconds: float, target: float) -> str:
@@ -72,6 +75,18 @@ async def run(size: int, edits: int) -> list[str]:
                                statistics.median(samples), EDIT_TARGET))
             lines.append(_line(f"edit saved+visible worst of {len(samples)}", max(samples),
                                EDIT_TARGET))
+            # /glossary import into it: every term changed, in ONE apply (one transaction),
+            # each stored fingerprint checked, as cogs.importing saves it.
+            stored = await copy.stored_terms()
+            texts = {file: term_file_text(dataclasses.replace(
+                term, definition=f"Imported definition of {term.title}."))
+                for file, _, term in stored}
+            started = time.perf_counter()
+            diff = await reloader.apply(texts, {file: fp for file, fp, _ in stored})
+            imported = time.perf_counter() - started
+            assert len(diff.changed) == size, len(diff.changed)
+            lines.append(_line(f"import apply, every term ({size:,})", imported,
+                               IMPORT_TARGET))
     return lines
 
 

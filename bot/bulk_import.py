@@ -50,7 +50,7 @@ class Change:
 class ImportPlan:
     """Everything an import would do, decided before anything is written."""
 
-    directory: Path
+    directory: Path | None  # None: into a database-only glossary (``plan_stored``)
     changes: tuple[Change, ...]
     problems: tuple[RowProblem, ...]
     warnings: tuple[RowProblem, ...] = field(default=())
@@ -156,6 +156,20 @@ async def _read_directory(directory: Path) -> _Existing:
     return existing
 
 
+def _stored(terms: Sequence[tuple[str, Term]]) -> _Existing:
+    """A database-only glossary's terms, (file, term), as the directory's would be read:
+    every stored term is valid (the store refuses any other)."""
+    existing = _Existing({}, {}, {})
+    for file, term in terms:
+        existing.files.setdefault(term.slug, file)
+        existing.terms[term.slug] = term
+        for name in (term.title, *term.aliases, term.slug):
+            key = name_key(name)
+            if key:
+                existing.owners.setdefault(key, (term.slug, file))
+    return existing
+
+
 # --- The plan --------------------------------------------------------------------------
 
 def _diff(term: Term, before: Term | None, where: str, file_exists: bool) -> Change:
@@ -241,17 +255,26 @@ async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
     return await _plan(rows, problems, directory)
 
 
-async def plan_upload(raw: bytes, file: str, directory: Path) -> ImportPlan:
+async def plan_upload(raw: bytes, file: str, directory: Path | None,
+                      stored: Sequence[tuple[str, Term]] = ()) -> ImportPlan:
     """As ``plan_import``, for one file given as bytes (an attachment to /glossary
-    import, at most ``MAX_SOURCE_BYTES``); ``file`` names it in every problem."""
+    import, at most ``MAX_SOURCE_BYTES``); ``file`` names it in every problem. With no
+    ``directory`` the import goes into a database-only glossary whose terms are
+    ``stored`` as (file, term)."""
     import asyncio
 
     rows, problems = await asyncio.to_thread(read_bytes, raw, file)
+    if directory is None:
+        return _planned(rows, problems, None, _stored(stored))
     return await _plan(rows, problems, directory)
 
 
 async def _plan(rows: list[Row], problems: list[RowProblem], directory: Path) -> ImportPlan:
-    existing = await _read_directory(directory)
+    return _planned(rows, problems, directory, await _read_directory(directory))
+
+
+def _planned(rows: list[Row], problems: list[RowProblem], directory: Path | None,
+             existing: _Existing) -> ImportPlan:
     planner = _Planner(existing)
     for row in rows:
         planner.take(row)
@@ -261,9 +284,16 @@ async def _plan(rows: list[Row], problems: list[RowProblem], directory: Path) ->
 
 # --- Applying --------------------------------------------------------------------------
 
+def target_name(plan: ImportPlan, slug: str) -> str:
+    """The term's file name: the existing one (``.yml`` stays ``.yml``), else
+    ``<slug>.yaml``; in a database-only glossary, the name the store keeps it under."""
+    return plan.files.get(slug, f"{slug}.yaml")
+
+
 def target_file(plan: ImportPlan, slug: str) -> Path:
-    """The term's file: the existing one (``.yml`` stays ``.yml``), else ``<slug>.yaml``."""
-    return plan.directory / plan.files.get(slug, f"{slug}.yaml")
+    """The term's file in the content directory."""
+    assert plan.directory is not None, "a database-only import writes no files"
+    return plan.directory / target_name(plan, slug)
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -297,6 +327,8 @@ def apply_import(plan: ImportPlan) -> AppliedImport:
     if not plan.ok:
         raise ValueError("an import with errors is never applied")
     directory = plan.directory
+    if directory is None:
+        raise ValueError("a database-only import is applied by the store (Reloader.apply)")
     directory.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:

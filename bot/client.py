@@ -45,6 +45,7 @@ from bot.errors import (
     FilesElsewhere,
     GlossaryError,
     GlossaryGone,
+    GlossaryNotCreated,
     InvalidContent,
     MissingToken,
     SharedStateUnavailable,
@@ -210,6 +211,9 @@ class GlossaryTree(app_commands.CommandTree):
             ), None
         if isinstance(error, FilesElsewhere):
             return error_embed("Term files elsewhere", str(error)), None
+        if isinstance(error, GlossaryNotCreated):
+            return error_embed(error.title, f"{error}\n\nNothing was created: this server "
+                               "still uses the glossary it used before."), None
         if isinstance(error, GlossaryError):
             return error_embed("That did not work", str(error)), None
         if isinstance(error, NotModerator | app_commands.MissingPermissions):
@@ -331,6 +335,12 @@ class GlossaryBot(commands.AutoShardedBot):
 
     def spec_of(self, glossary: Glossary) -> GlossarySpec:
         return self.glossary_map.named(glossary.name) or self.glossary_map.default
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        """Forms whose submit no object in memory answers: a "suggest a fix" form opened
+        before a restart (or past its object's timeout) is saved like any other."""
+        if interaction.type is discord.InteractionType.modal_submit:
+            await self.card_actions.submitted(interaction)
 
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).

@@ -111,8 +111,34 @@ class GlossaryGone(GlossaryError):
 
 
 class GlossaryNotCreated(GlossaryError):
-    """/glossary create refused: not allowed by the config, the name is taken, or the
-    server has its own glossary already; the message says which, and what to do."""
+    """/glossary create refused; the message says why, and what to do. Each reason is a
+    subclass, so the error handler titles it in words a moderator understands."""
+
+    title = "Glossary not created"
+
+
+class ServerGlossariesOff(GlossaryNotCreated):
+    """The bot's operator has not allowed servers to make their own glossaries."""
+
+    title = "Not allowed on this bot"
+
+
+class GlossaryNameRefused(GlossaryNotCreated):
+    """The name is not a glossary name (letters, digits, - or _)."""
+
+    title = "Choose another name"
+
+
+class GlossaryNameTaken(GlossaryNotCreated):
+    """Another glossary (configured or a server's) has that name already."""
+
+    title = "That name is taken"
+
+
+class ServerHasGlossary(GlossaryNotCreated):
+    """The server made its own glossary already: one per server."""
+
+    title = "This server has its own glossary"
 
 
 class GlossaryNotFound(GlossaryError):

@@ -1,7 +1,8 @@
 """Each edit from Discord as a git commit, when the content directory is a git work tree.
 
 With ``commit_edits = true`` (globally, or in a ``[glossaries.NAME]`` table), a saved
-add, edit, remove or applied suggestion becomes a commit of that one file, authored by
+add, edit, remove, restore or applied suggestion becomes a commit of that one file (an
+import: one commit of every file it wrote), authored by
 the editor's Discord name (``Name <id@discord>``), so ``git log`` and ``git blame`` say
 who wrote what. Only that file is committed (``git commit --only``): whatever else the
 teacher has staged or changed by hand stays as it was.
@@ -17,6 +18,7 @@ import logging
 import os
 import re
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 from bot.errors import CommitFailed
@@ -59,21 +61,23 @@ def author(name: str, user_id: int) -> str:
     return f"{clean} <{user_id}@discord>"
 
 
-def commit_file(directory: Path, file: str, message: str, author_name: str,
+def commit_file(directory: Path, file: str | Sequence[str], message: str, author_name: str,
                 author_id: int) -> str:
-    """Commit the one file (added, changed or removed) as the editor; returns the new
-    commit's short hash. Raises CommitFailed with git's own words."""
+    """Commit the one file (added, changed or removed) as the editor, or several as one
+    commit (an import, every file it wrote); returns the new commit's short hash. Raises
+    CommitFailed with git's own words."""
+    files = [file] if isinstance(file, str) else list(file)
     env = dict(os.environ)
     # The committer is the bot: a machine that never ran `git config user.email` still
     # commits, and the repository's own identity wins when it has one.
     if not _git(directory, "config", "user.email").stdout.strip():
         env.setdefault("GIT_COMMITTER_NAME", BOT_NAME)
         env.setdefault("GIT_COMMITTER_EMAIL", BOT_EMAIL)
-    added = _git(directory, "add", "--all", "--", file, env=env)
+    added = _git(directory, "add", "--all", "--", *files, env=env)
     if added.returncode != 0:
         raise CommitFailed(_said(added))
     done = _git(directory, "commit", "--only", "--quiet", "-m", message,
-                "--author", author(author_name, author_id), "--", file, env=env)
+                "--author", author(author_name, author_id), "--", *files, env=env)
     if done.returncode != 0:
         raise CommitFailed(_said(done))
     head = _git(directory, "rev-parse", "--short", "HEAD", env=env)
@@ -85,12 +89,13 @@ def _said(done: subprocess.CompletedProcess[str]) -> str:
     return text[-1][:300] if text else f"git exited with status {done.returncode}"
 
 
-def commit_quietly(directory: Path, file: str, message: str, author_name: str,
-                   author_id: int) -> tuple[str | None, str | None]:
+def commit_quietly(directory: Path, file: str | Sequence[str], message: str,
+                   author_name: str, author_id: int) -> tuple[str | None, str | None]:
     """(hash, None) when committed, (None, why) when not, with the failure logged: what
     the cog calls in a worker thread after a saved edit."""
     try:
         return commit_file(directory, file, message, author_name, author_id), None
     except CommitFailed as exc:
-        log.warning("Edit of %s saved but not committed to git: %s", file, exc)
+        log.warning("Edit of %s saved but not committed to git: %s",
+                    file if isinstance(file, str) else f"{len(file)} file(s)", exc)
         return None, str(exc)

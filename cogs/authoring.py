@@ -14,11 +14,13 @@ when the glossary refuses it.
 
 *remove*: the term's card with Remove / Cancel; refused if the file changed meanwhile.
 
-Every change is saved by ``save_change``, the one path an applied suggestion
-(``cogs.suggestion_review``) takes too: for a glossary with no content directory the
-term's new text is checked and written in the database (``Reloader.apply``), with the
-same conflict refusal; the history names the editor (and the student whose suggestion
-it was); with ``commit_edits`` the saved file becomes a git commit by the editor
+Every change is saved by ``save_change`` (``save_changes`` for several terms at once),
+the one path an applied suggestion (``cogs.suggestion_review``), a restore
+(``cogs.history``) and an import (``cogs.importing``) take too: for a glossary with no
+content directory the terms' new text is checked and written in the database
+(``Reloader.apply``, one transaction), with the same conflict refusal; the history names
+the editor (and the student whose suggestion it was); with ``commit_edits`` the saved
+files become one git commit by the editor
 (``bot.git_commits``).
 
 *export*: exactly what ``glossary-bot export`` writes (``bot.export``), made off the
@@ -33,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -51,7 +53,7 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, FilesElsewhere, InvalidContent
+from bot.errors import EditConflict, FilesElsewhere, GlossaryGone, InvalidContent
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
@@ -75,12 +77,15 @@ FORMAT_NAMES = {
 }
 
 
-async def can_edit(interaction: discord.Interaction) -> bool:
-    """Who may change or export the server's glossary: the moderators of a server that
-    owns it (as /glossary reload decides). The one place that decides it; raises
-    NotEditor for a moderator of a server that only uses a shared glossary."""
+async def can_edit(interaction: discord.Interaction, spec: GlossarySpec | None = None
+                   ) -> bool:
+    """Who may change or export the server's glossary (``spec``: another one, such as
+    the glossary a suggestion posted in an owner server is for): its listed editors, and
+    the moderators of a server that owns it (as /glossary reload decides). The one place
+    that decides it; raises NotEditor for a moderator of a server that only uses a shared
+    glossary."""
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    spec = bot.spec_for(interaction.guild_id)
+    spec = spec or bot.spec_for(interaction.guild_id)
     moderator = await is_moderator(interaction)
     in_server = bot.get_guild(interaction.guild_id or 0) is not None
     if in_server and bot.glossary_map.may_edit(
@@ -129,6 +134,7 @@ class Change:
     source: str = "edit"
     credited_id: int | None = None
     what: str = "edit"  # for the commit message: "edit", "add", "remove", "apply"
+    glossary: str | None = None  # the glossary's name; None: the one the server uses
 
 
 @dataclass(frozen=True)
@@ -143,18 +149,37 @@ class Outcome:
 
 
 AGAIN = "Nothing was overwritten: open the term again and re-apply your change."
+Write = Callable[[], Callable[[], object]]  # runs in a thread; returns how to undo it
 
 
 async def save_change(bot: GlossaryBot, guild_id: int | None, user: discord.abc.User,
                       change: Change) -> Outcome:
     """Save, validate as a reload does, record in the history (naming the editor and, for
     a suggestion, the student), then commit to git if the glossary asks for it."""
-    spec = bot.spec_for(guild_id)
+    return await save_changes(bot, guild_id, user, (change,), change.write,
+                              _message(change))
+
+
+async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc.User,
+                       changes: Sequence[Change], write: Write | None, message: str
+                       ) -> Outcome:
+    """Several terms' changes saved as one, all or nothing: the path every change from
+    Discord takes (an edit, an add, a removal, an applied suggestion, a restore, an
+    import). A database-only glossary gets every term's new text in ONE
+    ``Reloader.apply`` (one transaction, the same checks, each term's fingerprint
+    checked); a file-backed one runs ``write`` (every file), then one validated reload,
+    and undoes ``write`` when the glossary refuses it. The history records every change
+    at once; with ``commit_edits`` the files become ONE git commit by the editor."""
+    if not changes:
+        return Outcome(True)
+    spec = spec_of_change(bot, guild_id, changes[0])
+    many = len(changes) > 1
     if spec.content_dir is None:
-        text = term_file_text(change.after) if change.after is not None else None
+        texts = {c.file: term_file_text(c.after) if c.after is not None else None
+                 for c in changes}
         try:
             diff = await bot.store.reloader(spec.name).apply(
-                {change.file: text}, {change.file: change.expected})
+                texts, {c.file: c.expected for c in changes})
         except EditConflict as exc:
             return Outcome(False, f"{exc}. {AGAIN}")
         except InvalidContent as exc:
@@ -162,31 +187,60 @@ async def save_change(bot: GlossaryBot, guild_id: int | None, user: discord.abc.
                            (reload_failed_embed(exc.problems),))
         report = reload_embed(diff)
     else:
-        assert change.write is not None
+        assert write is not None
         try:
-            undo = await asyncio.to_thread(change.write)
+            undo = await asyncio.to_thread(write)
         except EditConflict as exc:
             return Outcome(False, f"{exc}. {AGAIN}")
         except InvalidContent as exc:
             problems = "\n".join(str(p) for p in exc.problems[:5])
             return Outcome(False, f"The term would not load:\n{problems}")
+        except OSError as exc:  # written to a temporary file first: nothing changed
+            log.warning("Saving to %s failed: %s", spec.content_dir, exc)
+            return Outcome(False, "The term files could not be written "
+                           f"({exc.strerror or exc}); nothing was changed.")
         reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
         if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
             await asyncio.to_thread(undo)
-            return Outcome(False, "The glossary would not reload with this change, so the "
-                           "file was put back:", (reloaded.embed,))
+            put_back = ("every file was put back as it was" if many
+                        else "the file was put back")
+            return Outcome(False, f"The glossary would not reload with "
+                           f"{'these terms' if many else 'this change'}, so {put_back}:",
+                           (reloaded.embed,))
         report = reloaded.embed
+    name = getattr(user, "display_name", str(user))
+    glossary_id = bot.store.glossary_named(spec.name).id
     await bot.store.history.record([HistoryEntry(
-        change.slug, change.source, change.before, change.after, actor_id=user.id,
-        actor_name=getattr(user, "display_name", str(user)),
-        credited_id=change.credited_id, glossary_id=bot.glossary_for(guild_id).id)])
-    return Outcome(True, embeds=(report,), note=await _commit(bot, spec, change, user))
+        c.slug, c.source, c.before, c.after, actor_id=user.id, actor_name=name,
+        credited_id=c.credited_id, glossary_id=glossary_id) for c in changes])
+    note = await _commit(bot, spec, [c.file for c in changes], message, user)
+    return Outcome(True, embeds=(report,), note=note)
 
 
-async def _commit(bot: GlossaryBot, spec: GlossarySpec, change: Change,
+def spec_of_change(bot: GlossaryBot, guild_id: int | None, change: Change) -> GlossarySpec:
+    """The glossary a change is for: the one it names, else the server's."""
+    if change.glossary is None:
+        return bot.spec_for(guild_id)
+    spec = bot.glossary_map.named(change.glossary)
+    if spec is None:
+        raise GlossaryGone("That glossary is no longer served by this bot: nothing was "
+                           "changed.")
+    return spec
+
+
+def _message(change: Change) -> str:
+    """The commit message of one term's change: ``Glossary: edit Git (definition)``."""
+    term = change.after or change.before
+    title = term.title if term is not None else change.slug
+    parts = ", ".join(changed_sections(change.before, change.after)) if (
+        change.before is not None and change.after is not None) else ""
+    return f"Glossary: {change.what} {title}" + (f" ({parts})" if parts else "")
+
+
+async def _commit(bot: GlossaryBot, spec: GlossarySpec, files: Sequence[str], message: str,
                   user: discord.abc.User) -> str:
-    """With ``commit_edits``, the saved file as a git commit by the editor; a failure is
-    logged and said to the editor, and the edit stays saved."""
+    """With ``commit_edits``, the saved files as one git commit by the editor; a failure
+    is logged and said to the editor, and the change stays saved."""
     directory = spec.content_dir
     if directory is None or not wants_commits(spec.commit_edits, bot.config.commit_edits):
         return ""
@@ -194,14 +248,10 @@ async def _commit(bot: GlossaryBot, spec: GlossarySpec, change: Change,
         log.warning("commit_edits is on for glossary %s, but %s is not a git work tree",
                     spec.name, directory)
         return ""
-    term = change.after or change.before
-    title = term.title if term is not None else change.slug
-    parts = ", ".join(changed_sections(change.before, change.after)) if (
-        change.before is not None and change.after is not None) else ""
-    message = f"Glossary: {change.what} {title}" + (f" ({parts})" if parts else "")
     name = getattr(user, "display_name", str(user))
     commit, failure = await asyncio.to_thread(
-        commit_quietly, directory, change.file, message, name, user.id)
+        commit_quietly, directory, files[0] if len(files) == 1 else files, message, name,
+        user.id)
     if failure is not None:
         return (f"\n⚠️ Saved, but not committed to git: {shorten(failure, 300)}. Ask the "
                 "bot's host to look at the repository.")
@@ -228,6 +278,7 @@ class Opened:
     values: dict[str, Any]
     in_file: OpenedTerm | None = None
     fingerprint: str | None = None
+    glossary: str | None = None  # its glossary's name (see Change.glossary)
 
     def edit(self, before: Term, after: Term, changes: dict[str, Any]) -> Change:
         write = None
@@ -238,7 +289,8 @@ class Opened:
                 saved = save_edit(opened, changes)
                 return lambda: undo_edit(saved)
 
-        return Change(before.slug, self.file, before, after, write, self.fingerprint)
+        return Change(before.slug, self.file, before, after, write, self.fingerprint,
+                      glossary=self.glossary)
 
     def removal(self, before: Term) -> Change:
         write = None
@@ -251,20 +303,22 @@ class Opened:
                 return lambda: opened.path.write_bytes(previous)
 
         return Change(before.slug, self.file, before, None, write, self.fingerprint,
-                      what="remove")
+                      what="remove", glossary=self.glossary)
 
 
-async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card) -> Opened:
-    """Open a card's term for editing, wherever its glossary keeps it."""
-    spec = bot.spec_for(guild_id)
+async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card,
+                    spec: GlossarySpec | None = None) -> Opened:
+    """Open a card's term for editing, wherever its glossary (the server's, or ``spec``)
+    keeps it."""
+    spec = spec or bot.spec_for(guild_id)
     if spec.content_dir is None:
         fingerprint = await bot.store.reloader(spec.name).fingerprint(card.file)
         if fingerprint is None:
             raise EditConflict(f"{card.file} no longer exists", {})
         values = {s.key: getattr(card.term, s.key) for s in SECTIONS}
-        return Opened(card.file, values, fingerprint=fingerprint)
+        return Opened(card.file, values, fingerprint=fingerprint, glossary=spec.name)
     in_file = await asyncio.to_thread(open_term, spec.content_dir / card.file)
-    return Opened(card.file, in_file.values, in_file=in_file)
+    return Opened(card.file, in_file.values, in_file=in_file, glossary=spec.name)
 
 
 def edited_term(opened: Opened, before: Term, part: Section, text: str
@@ -293,7 +347,7 @@ class Draft:
 
 async def show_preview(interaction: discord.Interaction, draft: Draft) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    course = bot.spec_for(interaction.guild_id).course_name
+    course = spec_of_change(bot, interaction.guild_id, draft.change).course_name
     embed = card_embed(Card(draft.term, {}, draft.file), course,
                        bot.config.embed_colour, note="Preview: nothing is saved yet.")
     await interaction.response.send_message(embed=embed, view=PreviewView(draft),
@@ -387,7 +441,9 @@ class PreviewView(discord.ui.View):
         self.draft = draft
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        spec = spec_of_change(bot, interaction.guild_id, self.draft.change)
+        if not await can_edit(interaction, spec):
             raise NotModerator("editors only")
         return True
 

@@ -7,11 +7,14 @@ was before that change, the version the change replaced (so one choice undoes a 
 and a removal's brings the term back), with Save / Cancel. Every earlier version is
 offered this way, each by the change that replaced it.
 
-Save writes through the same path as /glossary edit: ``bot.editing`` rewrites the term's
-file keeping its comments and every untouched value, refuses when the file changed since
-the preview (nothing is overwritten), then the validated reload runs and a refusal puts
-the file back. A term removed since is re-created from that version. The restore is
-itself recorded, with ``restore`` as its source.
+Save goes through the path every edit takes (``cogs.authoring.save_change``): in a
+file-backed glossary ``bot.editing`` rewrites the term's file keeping its comments and
+every untouched value, refuses when the file changed since the preview (nothing is
+overwritten), then the validated reload runs and a refusal puts the file back; in a
+database-only glossary the version's text is checked and written in the database, refused
+when the stored term changed since the preview. A term removed since is re-created from
+that version. The restore is itself recorded, with ``restore`` as its source, and with
+``commit_edits`` it is one git commit by the editor.
 """
 
 from __future__ import annotations
@@ -29,13 +32,12 @@ from discord import app_commands
 from bot.cards import card_embed, error_embed
 from bot.client import GlossaryBot, NotEditor, NotModerator
 from bot.editing import create_term, open_term, remove_term, save_edit, undo_edit
-from bot.errors import EditConflict, InvalidContent, TermNotFound
+from bot.errors import EditConflict, TermNotFound
 from bot.models import Card, Term, slugify
-from bot.reloads import reload_and_report
 from bot.sections import SECTIONS, section
 from bot.storage.history import HistoryEntry
 from bot.text import shorten
-from cogs.authoring import can_edit, editors_only
+from cogs.authoring import AGAIN, Change, Write, can_edit, editors_only, save_change
 from cogs.define import term_autocomplete
 
 log = logging.getLogger(__name__)
@@ -197,25 +199,24 @@ async def history_autocomplete(interaction: discord.Interaction, current: str
 
 @dataclass(frozen=True)
 class Restore:
-    """A version to write back: how to save it (in a thread; returns how to undo it)."""
+    """A version to write back, as the change ``save_change`` saves (the path every edit
+    takes, for a file-backed glossary and a database-only one alike)."""
 
     entry: HistoryEntry
     version: Term
     current: Term | None
-    file: str
-    directory: Path
-    save: Callable[[], Callable[[], object]]
+    change: Change
 
 
-def _restore_plan(directory: Path, entry: HistoryEntry, version: Term,
-                  current: Term | None, file: str | None) -> Restore:
-    """Opens the file now, so Save refuses if it changes before then (as an edit does)."""
-    if current is None or file is None:
+def _file_write(directory: Path, version: Term, file: str | None) -> Write:
+    """Opens the file now, so Save refuses if it changes before then (as an edit does);
+    a term removed since is created again."""
+    if file is None:
         def create() -> Callable[[], object]:
             path = create_term(directory, version)
             return lambda: remove_term(open_term(path))
 
-        return Restore(entry, version, None, f"{version.slug}.yaml", directory, create)
+        return create
     opened = open_term(directory / file)
     changes = {s.key: getattr(version, s.key) for s in SECTIONS}
 
@@ -223,7 +224,29 @@ def _restore_plan(directory: Path, entry: HistoryEntry, version: Term,
         saved = save_edit(opened, changes)
         return lambda: undo_edit(saved)
 
-    return Restore(entry, version, current, file, directory, save)
+    return save
+
+
+async def _restore_plan(bot: GlossaryBot, guild_id: int | None, entry: HistoryEntry,
+                        version: Term, current: Term | None, file: str | None) -> Restore:
+    """What Save writes: the term's file, or its text in a database-only glossary, checked
+    against what it is now (its file's or its stored fingerprint)."""
+    spec = bot.spec_for(guild_id)
+    if current is None:
+        file = None
+    target = file or f"{version.slug}.yaml"
+    if spec.content_dir is not None:
+        write = await asyncio.to_thread(_file_write, spec.content_dir, version, file)
+        expected = None
+    else:
+        write = None
+        expected = (await bot.store.reloader(spec.name).fingerprint(file)
+                    if file is not None else None)
+        if file is not None and expected is None:
+            raise EditConflict(f"{file} was removed meanwhile", {})
+    return Restore(entry, version, current, Change(
+        version.slug, target, current, version, write, expected, source="restore",
+        what="restore", glossary=spec.name))
 
 
 async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> None:
@@ -235,11 +258,6 @@ async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> N
         await interaction.response.send_message(ephemeral=True, embed=error_embed(
             "Not in this glossary's history", "That change is not this server's "
             "glossary's. Open /glossary history again."))
-        return
-    if spec.content_dir is None:
-        await interaction.response.send_message(ephemeral=True, embed=error_embed(
-            "No term files", "This server's glossary lives in the database alone; restoring "
-            "it from Discord comes next."))
         return
     try:
         card = await glossary.card(entry.slug)
@@ -257,8 +275,7 @@ async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> N
             "restore."))
         return
     try:
-        plan = await asyncio.to_thread(_restore_plan, spec.content_dir, entry, version,
-                                       current, file)
+        plan = await _restore_plan(bot, interaction.guild_id, entry, version, current, file)
     except EditConflict as exc:
         await interaction.response.send_message(ephemeral=True, embed=error_embed(
             "Cannot restore", f"{exc}. Reload the glossary, then try again."))
@@ -266,7 +283,7 @@ async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> N
     note = (f"Preview of the version before #{entry.id} ({_when(entry.at)}, "
             f"{_who(entry)}): nothing is saved yet."
             + ("" if current else " The term was removed; Save brings it back."))
-    embed = card_embed(Card(version, {}, plan.file, glossary.id), spec.course_name,
+    embed = card_embed(Card(version, {}, plan.change.file, glossary.id), spec.course_name,
                        bot.config.embed_colour, note=note)
     await interaction.response.send_message(embed=embed, view=RestoreView(plan),
                                             ephemeral=True)
@@ -291,31 +308,18 @@ class RestoreView(discord.ui.View):
         self.stop()
         plan = self.plan
         bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-        spec = bot.spec_for(interaction.guild_id)
-        try:
-            undo = await asyncio.to_thread(plan.save)
-        except EditConflict as exc:
-            await self._not_restored(interaction, f"{exc}. Nothing was overwritten: look at "
-                                     "the term's history again.")
+        outcome = await save_change(bot, interaction.guild_id, interaction.user, plan.change)
+        if not outcome.saved:
+            reason = outcome.reason.replace(AGAIN, "Nothing was overwritten: look at the "
+                                            "term's history again.").replace(
+                "The term would not load", "That version would not load now").replace(
+                "this change, so the file", "that version, so the file")
+            await self._not_restored(interaction, reason, *outcome.embeds)
             return
-        except InvalidContent as exc:
-            problems = "\n".join(str(p) for p in exc.problems[:5])
-            await self._not_restored(interaction, f"That version would not load now:\n"
-                                     f"{problems}")
-            return
-        report = await reload_and_report(bot.store, plan.directory, spec.name)
-        if report.diff is None:
-            await asyncio.to_thread(undo)
-            await self._not_restored(interaction, "The glossary would not reload with that "
-                                     "version, so the file was put back:", report.embed)
-            return
-        await bot.store.history.record([HistoryEntry(
-            plan.version.slug, "restore", plan.current, plan.version,
-            actor_id=interaction.user.id, actor_name=interaction.user.display_name,
-            glossary_id=bot.glossary_for(interaction.guild_id).id)])
         await interaction.edit_original_response(
             content=f"Restored **{plan.version.title}** to the version before "
-            f"#{plan.entry.id} ({_when(plan.entry.at)}).", embed=report.embed, view=None)
+            f"#{plan.entry.id} ({_when(plan.entry.at)}).{outcome.note}",
+            embeds=list(outcome.embeds), view=None)
 
     async def _not_restored(self, interaction: discord.Interaction, reason: str,
                             *details: discord.Embed) -> None:

@@ -3,9 +3,13 @@
 The same import as ``glossary-bot import`` (``bot.bulk_import``): the file is read and
 every row checked before anything is written, and the editor sees, privately, what would
 be added, changed and left unchanged, and every problem as ``file:row: column: problem``.
-Confirm writes every file in one step and runs the validated reload /glossary reload
-runs (one transaction in the store); a reload that refuses the result puts the files
-back. The history names the editor, with ``import`` as the source.
+Confirm saves through ``cogs.authoring.save_changes``, the path every edit takes: for a
+file-backed glossary every file is written in one step, then the validated reload
+/glossary reload runs (one transaction in the store), and a reload that refuses the
+result puts the files back; a database-only glossary gets every row in ONE
+``Reloader.apply`` (one transaction, every stored term's fingerprint checked). The
+history names the editor, with ``import`` as the source; with ``commit_edits`` the whole
+import is one git commit of the files it wrote, by the editor.
 
 An attachment is checked before it is downloaded (at most 5 MB) and read whole: a wrong
 encoding, a binary file, too many rows or missing columns are the plan's problems, in the
@@ -16,22 +20,19 @@ being applied.
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import discord
 from discord import app_commands
 
-from bot.bulk_import import ImportPlan, apply_import, plan_upload, undo_import
+from bot.bulk_import import ImportPlan, apply_import, plan_upload, target_name, undo_import
 from bot.cards import error_embed
 from bot.client import GlossaryBot, NotModerator
 from bot.import_sources import attachment_too_big
-from bot.reloads import reload_and_report
-from bot.storage.history import HistoryEntry
 from bot.text import shorten
-from cogs.authoring import can_edit, editors_only
+from cogs.authoring import AGAIN, Change, Write, can_edit, editors_only, save_changes
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,51 @@ class Upload:
 
     name: str
     data: bytes
-    directory: Path
+
+
+@dataclass(frozen=True)
+class Planned:
+    """An import planned against the glossary the server uses now: its term files, or
+    the database (``fingerprints``: each stored file's, which the save checks again)."""
+
+    plan: ImportPlan
+    fingerprints: dict[str, str]
+    glossary: str  # its name: the save goes there, whatever the server uses by then
+
+
+async def plan_for(bot: GlossaryBot, guild_id: int | None, upload: Upload) -> Planned:
+    spec = bot.spec_for(guild_id)
+    if spec.content_dir is not None:
+        plan = await plan_upload(upload.data, upload.name, spec.content_dir)
+        return Planned(plan, {}, spec.name)
+    stored = await bot.glossary_for(guild_id).stored_terms()
+    plan = await plan_upload(upload.data, upload.name, None,
+                             [(file, term) for file, _, term in stored])
+    return Planned(plan, {file: fingerprint for file, fingerprint, _ in stored}, spec.name)
+
+
+def import_changes(planned: Planned) -> list[Change]:
+    """Every added or changed term as the change ``save_changes`` saves."""
+    plan = planned.plan
+    changes = []
+    for c in plan.writes:
+        file = target_name(plan, c.term.slug)
+        changes.append(Change(c.term.slug, file, c.before, c.term,
+                              expected=planned.fingerprints.get(file), source="import",
+                              what="import", glossary=planned.glossary))
+    return changes
+
+
+def files_write(plan: ImportPlan) -> Write | None:
+    """Writing every file of a file-backed import (None: a database-only one)."""
+    if plan.directory is None:
+        return None
+
+    def write() -> Callable[[], object]:
+        applied = apply_import(plan)
+        return lambda: undo_import(applied)
+
+    return write
 
 
 def _outline(plan: ImportPlan) -> tuple[object, ...]:
@@ -115,8 +160,8 @@ class ConfirmImport(discord.ui.View):
         self.stop()
         upload = self.upload
         bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-        spec = bot.spec_for(interaction.guild_id)
-        plan = await plan_upload(upload.data, upload.name, upload.directory)
+        planned = await plan_for(bot, interaction.guild_id, upload)
+        plan = planned.plan
         if _outline(plan) != _outline(self.plan) or not plan.ok or not plan.writes:
             # The glossary changed since the preview: show what the import does now.
             view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
@@ -125,28 +170,19 @@ class ConfirmImport(discord.ui.View):
                                     "preview, so nothing was imported. This is what the "
                                     "import would do now:"), view=view)
             return
-        try:
-            applied = await asyncio.to_thread(apply_import, plan)
-        except OSError as exc:
-            log.warning("Import into %s failed: %s", upload.directory, exc)
-            await interaction.edit_original_response(view=None, embed=error_embed(
-                "Not imported", f"The term files could not be written "
-                f"({exc.strerror or exc}); nothing was changed."))
+        message = (f"Glossary: import {upload.name} ({plan.count('added')} added, "
+                   f"{plan.count('changed')} changed)")
+        outcome = await save_changes(bot, interaction.guild_id, interaction.user,
+                                     import_changes(planned), files_write(plan), message)
+        if not outcome.saved:
+            reason = outcome.reason.replace(AGAIN, "Nothing was imported: attach the file "
+                                            "again to see what it would do now.")
+            await interaction.edit_original_response(view=None, embeds=[
+                error_embed("Not imported", reason), *outcome.embeds])
             return
-        report = await reload_and_report(bot.store, upload.directory, spec.name)
-        if report.diff is None:
-            await asyncio.to_thread(undo_import, applied)
-            await interaction.edit_original_response(view=None, embeds=[error_embed(
-                "Not imported", "The glossary would not reload with these terms, so every "
-                "file was put back as it was:"), report.embed])
-            return
-        await bot.store.history.record([HistoryEntry(
-            change.term.slug, "import", change.before, change.term,
-            actor_id=interaction.user.id, actor_name=interaction.user.display_name,
-            glossary_id=bot.glossary_for(interaction.guild_id).id) for change in plan.writes])
         await interaction.edit_original_response(
-            content=f"Imported {upload.name}: {plan.summary()}.", embed=report.embed,
-            view=None)
+            content=f"Imported {upload.name}: {plan.summary()}.{outcome.note}",
+            embeds=list(outcome.embeds), view=None)
 
     @discord.ui.button(label="Cancel", style=discord.ButtonStyle.secondary,
                        custom_id="import:cancel")
@@ -163,13 +199,6 @@ class ConfirmImport(discord.ui.View):
 @editors_only()
 async def import_command(interaction: discord.Interaction, file: discord.Attachment) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    directory = bot.spec_for(interaction.guild_id).content_dir
-    if directory is None:
-        await interaction.response.send_message(ephemeral=True, embed=error_embed(
-            "No term files", "This server's glossary lives in the database alone; importing "
-            "into it from Discord comes next. The bot's operator can run "
-            "`glossary-bot import`."))
-        return
     if too_big := attachment_too_big(file.size, file.filename):
         await interaction.response.send_message(ephemeral=True, embed=error_embed(
             "Too big to import", f"`{too_big}`\n\nSplit the spreadsheet into smaller "
@@ -184,8 +213,8 @@ async def import_command(interaction: discord.Interaction, file: discord.Attachm
             "Could not read the file", "Discord did not hand the bot the attached file. "
             "Attach it again in a new /glossary import."))
         return
-    upload = Upload(file.filename, data, directory)
-    plan = await plan_upload(data, file.filename, directory)
+    upload = Upload(file.filename, data)
+    plan = (await plan_for(bot, interaction.guild_id, upload)).plan
     view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
     extra = {"view": view} if view else {}
     await interaction.followup.send(embed=preview_embed(plan, file.filename), ephemeral=True,

@@ -15,7 +15,7 @@ import discord
 from discord import app_commands
 
 from bot.client import GlossaryBot, moderator_only
-from bot.errors import GlossaryNotCreated
+from bot.errors import GlossaryNameRefused, GlossaryNameTaken, ServerGlossariesOff
 from bot.server_glossaries import name_problem, with_server_glossaries
 
 STARTS = [app_commands.Choice(name="a copy of the glossary this server uses now", value="copy"),
@@ -34,14 +34,14 @@ async def create_command(interaction: discord.Interaction,
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
     assert interaction.guild_id is not None  # the /glossary group is guild-only
     if not bot.config.allow_server_glossaries:
-        raise GlossaryNotCreated(
+        raise ServerGlossariesOff(
             "This bot's host has not allowed servers to make their own glossaries "
             "(`allow_server_glossaries` in its config). Ask them, or keep suggesting fixes "
             "to the glossary this server uses.")
     if problem := name_problem(name):
-        raise GlossaryNotCreated(problem)
+        raise GlossaryNameRefused(problem)
     if bot.glossary_map.named(name) is not None:
-        raise GlossaryNotCreated(f"The name **{name}** is taken: choose another.")
+        raise GlossaryNameTaken(f"The name **{name}** is taken: choose another.")
     # A copy of 10,000 terms is one transaction of a few seconds: answer Discord first.
     await interaction.response.defer(ephemeral=True, thinking=True)
     spec = bot.spec_for(interaction.guild_id)

@@ -31,6 +31,7 @@ from bot.cards import error_embed
 from bot.cards.review import ReviewButton, decided_embed
 from bot.client import GlossaryBot, NotModerator
 from bot.export import cell_text
+from bot.glossaries import GlossarySpec
 from bot.models import Card, SuggestedFix
 from bot.sections import SECTIONS, Section
 from bot.suggestion_review import outcome_line, resolve_section
@@ -79,7 +80,9 @@ class SectionPicker(discord.ui.View):
         self.add_item(select)
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        spec = bot.glossary_map.named(self.opened.glossary) if self.opened.glossary else None
+        if not await can_edit(interaction, spec):
             raise NotModerator("editors only")
         return True
 
@@ -102,12 +105,27 @@ class SuggestionReview(commands.Cog):
 
     async def decide(self, interaction: discord.Interaction, action: str,
                      suggestion_id: int) -> None:
-        """A click on Apply (``a``), Edit first (``e``) or Dismiss (``d``)."""
-        if not await can_edit(interaction):  # NotEditor for a moderator of a user server
+        """A click on Apply (``a``), Edit first (``e``) or Dismiss (``d``): in the server
+        the student asked in, or in an owner server of the glossary it is for (where
+        ``bot.card_actions`` posts a shared glossary's suggestions)."""
+        fix = await self.bot.store.suggestions.get(suggestion_id)
+        if fix is None:
+            if not await can_edit(interaction):
+                raise NotModerator("editors only")
+            await _tell(interaction, "Not found", "This suggestion is no longer kept.")
+            return
+        here = interaction.guild_id
+        in_student_server = fix.guild_id == here
+        if in_student_server:
+            spec = self.bot.spec_for(here)
+            glossary = self.bot.glossary_for(here)
+        else:
+            glossary = self.bot.glossary_by_id(fix.glossary_id)  # GlossaryGone: said
+            spec = self.bot.spec_of(glossary)
+        # NotEditor for a moderator of a server that only uses a shared glossary.
+        if not await can_edit(interaction, spec):
             raise NotModerator("editors only")
-        store = self.bot.store
-        fix = await store.suggestions.get(suggestion_id)
-        if fix is None or fix.guild_id != interaction.guild_id:
+        if not in_student_server and here not in (spec.owner_servers or ()):
             await _tell(interaction, "Not found", "This suggestion is no longer kept.")
             return
         if fix.status != "open":
@@ -116,7 +134,6 @@ class SuggestionReview(commands.Cog):
         if action == "d":
             await self._dismiss(interaction, fix)
             return
-        glossary = self.bot.glossary_for(interaction.guild_id)
         if fix.glossary_id is not None and fix.glossary_id != glossary.id:
             await _tell(interaction, "Another glossary", "This suggestion was made for a "
                         "glossary this server no longer uses, so it cannot be applied here; "
@@ -124,9 +141,9 @@ class SuggestionReview(commands.Cog):
             return
         card = await glossary.card(fix.slug)  # TermNotFound: "no longer in the glossary"
         if action == "e":
-            await self._edit_first(interaction, fix, card)
+            await self._edit_first(interaction, fix, card, spec)
         else:
-            await self._apply(interaction, fix, card)
+            await self._apply(interaction, fix, card, spec)
 
     async def _already(self, interaction: discord.Interaction, fix: SuggestedFix) -> None:
         line = outcome_line(fix.status, fix.decided_by_name, fix.decided_by)
@@ -149,7 +166,7 @@ class SuggestionReview(commands.Cog):
             "dismissed", _name(interaction.user), interaction.user.id))
 
     async def _apply(self, interaction: discord.Interaction, fix: SuggestedFix,
-                     card: Card) -> None:
+                     card: Card, spec: GlossarySpec) -> None:
         part = resolve_section(fix.section)
         if part is None or not fix.proposal.strip():
             why = ("names no one section of the card" if part is None
@@ -158,7 +175,7 @@ class SuggestionReview(commands.Cog):
                         "cannot be applied as it is: **Edit first** lets you write it.")
             return
         await interaction.response.defer()  # a save and a reload may take a while
-        opened = await open_card(self.bot, interaction.guild_id, card)
+        opened = await open_card(self.bot, interaction.guild_id, card, spec)
         after, changes = edited_term(opened, card.term, part, fix.proposal)
         if not await self._claim(interaction, fix, "applying"):
             return
@@ -183,8 +200,8 @@ class SuggestionReview(commands.Cog):
                                    what="apply a suggestion to")
 
     async def _edit_first(self, interaction: discord.Interaction, fix: SuggestedFix,
-                          card: Card) -> None:
-        opened = await open_card(self.bot, interaction.guild_id, card)
+                          card: Card, spec: GlossarySpec) -> None:
+        opened = await open_card(self.bot, interaction.guild_id, card, spec)
         part = resolve_section(fix.section)
         if part is None:
             await interaction.response.send_message(
@@ -230,7 +247,7 @@ class SuggestionReview(commands.Cog):
         await self.bot.store.suggestions.settle(fix.id)
         await self._close_post(interaction, fix, outcome_line(
             "applied", _name(interaction.user), interaction.user.id))
-        return await self._tell_student(fix, title, interaction.guild)
+        return await self._tell_student(fix, title, self.bot.get_guild(fix.guild_id))
 
     async def _close_post(self, interaction: discord.Interaction, fix: SuggestedFix,
                           line: str) -> None:

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import discord
@@ -234,12 +235,51 @@ class SuggestFixButton(
                                                             self.glossary_id)
 
 
-FORM_TIMEOUT = 30 * 60  # seconds a student may spend on a suggestion
-SubmitFix = Callable[[discord.Interaction, "SuggestFixModal"], Awaitable[None]]
+FORM_TIMEOUT = 30 * 60  # seconds discord.py keeps an opened form; its submit works later too
+# A "suggest a fix" form's custom_id carries all its submit needs (the term and its
+# glossary), and a token so that two open forms never share one.
+SUGGEST_FORM = re.compile(rf"gl:fm:(?P<slug>{_SLUG}){_GLOSSARY}:[0-9a-f]{{16}}")
+
+
+@dataclass(frozen=True)
+class SubmittedFix:
+    """What a student typed into a "suggest a fix" form, read from the submit alone."""
+
+    slug: str
+    glossary_id: int | None
+    section: str
+    problem: str
+    proposal: str
+
+
+def submitted_fix(data: Mapping[str, Any] | None) -> SubmittedFix | None:
+    """A modal submit's data as a suggested fix (None: not a suggestion form). Read from
+    the interaction, not from a form object in memory, so a form opened before a restart,
+    or kept open past ``FORM_TIMEOUT``, is still saved (nothing a student typed is lost)."""
+    match = SUGGEST_FORM.fullmatch(str((data or {}).get("custom_id", "")))
+    if data is None or match is None:
+        return None
+    values = form_values(data.get("components") or [])
+    return SubmittedFix(match["slug"], glossary_of(match), values.get("section", ""),
+                        values.get("problem", ""), values.get("proposal", ""))
+
+
+def form_values(components: Sequence[Mapping[str, Any]]) -> dict[str, str]:
+    """Every text input's value by custom_id, in action rows or Labels (type 18)."""
+    found: dict[str, str] = {}
+    for component in components:
+        if "custom_id" in component and isinstance(component.get("value"), str):
+            found[component["custom_id"]] = component["value"]
+        found.update(form_values(component.get("components") or []))
+        if isinstance(component.get("component"), Mapping):
+            found.update(form_values([component["component"]]))
+    return found
 
 
 class SuggestFixModal(discord.ui.Modal):
-    """The "suggest a fix" form; what a submitted form does is ``on_submit_fix``'s."""
+    """The "suggest a fix" form. Its submit is answered by the bot's one handler for
+    these forms (``GlossaryBot.on_interaction``), live or not: a form opened before a
+    restart has no object here to answer it, so none does."""
 
     section = discord.ui.TextInput(
         label="Which part?", placeholder="e.g. Definition, Common mistakes", max_length=100,
@@ -254,21 +294,18 @@ class SuggestFixModal(discord.ui.Modal):
         max_length=1000, required=False, custom_id="proposal",
     )
 
-    def __init__(self, card: Card, on_submit_fix: SubmitFix) -> None:
-        # discord.py keys open forms by custom_id alone: each opened form gets its own, or
-        # two students suggesting a fix for one term would get each other's answer (or
-        # none). The timeout frees forms that are never sent.
-        super().__init__(title=shorten(f"Suggest a fix: {card.term.title}", 45),
-                         custom_id=f"gl:fm:{card.term.slug}:{secrets.token_hex(8)}",
-                         timeout=FORM_TIMEOUT)
+    def __init__(self, card: Card) -> None:
+        # Each opened form gets its own custom_id: discord.py keys open forms by it. The
+        # timeout frees this object; the form itself still works after it (see above).
+        super().__init__(
+            title=shorten(f"Suggest a fix: {card.term.title}", 45),
+            custom_id=(f"gl:fm:{card.term.slug}{glossary_suffix(card.glossary_id)}:"
+                       f"{secrets.token_hex(8)}"),
+            timeout=FORM_TIMEOUT)
         self.card = card
-        self.on_submit_fix = on_submit_fix
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
-        await self.on_submit_fix(interaction, self)
-
-    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:
-        await report(interaction, error)
+        """Nothing: ``submitted_fix`` reads the submit, so it is saved exactly once."""
 
 
 # Buttons that any message may carry, whichever cog sent it (cards, "did you mean",

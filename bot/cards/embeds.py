@@ -239,10 +239,12 @@ def stats_embed(stats: GlossaryStats, colour: int) -> discord.Embed:
 
 
 def suggestion_embed(
-    title: str, file: str, section: str, problem: str, proposal: str, author: object
+    title: str, file: str, section: str, problem: str, proposal: str, author: object,
+    notes: Sequence[tuple[str, str]] = (),
 ) -> discord.Embed:
     """What moderators see: enough to find the file and decide, nothing that pings.
-    ``file`` is the term file's real path (content directory and suffix as configured)."""
+    ``file`` is the term file's real path (content directory and suffix as configured);
+    ``notes`` are (name, text) fields the bot adds (who can apply a shared glossary's)."""
     embed = discord.Embed(
         title=shorten(f"Suggested fix: {title}", TITLE_LIMIT),
         description=f"File: `{shorten(file, 1000)}`", colour=WARNING_COLOUR,
@@ -253,6 +255,8 @@ def suggestion_embed(
     _add_field(embed, "What is wrong", echo(problem, FIELD_VALUE_LIMIT - 10))
     if proposal.strip():
         _add_field(embed, "Proposed text", echo(proposal, FIELD_VALUE_LIMIT - 10))
+    for name, text in notes:
+        _add_field(embed, name, text[:FIELD_VALUE_LIMIT])
     return _fit(embed)
 
 

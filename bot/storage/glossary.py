@@ -219,6 +219,15 @@ class Glossary:
             "WHERE t.glossary_id = ? ORDER BY t.slug", (self.id,))
         return [term_from_json(data) for (data,) in rows]
 
+    async def stored_terms(self) -> list[tuple[str, str, Term]]:
+        """(file, fingerprint, term) of every valid term: what an import into a
+        database-only glossary is planned against, and the fingerprints its save checks
+        (one query, however many terms)."""
+        rows = await self._db.reader.execute_fetchall(
+            "SELECT t.file, t.fingerprint, d.data FROM terms t JOIN term_data d "
+            "ON d.term_id = t.id WHERE t.glossary_id = ? ORDER BY t.file", (self.id,))
+        return [(file, fingerprint, term_from_json(data)) for file, fingerprint, data in rows]
+
     async def term_count(self) -> int:
         rows = await self._db.reader.execute_fetchall(
             "SELECT count(*) FROM terms WHERE glossary_id = ?", (self.id,))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 
-from bot.errors import GlossaryNotCreated, GlossaryNotFound
+from bot.errors import GlossaryNameTaken, GlossaryNotFound, ServerHasGlossary
 from bot.server_glossaries import ServerGlossary
 from bot.storage.database import Database
 from bot.storage.reload import _delete_terms
@@ -62,19 +62,19 @@ class ServerGlossaries:
                      by_name: str, copy_of: tuple[int, str] | None = None
                      ) -> ServerGlossary:
         """Make the glossary (a copy of glossary ``copy_of`` = (id, name), or empty).
-        Raises GlossaryNotCreated when the name is taken or the server has one; checked
+        Raises GlossaryNameTaken or ServerHasGlossary (when the server has one); checked
         inside the transaction, so two moderators at once cannot both make one."""
         now = time.time()
         async with self._db.transaction() as db:
             taken = await db.execute_fetchall(
                 "SELECT 1 FROM glossaries WHERE name = ? COLLATE NOCASE", (name,))
             if taken:
-                raise GlossaryNotCreated(f"The name **{name}** is taken: choose another.")
+                raise GlossaryNameTaken(f"The name **{name}** is taken: choose another.")
             own = await db.execute_fetchall(
                 "SELECT g.name FROM server_glossaries s JOIN glossaries g "
                 "ON g.id = s.glossary_id WHERE s.guild_id = ?", (guild_id,))
             if own:
-                raise GlossaryNotCreated(f"This server has its own glossary already: "
+                raise ServerHasGlossary(f"This server has its own glossary already: "
                                          f"**{own[0][0]}**.")
             rows = await db.execute_fetchall(
                 "INSERT INTO glossaries(name, version, last_reload_at) VALUES (?, ?, ?) "

@@ -13,6 +13,8 @@ import pytest
 from bot.config import load_config
 from bot.git_commits import author
 from bot.glossaries import GlossarySpec
+from tests.cogs.test_history import open_history, restore_choices
+from tests.cogs.test_importing import SHEET, import_file
 
 CALLBACK_MODAL = 9
 
@@ -139,3 +141,36 @@ async def test_an_applied_suggestion_is_committed_by_the_editor_who_applied_it(
         assert "Committed to git" in said["content"]
     assert git(repo, "log", "-1", "--format=%ae|%s") == (
         f"{h.moderator.id}@discord|Glossary: apply a suggestion to Git (definition)")
+
+
+async def test_an_import_is_one_commit_of_every_file_it_wrote(start_bot, repo):
+    (repo / "api.yaml").write_text((repo / "api.yaml").read_text() + "# a hand edit\n")
+    before = git(repo, "rev-parse", "HEAD")
+    async with start_bot(commit_edits=True) as h:
+        reply = await import_file(h, "terms.csv", SHEET.encode())
+        done = await (await h.click("import:confirm", message=reply.message,
+                                    member=h.moderator)).wait_edit()
+        assert done["content"].startswith("Imported terms.csv: 1 added, 1 changed")
+        assert "Committed to git as" in done["content"]
+    assert git(repo, "rev-list", "--count", f"{before}..HEAD") == "1"
+    assert git(repo, "log", "-1", "--format=%ae|%s") == (
+        f"{h.moderator.id}@discord|Glossary: import terms.csv (1 added, 1 changed)")
+    assert sorted(git(repo, "show", "--name-only", "--format=", "HEAD").split()) == [
+        "docker.yaml", "git.yaml"]
+    assert git(repo, "status", "--porcelain") == "M api.yaml"  # the hand edit stays theirs
+
+
+async def test_a_restore_is_one_commit_by_the_editor(start_bot, repo):
+    async with start_bot(commit_edits=True) as h:
+        await save_edit(h, "Git keeps every version.")
+        listed = await open_history(h)
+        shown = await h.click("history:restore", message=listed.message, member=h.moderator,
+                              values=[restore_choices(listed)[0]["value"]])
+        done = await (await h.click("history:save", message=shown.message,
+                                    member=h.moderator)).wait_edit()
+        assert "Committed to git as" in done["content"]
+    assert git(repo, "log", "-2", "--format=%ae|%s") == (
+        f"{h.moderator.id}@discord|Glossary: restore Git (definition)\n"
+        f"{h.moderator.id}@discord|Glossary: edit Git (definition)")
+    assert git(repo, "show", "--name-only", "--format=", "HEAD") == "git.yaml"
+    assert git(repo, "status", "--porcelain") == ""

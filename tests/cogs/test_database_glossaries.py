@@ -4,37 +4,13 @@ history, and ``glossary-bot export`` writes it out as term files."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import pytest
-
 from bot.cli import main
 from bot.content import read_term_file
 from bot.export import term_file_text
-from bot.glossaries import GlossarySpec
-from bot.store import Store
+from tests.cogs.conftest import seed
 from tests.conftest import make_term
 
 CALLBACK_MODAL = 9
-ONLY_DATABASE = (GlossarySpec("default", "VCA", None),)
-
-
-async def seed(database: Path, *terms) -> None:
-    """Terms in a database-only glossary, the way the bot itself writes them."""
-    async with await Store.open(database) as store:
-        await store.use_glossaries(["default"])
-        await store.reloads.apply({f"{t.slug}.yaml": term_file_text(t) for t in terms},
-                                  {f"{t.slug}.yaml": None for t in terms})
-
-
-@pytest.fixture
-async def db_bot(start_bot, config, tmp_path):
-    await seed(config.database, make_term("git", definition="Git tracks versions."),
-               make_term("branch", definition="A branch is a line of work."))
-    empty = tmp_path / "no-files"  # never created: nothing may be written as files
-    async with start_bot(glossaries=ONLY_DATABASE, content_dir=empty) as h:
-        yield h
-    assert not empty.exists()
 
 
 async def test_edit_previews_then_saves_in_the_database(db_bot):

@@ -224,3 +224,63 @@ async def test_each_server_sees_its_own_glossarys_history_of_the_same_slug(class
         shown = await h.click("history:restore", message=in_b.message, member=b_mod,
                               values=[restore_choices(in_b)[0]["value"]])
         assert shown.embeds[0]["description"] == "A data cache keeps query results in memory."
+
+
+# --- A database-only glossary -----------------------------------------------------------
+
+async def save_in_database(h, text: str, part: str = "definition") -> None:
+    form = await h.slash("glossary", "edit", member=h.moderator,
+                         options={"term": "git", "section": part})
+    shown = await h.submit_modal(form, {"text": text}, member=h.moderator)
+    saved = await (await h.click("authoring:save", message=shown.message,
+                                 member=h.moderator)).wait_edit()
+    assert saved["content"].startswith("Saved"), saved
+
+
+async def test_a_database_only_glossary_restores_in_the_database(db_bot):
+    h = db_bot
+    await save_in_database(h, "Git keeps every version.")
+    listed = await open_history(h)
+    shown = await h.click("history:restore", message=listed.message, member=h.moderator,
+                          values=[restore_choices(listed)[0]["value"]])
+    assert shown.embeds[0]["description"] == "Git tracks versions."
+    done = await (await h.click("history:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert done["content"].startswith("Restored **Git** to the version before #")
+    assert done["embeds"][0]["title"] == "Glossary reloaded"
+    card = await h.slash("define", term="git")
+    assert card.embeds[0]["description"] == "Git tracks versions."
+    restored, edited = await h.bot.store.history.recent("git")
+    assert (restored.source, restored.actor_id) == ("restore", h.moderator.id)
+    assert restored.before == edited.after and restored.after == edited.before
+
+
+async def test_a_database_only_term_changed_after_the_preview_is_not_overwritten(db_bot):
+    h = db_bot
+    await save_in_database(h, "Git keeps every version.")
+    listed = await open_history(h)
+    shown = await h.click("history:restore", message=listed.message, member=h.moderator,
+                          values=[restore_choices(listed)[0]["value"]])
+    await save_in_database(h, "workflow", "category")  # another editor, meanwhile
+    done = await (await h.click("history:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    (embed,) = done["embeds"]
+    assert embed["title"] == "Not restored"
+    assert "git.yaml changed after you opened it" in embed["description"]
+    term = await h.bot.glossary_for(h.guild.id).term("git")
+    assert term.category == "workflow" and term.definition == "Git keeps every version."
+
+
+async def test_a_removed_database_only_term_is_restored(db_bot):
+    h = db_bot
+    confirm = await h.slash("glossary", "remove", member=h.moderator, options={"term": "git"})
+    await (await h.click("authoring:remove", message=confirm.message,
+                         member=h.moderator)).wait_edit()
+    listed = await open_history(h, "git")
+    shown = await h.click("history:restore", message=listed.message, member=h.moderator,
+                          values=[restore_choices(listed)[0]["value"]])
+    done = await (await h.click("history:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert done["content"].startswith("Restored **Git**")
+    card = await h.slash("define", term="git")
+    assert card.embeds[0]["description"] == "Git tracks versions."

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.glossaries import GlossarySpec
 from bot.import_sources import MAX_ROWS, MAX_SOURCE_BYTES
 from tests.cogs.conftest import reload_ok
-from tests.support.fake_discord import FakeDiscord, FakeUpload
+from tests.support.fake_discord import FakeUpload
 
 SHEET = ("Term,Definition,Aliases\r\n"
          "Docker,\"Docker runs apps in containers, one per service.\",containers\r\n"
@@ -176,12 +175,58 @@ async def test_students_may_not_import(h, content_dir):
     assert not (content_dir / "docker.yaml").exists()
 
 
-async def test_a_database_only_glossary_says_so_before_downloading(start_bot):
-    async with FakeDiscord() as fake:
-        own = fake.add_guild("Own glossary class")
-        spec = GlossarySpec("own", "Own Course", None, servers=(own.id,))
-        async with start_bot(fake, glossaries=(spec,)) as h:
-            moderator = next(m for m in own.members if m.username == "moderator")
-            reply = await import_file(h, "terms.csv", SHEET.encode(), member=moderator)
-            assert reply.embeds[0]["title"] == "No term files"
-            assert downloads(h) == []
+async def test_a_database_only_glossary_imports_every_row_in_one_apply(db_bot, monkeypatch):
+    h = db_bot
+    reloader = h.bot.store.reloader("default")
+    applied: list[dict] = []
+    real_apply = reloader.apply
+
+    async def counted(edits, expected):
+        applied.append(dict(expected))
+        return await real_apply(edits, expected)
+
+    monkeypatch.setattr(reloader, "apply", counted)
+    reply = await import_file(h, "terms.csv", SHEET.encode())
+    (embed,) = reply.embeds
+    assert "1 added, 1 changed, 0 unchanged, 0 error(s)" in embed["description"]
+    assert [b["label"] for b in reply.buttons] == ["Import", "Cancel"]
+    assert applied == []  # a preview writes nothing
+    before = await h.slash("define", term="git")
+    assert before.embeds[0]["description"] == "Git tracks versions."
+
+    done = await (await h.click("import:confirm", message=reply.message,
+                                member=h.moderator)).wait_edit()
+    assert done["content"].startswith("Imported terms.csv: 1 added, 1 changed")
+    assert done["embeds"][0]["title"] == "Glossary reloaded"
+    # ONE apply for every row; the changed term's stored fingerprint is checked, the new
+    # one must not exist yet.
+    [expected] = applied
+    assert expected["docker.yaml"] is None and expected["git.yaml"] is not None
+    card = await h.slash("define", term="containers")
+    assert card.embeds[0]["title"] == "Docker"
+    git = await h.slash("define", term="git")
+    assert git.embeds[0]["description"] == "Git keeps every version."
+    [added] = await h.bot.store.history.recent("docker")
+    [changed] = await h.bot.store.history.recent("git")
+    assert (added.source, added.before, added.actor_id) == ("import", None, h.moderator.id)
+    assert changed.sections == ("aliases", "definition")  # the sheet gives both
+    assert changed.before.definition == "Git tracks versions."
+
+
+async def test_a_database_only_import_after_an_edit_shows_the_new_preview(db_bot):
+    h = db_bot
+    reply = await import_file(h, "terms.csv", SHEET.encode())
+    form = await h.slash("glossary", "edit", member=h.moderator,
+                         options={"term": "git", "section": "category"})
+    shown = await h.submit_modal(form, {"text": "workflow"}, member=h.moderator)
+    await (await h.click("authoring:save", message=shown.message,
+                         member=h.moderator)).wait_edit()
+    stale = await (await h.click("import:confirm", message=reply.message,
+                                 member=h.moderator)).wait_edit()
+    assert stale["embeds"][0]["description"].startswith("The glossary changed since")
+    assert (await h.slash("define", term="docker")).embeds[0]["title"] == "Term not found"
+    done = await (await h.click("import:confirm", message=reply.message,
+                                member=h.moderator)).wait_edit()
+    assert done["content"].startswith("Imported terms.csv")
+    term = await h.bot.glossary_for(h.guild.id).term("git")
+    assert term.category == "workflow" and term.definition == "Git keeps every version."

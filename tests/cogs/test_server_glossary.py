@@ -95,6 +95,26 @@ async def test_friendly_refusals(start_bot):
         assert [g.name for g in await h.bot.store.server_glossaries.all()] == ["mine"]
 
 
+def titles(reply) -> list[str]:
+    followups = reply.followup_messages
+    embeds = (followups[-1] if followups else {"embeds": reply.embeds}).get("embeds") or []
+    return [e.get("title") for e in embeds]
+
+
+async def test_each_refusal_has_its_own_title_and_says_nothing_changed(start_bot):
+    async with start_bot() as h:
+        off = await create(h, "mine")
+        assert titles(off) == ["Not allowed on this bot"]
+        assert "Nothing was created" in said(off)
+    async with start_bot(allow_server_glossaries=True) as allowed:
+        assert titles(await create(allowed, "default")) == ["That name is taken"]
+        assert titles(await create(allowed, "no spaces")) == ["Choose another name"]
+        await create(allowed, "mine")
+        second = await create(allowed, "another")  # refused inside the store's transaction
+        assert titles(second) == ["This server has its own glossary"]
+        assert second.ephemeral and "That did not work" not in said(second)
+
+
 def test_the_operator_lists_exports_and_removes_them(start_bot, config, tmp_path, capsys):
     import asyncio
 

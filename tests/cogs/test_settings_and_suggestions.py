@@ -151,3 +151,51 @@ async def test_an_undeliverable_suggestion_is_kept_for_the_moderators(start_bot)
         assert "not posted" in field["value"] and f"<@{h.student.id}>" in field["value"]
         refused = await h.slash("glossary", "suggestions", member=h.student)
         assert refused.embeds[0]["title"] == "Moderators only"
+
+
+async def test_a_form_opened_before_a_restart_is_saved_after_it(start_bot):
+    async with FakeDiscord() as fake:  # one server, one moderators' channel, two runs
+        async with start_bot(fake) as first:
+            setup = await first.slash("glossary", "settings", member=first.moderator,
+                                      moderators_channel=first.channel)
+            await setup.wait_followup()
+            form = await first.click("gl:f:git", member=first.student)
+            assert form.type == 9
+        async with start_bot(fake) as second:  # no form object survives: the submit must
+            thanks = await second.submit_modal(form, {
+                "section": "Definition", "problem": "Typed before the restart.",
+                "proposal": "Git keeps every version."}, member=second.student)
+            await thanks.wait_followup()
+            assert thanks.ephemeral and "Thank you" in thanks.content
+            (embed,) = second.channel_messages()[-1]["embeds"]
+            assert embed["title"] == "Suggested fix: Git"
+            fields = {f["name"]: f["value"] for f in embed["fields"]}
+            assert fields["What is wrong"] == "Typed before the restart."
+            assert fields["Proposed text"] == "Git keeps every version."
+            [saved] = await second.bot.store.suggestions.latest(second.guild.id)
+            assert (saved.problem, saved.author_id) == ("Typed before the restart.",
+                                                        second.student.id)
+
+
+async def test_a_form_is_saved_once_while_the_bot_runs(h):
+    setup = await h.slash("glossary", "settings", member=h.moderator, moderators_channel=h.channel)
+    await setup.wait_followup()
+    form = await h.click("gl:f:git", member=h.student)
+    thanks = await h.submit_modal(form, {"problem": "Once."}, member=h.student)
+    await thanks.wait_followup()
+    assert len(await h.bot.store.suggestions.latest(h.guild.id)) == 1
+    assert len([m for m in h.channel_messages() if m.get("embeds") and m["embeds"][0][
+        "title"] == "Suggested fix: Git"]) == 1
+
+
+async def test_a_form_for_a_term_removed_meanwhile_gives_the_text_back(h, content_dir):
+    setup = await h.slash("glossary", "settings", member=h.moderator, moderators_channel=h.channel)
+    await setup.wait_followup()
+    form = await h.click("gl:f:git", member=h.student)
+    (content_dir / "git.yaml").unlink()
+    reload = await h.slash("glossary", "reload", member=h.moderator)
+    await reload.wait_followup()
+    refused = await h.submit_modal(form, {"problem": "My careful words."}, member=h.student)
+    said = await refused.wait_followup()
+    assert said["embeds"][0]["title"] == "No longer in the glossary"
+    assert "My careful words." in said["embeds"][0]["description"]

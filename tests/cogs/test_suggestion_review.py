@@ -10,6 +10,7 @@ import logging
 import pytest
 
 from bot.suggestion_review import resolve_section
+from tests.cogs.test_glossaries import classes, now  # noqa: F401 - two servers' fixtures
 from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord
 
 CALLBACK_MODAL, DEFERRED_UPDATE = 9, 6
@@ -240,3 +241,82 @@ async def test_the_glossarys_editors_decide_not_every_moderator(start_bot, conte
                           ).wait_followup()
             assert said["content"].startswith("Applied to Definition of **Git**")
     assert NEW_TEXT in (content_dir / "git.yaml").read_text()
+
+
+# --- A server that only uses a shared glossary --------------------------------------------
+
+async def _take_suggestions(k, guild) -> None:
+    reply = await k.h.slash("glossary", "settings", member=k.moderator(guild),
+                            moderators_channel=guild.text_channel)
+    await reply.wait_followup()
+
+
+async def _suggest_in(k, guild) -> dict:
+    form = await k.h.click("gl:f:cache@" + _suffix(k), member=k.student(guild))
+    sent = await k.h.submit_modal(form, {"section": "Definition", "problem": "Vague.",
+                                         "proposal": "A data cache keeps results close."},
+                                  member=k.student(guild))
+    return await sent.wait_followup()
+
+
+def _suffix(k) -> str:
+    from bot.cards.buttons import glossary_suffix
+
+    return glossary_suffix(k.h.bot.store.glossary_named("data").id)[1:]
+
+
+def _posts(k, guild) -> list[dict]:
+    return [m for m in k.h.channel_messages(guild.text_channel)
+            if m.get("embeds") and m["embeds"][0]["title"].startswith("Suggested fix")]
+
+
+async def test_a_shared_glossarys_suggestion_goes_to_its_owners_who_apply_it(classes):  # noqa: F811
+    async with classes() as k:
+        await _take_suggestions(k, k.b)  # the owner server
+        await _take_suggestions(k, k.c)  # uses the data glossary only
+        thanks = await _suggest_in(k, k.c)
+        assert "moderators of **Data class B**, who edit this glossary" in thanks["content"]
+        assert _posts(k, k.c) == []  # its moderators could not apply it
+        [post] = _posts(k, k.b)
+        fields = {f["name"]: f["value"] for f in post["embeds"][0]["fields"]}
+        assert fields["Asked in"].startswith("Data class C")
+        apply_id = post["components"][0]["components"][0]["custom_id"]
+        said = await (await k.h.click(apply_id, message=post, member=k.moderator(k.b))
+                      ).wait_followup()
+        assert said["content"].startswith("Applied to Definition of **Cache**"), said
+        card = await k.h.slash("define", term="cache", member=k.student(k.c))
+        assert card.embeds[0]["description"] == "A data cache keeps results close."
+        data_id = k.h.bot.store.glossary_named("data").id
+        [change] = await k.h.bot.store.history.recent("cache", glossary_id=data_id)
+        assert change.source == "suggestion" and change.credited_id == k.student(k.c).id
+        listed = await k.h.slash("glossary", "suggestions", member=k.moderator(k.c))
+        assert f"applied by <@{k.moderator(k.b).id}>" in str(listed.embeds)  # kept in C
+        web = await k.h.slash("define", term="cache", member=k.student(k.a))
+        assert "browser cache" in web.embeds[0]["description"]  # the other glossary: as it was
+
+
+async def test_without_an_owner_channel_the_post_says_who_can_apply_it(classes):  # noqa: F811
+    async with classes() as k:
+        await _take_suggestions(k, k.c)
+        thanks = await _suggest_in(k, k.c)
+        assert thanks["content"] == "Thank you! Your suggestion was sent to the moderators."
+        [post] = _posts(k, k.c)
+        fields = {f["name"]: f["value"] for f in post["embeds"][0]["fields"]}
+        assert "the moderators of **Data class B**" in fields["Who can apply it"]
+        apply_id = post["components"][0]["components"][0]["custom_id"]
+        refused = await k.h.click(apply_id, message=post, member=k.moderator(k.c))
+        assert refused.embeds[0]["title"] == "This glossary is shared"
+
+
+async def test_an_owner_cannot_decide_another_glossarys_suggestion(classes):  # noqa: F811
+    async with classes() as k:
+        await _take_suggestions(k, k.a)  # the web glossary's server
+        form = await k.h.click("gl:f:cache", member=k.student(k.a))
+        sent = await k.h.submit_modal(form, {"problem": "Vague."}, member=k.student(k.a))
+        await sent.wait_followup()
+        [post] = _posts(k, k.a)
+        dismiss_id = post["components"][0]["components"][2]["custom_id"]
+        refused = await k.h.click(dismiss_id, message=post, member=k.moderator(k.b))
+        assert refused.ephemeral and refused.embeds[0]["title"] == "This glossary is shared"
+        assert (await k.h.bot.store.suggestions.get(int(dismiss_id.rsplit(":", 1)[1]))
+                ).status == "open"
