@@ -19,6 +19,7 @@ from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.history import History
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
+from bot.storage.snapshot import StoredFile, stored_terms
 from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
 
@@ -58,6 +59,11 @@ class Store:
         for name in names:
             self._add(ids[name], name)
         self.glossary, self.reloads = self._by_id[ids[default]]
+
+    async def stored_terms(self, glossary_id: int) -> dict[str, StoredFile]:
+        """Each term file of a glossary as its last good load read it (an import preview
+        then parses only the files saved since: ``bot.storage.snapshot``)."""
+        return await stored_terms(self.db, glossary_id)
 
     def glossary_named(self, name: str) -> Glossary:
         """A registered glossary; KeyError for a name never registered."""

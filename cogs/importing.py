@@ -7,6 +7,10 @@ Confirm writes every file in one step and runs the validated reload /glossary re
 runs (one transaction in the store); a reload that refuses the result puts the files
 back. The history names the editor, with ``import`` as the source.
 
+The plan compares every row with the directory's files; a file the bot's last load read
+with the same size and modification time is taken from the database
+(``store.stored_terms``), so a 10,000-row preview parses only the files saved since.
+
 An attachment is checked before it is downloaded (at most 5 MB) and read whole: a wrong
 encoding, a binary file, too many rows or missing columns are the plan's problems, in the
 CLI's words. Confirm plans again from the same bytes: if a reload or an edit changed the
@@ -30,6 +34,7 @@ from bot.client import GlossaryBot, NotModerator
 from bot.import_sources import attachment_too_big
 from bot.reloads import reload_and_report
 from bot.storage.history import HistoryEntry
+from bot.storage.snapshot import StoredFile
 from bot.text import shorten
 from cogs.authoring import can_edit, editors_only
 
@@ -48,6 +53,11 @@ class Upload:
     name: str
     data: bytes
     directory: Path
+
+
+async def _stored(bot: GlossaryBot, guild_id: int | None) -> dict[str, StoredFile]:
+    """The files as the bot last loaded them: the plan parses only those saved since."""
+    return await bot.store.stored_terms(bot.glossary_for(guild_id).id)
 
 
 def _outline(plan: ImportPlan) -> tuple[object, ...]:
@@ -116,7 +126,8 @@ class ConfirmImport(discord.ui.View):
         upload = self.upload
         bot: GlossaryBot = interaction.client  # type: ignore[assignment]
         spec = bot.spec_for(interaction.guild_id)
-        plan = await plan_upload(upload.data, upload.name, upload.directory)
+        plan = await plan_upload(upload.data, upload.name, upload.directory,
+                                 await _stored(bot, interaction.guild_id))
         if _outline(plan) != _outline(self.plan) or not plan.ok or not plan.writes:
             # The glossary changed since the preview: show what the import does now.
             view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
@@ -185,7 +196,8 @@ async def import_command(interaction: discord.Interaction, file: discord.Attachm
             "Attach it again in a new /glossary import."))
         return
     upload = Upload(file.filename, data, directory)
-    plan = await plan_upload(data, file.filename, directory)
+    plan = await plan_upload(data, file.filename, directory,
+                             await _stored(bot, interaction.guild_id))
     view = ConfirmImport(upload, plan) if plan.ok and plan.writes else None
     extra = {"view": view} if view else {}
     await interaction.followup.send(embed=preview_embed(plan, file.filename), ephemeral=True,
