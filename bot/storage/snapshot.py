@@ -11,7 +11,6 @@ vouch for (saved since, or new).
 
 from __future__ import annotations
 
-import json
 from typing import NamedTuple
 
 from bot.storage.database import Database
@@ -31,8 +30,9 @@ async def stored_terms(db: Database, glossary_id: int) -> dict[str, StoredFile]:
     """File name -> what its last load gave, for one glossary (read on the reader)."""
     rows = await db.reader.execute_fetchall(
         "SELECT t.file, t.mtime_ns, t.size, t.slug, d.data, "
-        "(SELECT json_group_array(n.key) FROM names n WHERE n.term_id = t.id) "
+        "(SELECT group_concat(n.key, ' ') FROM names n WHERE n.term_id = t.id) "
         "FROM terms t JOIN term_data d ON d.term_id = t.id WHERE t.glossary_id = ?",
         (glossary_id,))
-    return {file: StoredFile(mtime_ns, size, slug, data, tuple(json.loads(keys)))
+    # A name key is letters and digits only (``bot.models.name_key``): spaces part them.
+    return {file: StoredFile(mtime_ns, size, slug, data, tuple(keys.split(" ")) if keys else ())
             for file, mtime_ns, size, slug, data, keys in rows}
