@@ -45,6 +45,7 @@ START_UP = "start-up (term files saved while the bot was stopped)"
 # An edit, import or restore claims the rows its own reload recorded moments before (the
 # watcher may have run that reload first); older reload rows are left as they are.
 CLAIM_SECONDS = 120.0
+_CLAIM_CHUNK = 500  # slugs per query (SQLite allows 32,766 parameters, PostgreSQL 65,535)
 _KEYS = json.dumps([s.key for s in SECTIONS])
 
 # The reload's deleted terms, as they were, until its history is written (temporary:
@@ -241,15 +242,19 @@ async def _claimable(db: aiosqlite.Connection, entries: Sequence[HistoryEntry], 
     by_glossary: dict[int, list[str]] = {}
     for e in entries:
         by_glossary.setdefault(e.glossary_id, []).append(e.slug)
+    # Plain placeholders, no json_each: the same statement on PostgreSQL, where the
+    # history may live once shared state can (issue 20).
     for glossary_id, slugs in by_glossary.items():
-        rows = await db.execute_fetchall(
-            "SELECT h.slug, h.id, h.after IS NULL FROM term_history h "
-            "WHERE h.glossary_id = ?1 AND h.slug IN (SELECT value FROM json_each(?2)) "
-            "AND h.id = (SELECT max(id) FROM term_history WHERE glossary_id = ?1 AND "
-            "slug = h.slug) AND h.source = 'reload' AND h.actor_id IS NULL AND h.at >= ?3",
-            (glossary_id, json.dumps(slugs), since))
-        found.update({(glossary_id, slug): (entry_id, bool(removed))
-                      for slug, entry_id, removed in rows})
+        for start in range(0, len(slugs), _CLAIM_CHUNK):
+            part = slugs[start:start + _CLAIM_CHUNK]
+            rows = await db.execute_fetchall(
+                "SELECT h.slug, h.id, h.after IS NULL FROM term_history h "
+                f"WHERE h.glossary_id = ? AND h.slug IN ({', '.join('?' * len(part))}) "
+                "AND h.id = (SELECT max(id) FROM term_history WHERE glossary_id = "
+                "h.glossary_id AND slug = h.slug) AND h.source = 'reload' AND "
+                "h.actor_id IS NULL AND h.at >= ?", (glossary_id, *part, since))
+            found.update({(glossary_id, slug): (entry_id, bool(removed))
+                          for slug, entry_id, removed in rows})
     return found
 
 

@@ -203,3 +203,23 @@ async def test_reload_history_stays_in_its_glossary(store, write_term, terms_dir
     other_id = store.glossary_named("other").id
     assert len(await store.history.recent("widget")) == 1
     assert await store.history.recent("widget", glossary_id=other_id) == []
+
+
+async def test_an_import_of_many_terms_claims_every_row_its_reload_recorded(
+        store, write_term, terms_dir):
+    slugs = [f"term-{i:03d}" for i in range(501)]  # more than one claiming query's slugs
+    for slug in slugs:
+        write_term(slug)
+    await store.reloads.reload(terms_dir)
+    for slug in slugs:
+        write_term(slug, definition=f"Imported {slug}.")
+    diff = await store.reloads.reload(terms_dir)
+    first, last = diff.history_ids
+    assert last - first + 1 == len(slugs)
+    await store.history.record([
+        HistoryEntry(slug, "import", make_term(slug),
+                     make_term(slug, definition=f"Imported {slug}."), actor_id=3)
+        for slug in slugs])
+    rows = await store.db.reader.execute_fetchall(
+        "SELECT source, actor_id, count(*) FROM term_history GROUP BY source, actor_id")
+    assert rows == [("import", 3, len(slugs))]
