@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from bot.export import term_file_text
 from bot.import_sources import Row, RowProblem, read_bytes, read_source
 from bot.models import MAX_SLUG_LENGTH, SLUG_PATTERN, Term, name_key, term_from_json
 from bot.sections import SECTIONS
+from bot.storage.snapshot import StoredFile
 
 REQUIRED = tuple(s.key for s in SECTIONS if s.required)
 
@@ -130,8 +131,11 @@ class _Existing:
     files: dict[str, str]  # slug -> file name, valid or not
 
 
-async def _read_directory(directory: Path) -> _Existing:
-    """The directory as the reload reads it (worker processes for a large one)."""
+async def _read_directory(directory: Path, loaded: Mapping[str, StoredFile] | None = None
+                          ) -> _Existing:
+    """The directory as the reload reads it (worker processes for a large one). A file
+    ``loaded`` has with the same size and modification time (the bot's last load of it,
+    ``bot.storage.snapshot``) is taken from there instead of parsed again."""
     import asyncio
 
     from bot.loading import parse_in_chunks
@@ -143,16 +147,30 @@ async def _read_directory(directory: Path) -> _Existing:
     shown = display_path(directory)
     if not scan.files:
         return existing
-    chunk: list[ParsedFile]
-    async for chunk in parse_in_chunks(directory, scan.files):
-        for parsed in chunk:
+    loaded = loaded or {}
+    known = {name: row for name, mtime_ns, size in scan.files
+             if (row := loaded.get(name)) is not None
+             and (row.mtime_ns, row.size) == (mtime_ns, size)}
+    to_parse = [f for f in scan.files if f[0] not in known]
+    parsed_files: dict[str, ParsedFile] = {}
+    if to_parse:
+        chunk: list[ParsedFile]
+        async for chunk in parse_in_chunks(directory, to_parse):
+            parsed_files.update((parsed.file[0], parsed) for parsed in chunk)
+    for name, _, _ in scan.files:  # in file order, as a reload meets them
+        if (row := known.get(name)) is not None:
+            slug, data, keys = row.slug, row.data, row.keys
+        elif (parsed := parsed_files.get(name)) is not None:
             record = parsed.record
-            existing.files.setdefault(record.slug, parsed.file[0])
-            if record.data:
-                existing.terms[record.slug] = term_from_json(record.data)
-            for name in record.names:
-                existing.owners.setdefault(
-                    name.key, (record.slug, os.path.join(shown, parsed.file[0])))
+            slug, data, keys = record.slug, record.data, [n.key for n in record.names]
+        else:
+            continue
+        existing.files.setdefault(slug, name)
+        if data:
+            existing.terms[slug] = term_from_json(data)
+        where = os.path.join(shown, name)
+        for key in keys:
+            existing.owners.setdefault(key, (slug, where))
     return existing
 
 
@@ -241,9 +259,11 @@ class _Planner:
                 if slug not in known]
 
 
-async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
+async def plan_import(paths: Sequence[Path], directory: Path,
+                      loaded: Mapping[str, StoredFile] | None = None) -> ImportPlan:
     """Read every source, check every row, and say what an import into ``directory``
-    would do. Reading is all-or-nothing per file; rows are checked in order."""
+    would do. Reading is all-or-nothing per file; rows are checked in order. ``loaded``:
+    the bot's last load of the directory, so only files saved since are parsed."""
     import asyncio
 
     rows: list[Row] = []
@@ -252,11 +272,12 @@ async def plan_import(paths: Sequence[Path], directory: Path) -> ImportPlan:
         found, bad = await asyncio.to_thread(read_source, Path(path))
         rows += found
         problems += bad
-    return await _plan(rows, problems, directory)
+    return await _plan(rows, problems, directory, loaded)
 
 
 async def plan_upload(raw: bytes, file: str, directory: Path | None,
-                      stored: Sequence[tuple[str, Term]] = ()) -> ImportPlan:
+                      stored: Sequence[tuple[str, Term]] = (),
+                      loaded: Mapping[str, StoredFile] | None = None) -> ImportPlan:
     """As ``plan_import``, for one file given as bytes (an attachment to /glossary
     import, at most ``MAX_SOURCE_BYTES``); ``file`` names it in every problem. With no
     ``directory`` the import goes into a database-only glossary whose terms are
@@ -266,11 +287,12 @@ async def plan_upload(raw: bytes, file: str, directory: Path | None,
     rows, problems = await asyncio.to_thread(read_bytes, raw, file)
     if directory is None:
         return _planned(rows, problems, None, _stored(stored))
-    return await _plan(rows, problems, directory)
+    return await _plan(rows, problems, directory, loaded)
 
 
-async def _plan(rows: list[Row], problems: list[RowProblem], directory: Path) -> ImportPlan:
-    return _planned(rows, problems, directory, await _read_directory(directory))
+async def _plan(rows: list[Row], problems: list[RowProblem], directory: Path,
+                loaded: Mapping[str, StoredFile] | None = None) -> ImportPlan:
+    return _planned(rows, problems, directory, await _read_directory(directory, loaded))
 
 
 def _planned(rows: list[Row], problems: list[RowProblem], directory: Path | None,

@@ -59,6 +59,7 @@ from bot.metrics import NO_METRICS, Metrics, NoMetrics
 from bot.server_glossaries import with_server_glossaries
 from bot.startup import unchanged_glossaries, warm_indexes
 from bot.storage.glossary import Glossary
+from bot.storage.history import START_UP
 from bot.store import Store
 
 log = logging.getLogger(__name__)
@@ -399,6 +400,11 @@ class GlossaryBot(commands.AutoShardedBot):
             return
         for warning in diff.warnings:
             log.warning("%s", warning)
+        try:  # the files changed while the bot was stopped: the history says so
+            await self.store.history.attribute(diff.history_ids, START_UP)
+        except Exception:
+            log.exception("Could not name the start-up in the history of glossary %s",
+                          spec.name)
         log.info(
             "Glossary loaded: %d terms (%d added, %d changed, %d removed) into %s",
             diff.term_count, len(diff.added), len(diff.changed), len(diff.removed), spec.name,

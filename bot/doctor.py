@@ -1,16 +1,19 @@
 """``glossary-bot doctor``: everything a teacher must get right, checked, one line each.
 
-Each line passes or fails and a failing line says how to fix it: the config, the term
-files, the database, the token (asked of Discord itself, ``GET /users/@me``), the synced
-commands, and, in every server, whether the bot may view, send and embed in the channels
-the moderators chose (computed from the server's roles and the channel's overwrites, as
-Discord computes it). Exit 0 when all pass, 1 when something needs fixing. Only reads:
-the content is loaded into a scratch database, the real one is only checked.
+Each line passes or fails and a failing line says how to fix it: the config, each
+glossary (its term files, and the terms, last reload and content version the bot serves
+from the database), the database, the token (asked of Discord itself,
+``GET /users/@me``), the synced commands, and, in every server, whether the bot may
+view, send and embed in the channels the moderators chose (computed from the server's
+roles and the channel's overwrites, as Discord computes it). Exit 0 when all pass, 1
+when something needs fixing. Only reads: the content is checked without a database, the
+real one is only checked and read (read-only).
 """
 
 from __future__ import annotations
 
 import asyncio
+import datetime
 import sys
 import tempfile
 from collections.abc import Sequence
@@ -24,6 +27,8 @@ import discord
 from bot.backup import quick_check
 from bot.config import Config, load_config
 from bot.errors import ConfigError, MissingToken
+from bot.glossaries import GlossarySpec
+from bot.storage.summary import GlossarySummary, read_summaries
 from bot.store import Store
 
 PORTAL = "https://discord.com/developers/applications"
@@ -105,22 +110,57 @@ def _check_config(path: str | None) -> tuple[Config | None, Line]:
     return config, Line(True, "config", "valid")
 
 
-async def _check_content(config: Config) -> Line:
-    """What ``glossary-bot check`` reports, the same code a reload runs."""
+async def _check_glossaries(config: Config) -> list[Line]:
+    """One line per configured glossary: what ``glossary-bot check`` reports of its
+    term files (the same code a reload runs), and what the bot serves from the database
+    (terms, last reload, when its content last changed), read without writing."""
+    served = await asyncio.to_thread(read_summaries, config.database)
+    glossaries = config.glossary_map
+    return [await _check_glossary(spec, (served or {}).get(spec.name),
+                                  spec.name == glossaries.default_name)
+            for spec in glossaries.specs]
+
+
+async def _check_glossary(spec: GlossarySpec, served: GlossarySummary | None,
+                          is_default: bool) -> Line:
     from bot.reloading import check_directory
 
-    fix = f"run `glossary-bot check {config.content_dir}` and fix each listed line"
+    check = f"glossary {spec.name}" + (" (default)" if is_default else "")
+    state = _served(served)
+    directory = spec.content_dir
+    if directory is None:
+        return Line(True, check, f"lives in the database alone; {state}")
+    fix = f"run `glossary-bot check {directory}` and fix each listed line"
     try:
-        problems, valid = await check_directory(config.content_dir)
+        problems, valid = await check_directory(directory)
     except OSError as exc:
-        return Line(False, "content", f"{config.content_dir}: {exc.strerror}",
+        return Line(False, check, f"{directory}: {exc.strerror}",
                     "set content_dir in the config to the term files' directory")
     errors = [p for p in problems if not p.is_warning]
     if errors:
-        return Line(False, "content", f"{len(errors)} error(s) in {config.content_dir}, "
-                    f"first: {errors[0]}", fix)
-    return Line(True, "content", f"{valid} terms, {len(problems)} warning(s) "
-                f"in {config.content_dir}")
+        return Line(False, check, f"{len(errors)} error(s) in {directory}, first: "
+                    f"{errors[0]}; {state}", fix)
+    return Line(True, check, f"{valid} terms, {len(problems)} warning(s) in {directory}; "
+                f"{state}")
+
+
+def _served(summary: GlossarySummary | None) -> str:
+    """What the bot serves, in words: the term count, the last reload, the content
+    version (the time its content last changed)."""
+    if summary is None:
+        return "not loaded by the bot yet"
+    parts = [f"the bot serves {summary.terms} terms"]
+    if summary.last_reload_at is not None:
+        parts.append(f"last reload {_when(summary.last_reload_at)}")
+    if summary.changed_at is not None:
+        parts.append(f"content version of {_when(summary.changed_at)}")
+    elif summary.version:
+        parts.append(f"content version {summary.version}")
+    return ", ".join(parts)
+
+
+def _when(at: float) -> str:
+    return datetime.datetime.fromtimestamp(at, datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 def _check_database(config: Config) -> Line:
@@ -247,7 +287,7 @@ async def diagnose(config_path: str | None) -> list[Line]:
     lines = [line]
     if config is None:
         return lines
-    lines += [await _check_content(config), _check_database(config)]
+    lines += [*await _check_glossaries(config), _check_database(config)]
     try:
         token = config.require_token()
     except MissingToken:

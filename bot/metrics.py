@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bot.errors import GlossaryError, InvalidContent, TermNotFound
+from bot.storage.summary import glossary_summaries
 
 __all__ = ["CONTENT_TYPE_LATEST", "NO_METRICS", "Metrics", "NoMetrics", "outcome_of"]
 
@@ -85,15 +86,26 @@ class Metrics:
             "glossary_autocomplete_seconds", "Time to answer one autocomplete keystroke",
             ["command"], buckets=LATENCY_BUCKETS, registry=registry)
         self.reloads = Counter(
-            "glossary_reloads", "Glossary reloads, by result (ok, refused: the files had "
-            "errors, error)", ["result"], registry=registry)
+            "glossary_reloads", "Glossary reloads, by glossary and result (ok, refused: the "
+            "files had errors, error)", ["glossary", "result"], registry=registry)
+        self.reload_problems = Gauge(
+            "glossary_reload_problems", "Errors the glossary's last reload refused its "
+            "files for (0 after a good one); the previous content is still served",
+            ["glossary"], registry=registry)
         self.reload_seconds = Histogram(
             "glossary_reload_seconds", "Duration of a glossary reload",
             buckets=RELOAD_BUCKETS, registry=registry)
         self.errors = Counter(
             "glossary_errors", "ERROR log records, by logger (tracebacks, failed posts)",
             ["logger"], registry=registry)
-        self.terms = Gauge("glossary_terms", "Terms in the loaded glossary", registry=registry)
+        self.terms = Gauge("glossary_terms", "Terms in each glossary", ["glossary"],
+                           registry=registry)
+        self.last_reload = Gauge(
+            "glossary_last_reload_timestamp_seconds", "When each glossary's last good reload "
+            "finished (Unix time)", ["glossary"], registry=registry)
+        self.content_changed = Gauge(
+            "glossary_content_changed_timestamp_seconds", "When each glossary's content last "
+            "changed: its content version (Unix time)", ["glossary"], registry=registry)
         self.gateway_latency = Gauge(
             "glossary_gateway_latency_seconds", "Heartbeat round trip to Discord's gateway",
             ["shard"], registry=registry)
@@ -101,7 +113,6 @@ class Metrics:
             "glossary_gateway_connected", "1 while the shard's gateway connection is open",
             ["shard"], registry=registry)
         self._bound: dict[object, _Bound] = {}
-        self._reloads = {r: self.reloads.labels(r) for r in ("ok", "refused", "error")}
         self.log_handler = _ErrorCounter(self)
 
     # -- hot path --------------------------------------------------------------------
@@ -132,30 +143,50 @@ class Metrics:
 
     # -- reloads, scrapes ------------------------------------------------------------
     def watch_reloads(self, store: Any) -> None:
-        """Time every ``store.reloads.reload`` (start-up, /glossary reload, the watcher)."""
-        reloads = store.reloads
-        reload = reloads.reload
+        """Time every glossary's reloads (start-up, /glossary reload, the watcher, an
+        edit). A glossary registered later is wrapped at the next scrape; each reloader
+        is wrapped once."""
+        for glossary in store.glossaries:
+            self._watch(glossary.name, store.reloader(glossary.name))
+
+    def _watch(self, name: str, reloader: Any) -> None:
+        if getattr(reloader, "_timed_by", None) is self:
+            return
+        reload = reloader.reload
+        results = {r: self.reloads.labels(name, r) for r in ("ok", "refused", "error")}
+        problems = self.reload_problems.labels(name)
 
         async def timed_reload(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             try:
                 diff = await reload(*args, **kwargs)
-            except InvalidContent:
-                self._reloads["refused"].inc()
+            except InvalidContent as exc:
+                results["refused"].inc()
+                problems.set(len(exc.errors))
                 raise
             except Exception:
-                self._reloads["error"].inc()
+                results["error"].inc()
                 raise
             finally:
                 self.reload_seconds.observe(time.perf_counter() - started)
-            self._reloads["ok"].inc()
+            results["ok"].inc()
+            problems.set(0)
             return diff
 
-        reloads.reload = timed_reload
+        reloader.reload = timed_reload
+        reloader._timed_by = self  # noqa: SLF001 - the one wrapper, however often asked
 
     async def scrape(self, bot: discord.Client) -> bytes:
-        """The text exposition, with the values read now."""
-        self.terms.set(await bot.store.glossary.term_count())  # type: ignore[attr-defined]
+        """The text exposition, with the values read now: every glossary's size, last
+        reload and content version in one query."""
+        store = bot.store  # type: ignore[attr-defined]
+        self.watch_reloads(store)
+        for summary in await glossary_summaries(store.db):
+            self.terms.labels(summary.name).set(summary.terms)
+            if summary.last_reload_at is not None:
+                self.last_reload.labels(summary.name).set(summary.last_reload_at)
+            if summary.changed_at is not None:
+                self.content_changed.labels(summary.name).set(summary.changed_at)
         for shard_id, socket in gateway_sockets(bot):
             self.gateway_connected.labels(str(shard_id)).set(int(bool(socket and socket.open)))
             latency = socket.latency if socket is not None else float("inf")

@@ -144,6 +144,9 @@ class ReloadDiff:
     removed: tuple[str, ...] = ()
     term_count: int = 0
     warnings: tuple[Problem, ...] = field(default=())
+    # The (first, last) ids of the term history rows the reload recorded, so whoever ran it
+    # can be named on them (``History.attribute``); None: nothing recorded.
+    history_ids: tuple[int, int] | None = None
 
     @property
     def is_empty(self) -> bool:

@@ -2,6 +2,11 @@
 
 ``reload_and_report`` is what `/glossary reload`, ``auto_reload`` (``cogs/watcher.py``) and
 the sandbox's ``--watch`` all run, so a reload reads the same wherever it came from.
+Each reload records its changes in the terms' history (``bot.storage.history``), and
+``reload_and_report`` names who ran it on those rows: the moderator who ran
+/glossary reload, else what did (``AUTO_RELOAD``, ``START_UP``; a reload nobody names
+reads as a file change).
+
 ``ContentWatcher`` is the one watcher, used by the auto-reload cog and by the sandbox.
 watchfiles batches and debounces file events, so an editor's several writes become one
 reload; the store's reload is all-or-nothing, so a half-saved file only produces an error
@@ -27,7 +32,11 @@ from bot.cards import reload_embed, reload_failed_embed
 from bot.content import TERM_SUFFIXES
 from bot.errors import InvalidContent
 from bot.models import ReloadDiff
+from bot.storage.history import AUTO_RELOAD, START_UP
 from bot.store import Store
+
+__all__ = ["AUTO_RELOAD", "START_UP", "ContentWatcher", "ReloadReport", "name_reloader",
+           "reload_and_report"]
 
 log = logging.getLogger(__name__)
 DEBOUNCE_SECONDS = 0.8
@@ -48,21 +57,35 @@ class ReloadReport:
         return self.diff is None or not self.diff.is_empty
 
 
-async def reload_and_report(store: Store, directory: Path, glossary: str | None = None
+async def reload_and_report(store: Store, directory: Path, glossary: str | None = None, *,
+                            actor_name: str = "", actor_id: int | None = None
                             ) -> ReloadReport:
     """Reload a glossary's term files (the default glossary's unless ``glossary`` names
     another): the diff, or every ``path:line`` problem (nothing changed then, and the
-    previous glossary is still served)."""
+    previous glossary is still served). ``actor_name`` (and ``actor_id`` for a person)
+    names who ran it in the history of each term it changed."""
     reloader = store.reloader(glossary) if glossary is not None else store.reloads
     try:
         diff = await reloader.reload(directory)
     except InvalidContent as exc:
         log.warning("Reload refused: %d error(s)", len(exc.errors))
         return ReloadReport(reload_failed_embed(exc.problems), None)
+    if actor_name:
+        await name_reloader(store, diff, actor_name, actor_id)
     if not diff.is_empty:
         log.info("Reloaded: %d added, %d changed, %d removed",
                  len(diff.added), len(diff.changed), len(diff.removed))
     return ReloadReport(reload_embed(diff), diff)
+
+
+async def name_reloader(store: Store, diff: ReloadDiff, actor_name: str,
+                        actor_id: int | None = None) -> None:
+    """Name who ran a reload on its history rows. After the reload's commit: if this
+    fails, the rows stay, read as a file change, and the reload still stands."""
+    try:
+        await store.history.attribute(diff.history_ids, actor_name, actor_id)
+    except Exception:
+        log.exception("Could not name %s in the history of a reload", actor_name)
 
 
 def _is_term_file(_change: watchfiles.Change, path: str) -> bool:

@@ -27,6 +27,7 @@ from bot.storage.meta import Meta
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
 from bot.storage.server_glossaries import ServerGlossaries
+from bot.storage.snapshot import StoredFile, stored_terms
 from bot.storage.sql import PgShared, Shared, SqliteShared
 from bot.storage.study import Study
 from bot.storage.suggestions import Suggestions
@@ -75,6 +76,11 @@ class Store:
         for name in names:
             self._add(ids[name], name)
         self.glossary, self.reloads = self._by_id[ids[default]]
+
+    async def stored_terms(self, glossary_id: int) -> dict[str, StoredFile]:
+        """Each term file of a glossary as its last good load read it (an import preview
+        then parses only the files saved since: ``bot.storage.snapshot``)."""
+        return await stored_terms(self.db, glossary_id)
 
     def glossary_named(self, name: str) -> Glossary:
         """A registered glossary; KeyError for a name never registered."""

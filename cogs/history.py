@@ -55,7 +55,7 @@ def _when(at: float) -> str:
 def _who(entry: HistoryEntry) -> str:
     if entry.actor_name:
         return entry.actor_name
-    return "a reload" if entry.source == "reload" else "the terminal"
+    return "a file change" if entry.source == "reload" else "the terminal"
 
 
 def _what(entry: HistoryEntry) -> str:
@@ -147,9 +147,9 @@ async def history_page(bot: GlossaryBot, subject: Subject, offset: int
     embed = discord.Embed(title=shorten(f"History of {subject.title}", 256),
                           colour=HISTORY_COLOUR)
     if not entries:
-        embed.description = ("No changes are recorded for this term yet. Every edit, "
-                             "import, restore and reload that changes it is recorded from "
-                             "now on.")
+        embed.description = ("No changes are recorded for this term since the glossary "
+                             "was first loaded. Every edit, import, restore and reload "
+                             "that changes it is recorded.")
         return embed, None
     embed.description = "\n".join(entry_line(e) for e in entries)
     pages = (total + PAGE - 1) // PAGE

@@ -11,6 +11,10 @@ result puts the files back; a database-only glossary gets every row in ONE
 history names the editor, with ``import`` as the source; with ``commit_edits`` the whole
 import is one git commit of the files it wrote, by the editor.
 
+The plan compares every row with the directory's files; a file the bot's last load read
+with the same size and modification time is taken from the database
+(``store.stored_terms``), so a 10,000-row preview parses only the files saved since.
+
 An attachment is checked before it is downloaded (at most 5 MB) and read whole: a wrong
 encoding, a binary file, too many rows or missing columns are the plan's problems, in the
 CLI's words. Confirm plans again from the same bytes: if a reload or an edit changed the
@@ -31,6 +35,7 @@ from bot.bulk_import import ImportPlan, apply_import, plan_upload, target_name, 
 from bot.cards import error_embed
 from bot.client import GlossaryBot, NotModerator
 from bot.import_sources import attachment_too_big
+from bot.storage.snapshot import StoredFile
 from bot.text import shorten
 from cogs.authoring import AGAIN, Change, Write, can_edit, editors_only, save_changes
 
@@ -63,7 +68,8 @@ class Planned:
 async def plan_for(bot: GlossaryBot, guild_id: int | None, upload: Upload) -> Planned:
     spec = bot.spec_for(guild_id)
     if spec.content_dir is not None:
-        plan = await plan_upload(upload.data, upload.name, spec.content_dir)
+        plan = await plan_upload(upload.data, upload.name, spec.content_dir,
+                                 loaded=await _stored(bot, guild_id))
         return Planned(plan, {}, spec.name)
     stored = await bot.glossary_for(guild_id).stored_terms()
     plan = await plan_upload(upload.data, upload.name, None,
@@ -93,6 +99,11 @@ def files_write(plan: ImportPlan) -> Write | None:
         return lambda: undo_import(applied)
 
     return write
+
+
+async def _stored(bot: GlossaryBot, guild_id: int | None) -> dict[str, StoredFile]:
+    """The files as the bot last loaded them: the plan parses only those saved since."""
+    return await bot.store.stored_terms(bot.glossary_for(guild_id).id)
 
 
 def _outline(plan: ImportPlan) -> tuple[object, ...]:

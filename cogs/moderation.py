@@ -45,7 +45,9 @@ class Moderation(commands.GroupCog, group_name="glossary",
             return
         # Parsing a large glossary can take longer than Discord's 3-second answer window.
         await interaction.response.defer(ephemeral=True, thinking=True)
-        report = await reload_and_report(self.bot.store, spec.content_dir, spec.name)
+        report = await reload_and_report(self.bot.store, spec.content_dir, spec.name,
+                                         actor_name=interaction.user.display_name,
+                                         actor_id=interaction.user.id)
         await interaction.followup.send(embed=report.embed, ephemeral=True)
 
     @app_commands.command(name="stats", description="Most looked-up terms and missing terms "

@@ -14,7 +14,7 @@ from discord.ext import commands
 
 from bot.client import GlossaryBot
 from bot.glossaries import GlossarySpec
-from bot.reloads import ContentWatcher, reload_and_report
+from bot.reloads import AUTO_RELOAD, ContentWatcher, reload_and_report
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,8 @@ class AutoReload(commands.Cog):
     async def reload_and_tell(self, spec: GlossarySpec | None = None) -> None:
         spec = spec or self.bot.glossary_map.default
         assert spec.content_dir is not None
-        report = await reload_and_report(self.bot.store, spec.content_dir, spec.name)
+        report = await reload_and_report(self.bot.store, spec.content_dir, spec.name,
+                                         actor_name=AUTO_RELOAD)
         if not report.is_news:
             return
         report.embed.set_author(name="Automatic reload (a term file was saved)")

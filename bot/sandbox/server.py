@@ -28,7 +28,7 @@ from aiohttp import web
 
 from bot.client import GlossaryBot
 from bot.config import Config
-from bot.reloads import ContentWatcher, reload_and_report
+from bot.reloads import AUTO_RELOAD, ContentWatcher, reload_and_report
 from bot.sandbox.actions import ActionsMixin, display_name
 from bot.sandbox.errors import SandboxError
 from bot.sandbox.fake import (
@@ -301,7 +301,8 @@ class Sandbox(ActionsMixin, PageMixin):
         the same report, posted as a note."""
         assert self.bot is not None and self.config is not None
         shown_dir = _shown_path(self.config.content_dir) or str(self.config.content_dir)
-        report = await reload_and_report(self.bot.store, self.config.content_dir)
+        report = await reload_and_report(self.bot.store, self.config.content_dir,
+                                         actor_name=AUTO_RELOAD)
         self.add_note(f"Saved changes in `{shown_dir}` (--watch):",
                       embeds=[report.embed.to_dict()])
 

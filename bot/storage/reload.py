@@ -6,6 +6,10 @@ module does not parse or judge content: ``bot.reloading`` parses the files the p
 (``ReloadBatch.to_parse``), hands them over chunk by chunk, checks them with
 ``bot.validation`` (on the candidate rows the batch reads back) and finishes the batch, or
 raises to roll every write back.
+
+The term history hooks in at two places: ``_delete_terms`` keeps each deleted term's JSON
+(``bot.storage.history.keep_replaced``) and ``finish`` writes the history rows
+(``record_reload``), both in the reload's transaction; the first load records nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from bot.directory import ParsedFile, Scan, ScannedFile
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
+from bot.storage.history import keep_replaced, record_reload
 from bot.validation import LinkUse, NameUse
 
 # The candidates for the cross-file checks (bot.validation decides): every use of a name
@@ -167,7 +172,9 @@ class ReloadBatch:
             "ELSE version END WHERE id = ?4", (stamp, changed_content, now, self._glossary_id))
         count = await self._db.execute_fetchall(
             "SELECT count(*) FROM terms WHERE glossary_id = ?", (self._glossary_id,))
-        diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings))
+        history = (await record_reload(self._db, self._glossary_id, self._first_new_id, stamp)
+                   if changed_content and self.loaded_count else None)
+        diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings), history)
         self.version = now if not diff.is_empty else None
         return diff
 
@@ -227,6 +234,7 @@ async def _delete_terms(db: aiosqlite.Connection, ids: Sequence[int]) -> None:
     term is still there to read them from."""
     if not ids:
         return
+    await keep_replaced(db, ids)  # the term history's "before"
     doomed = json.dumps(list(ids))
     await db.execute(
         "INSERT INTO terms_fts(terms_fts, rowid, title, aliases, body) "

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 from pathlib import Path
 
 import pytest
 
 from bot import bulk_import
+from bot import loading as bulk_import_loading
 from bot.bulk_import import apply_plan, plan_import
 from bot.cli import main
 from bot.content import dump_term, read_term_file
@@ -258,3 +260,44 @@ def test_an_attachment_over_5_mb_is_refused_before_it_is_read():
     assert attachment_too_big(MAX_SOURCE_BYTES, "a.csv") is None
     problem = attachment_too_big(MAX_SOURCE_BYTES + 1, "a.csv")
     assert str(problem).startswith("a.csv:1: file: is 5,242,881 bytes; an import takes")
+
+
+# The bot's preview: files its last load read come from the database, not parsed again.
+
+async def test_the_bots_stored_files_give_the_plan_the_files_would(source, store, tmp_path):
+    directory = Path(shutil.copytree(BUNDLED_TERMS, tmp_path / "terms"))
+    await store.reloads.reload(directory)
+    stored = await store.stored_terms(store.glossary.id)
+    assert len(stored) == len(list(directory.glob("*.yaml")))
+    sheet = source("s.csv", "Term,Definition,Aliases\nGit,Changed.,\nWidget,New.,Repo\n"
+                   "Docker Thing,New.,Git\n")
+    from_files = await plan_import([sheet], directory)
+    from_store = await plan_import([sheet], directory, stored)
+    assert from_store.changes == from_files.changes and from_store.files == from_files.files
+    assert [str(p) for p in from_store.problems] == [str(p) for p in from_files.problems]
+    assert from_store.problems  # the clashes come from stored names too
+    assert from_store.count("changed") == 1
+
+
+async def test_only_files_saved_since_the_last_load_are_parsed(source, store, write_term,
+                                                               terms_dir, monkeypatch):
+    write_term("widget")
+    write_term("gizmo")
+    await store.reloads.reload(terms_dir)
+    stored = await store.stored_terms(store.glossary.id)
+    write_term("gizmo", definition="Saved after the last load.")
+    os.utime(terms_dir / "gizmo.yaml", ns=(1, 1))  # a different modification time
+    parsed: list[str] = []
+    real = bulk_import_loading.parse_in_chunks
+
+    async def counting(directory, files):
+        parsed.extend(name for name, _, _ in files)
+        async for chunk in real(directory, files):
+            yield chunk
+
+    monkeypatch.setattr(bulk_import_loading, "parse_in_chunks", counting)
+    sheet = source("q.txt", "Widget\twidget is a thing students meet in the course.\n"
+                   "Gizmo\tSaved after the last load.\n")
+    plan = await plan_import([sheet], terms_dir, stored)
+    assert parsed == ["gizmo.yaml"]
+    assert plan.summary() == "0 added, 0 changed, 2 unchanged, 0 error(s)"

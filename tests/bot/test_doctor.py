@@ -76,7 +76,9 @@ async def test_all_good_is_exit_0_with_a_pass_per_line(tmp_path, content_dir, co
     assert result.returncode == 0, result.output
     assert all(x.startswith("PASS") for x in result.lines[:-1]), result.output
     assert "token: accepted: logged in as GlossaryBot" in line(result, "token")
-    assert f"{BUNDLED_COUNT} terms" in line(result, "content")
+    assert f"{BUNDLED_COUNT} terms" in line(result, "glossary default (default)")
+    assert f"the bot serves {BUNDLED_COUNT} terms, last reload 20" in line(
+        result, "glossary default (default)")
     assert "quick_check ok" in line(result, "database")
     assert "synced (global)" in line(result, "commands")
     assert "#term-of-the-day: can view, send and embed" in line(
@@ -121,7 +123,8 @@ async def test_unsynced_commands_broken_content_and_a_damaged_database_each_fail
     async with FakeDiscord() as fake:
         result = await doctor(tmp_path, content_dir, fake, config.database)
     assert result.returncode == 1
-    assert line(result, "content").startswith("FAIL") and "git.yaml:1" in result.output
+    assert line(result, "glossary default (default)").startswith("FAIL")
+    assert "git.yaml:1" in result.output
     assert "glossary-bot check" in result.output
     assert line(result, "database").startswith("FAIL")
     assert "glossary-bot restore" in result.output
@@ -163,3 +166,33 @@ def test_channel_permissions_follow_discords_order(who, overwrites, can):
     permissions = channel_permissions(GUILD, who, channel)
     needed = VIEW_CHANNEL | SEND_MESSAGES
     assert (permissions & needed == needed) is can
+
+
+async def test_every_glossary_gets_its_own_line(tmp_path, content_dir, config):
+    """The default glossary, one with term files (broken here), one in the database
+    alone: each says what its files hold and what the bot serves."""
+    science = tmp_path / "science"
+    science.mkdir()
+    (science / "atom.yaml").write_text((content_dir / "git.yaml").read_text()
+                                       .replace("title: Git", "title: Atom"))
+    extra = (f'[glossaries.science]\ncontent_dir = "{science}"\ncourse_name = "Science"\n'
+             'servers = [42]\n[glossaries.notes]\nsource = "database"\n'
+             'course_name = "Notes"\nservers = [43]\n')
+    async with await Store.open(config.database) as store:
+        await store.use_glossaries(["default", "science", "notes"], "default")
+        await store.reloads.reload(content_dir)
+    (science / "bad.yaml").write_text("title: [\n")
+    async with FakeDiscord() as fake:
+        path = write_config(tmp_path, content_dir, api_url=fake.api_base_url,
+                            gateway_url=fake.gateway_url, database=config.database,
+                            extra=extra)
+        result = await run_to_end("--config", str(path), "doctor", token=GOOD_TOKEN)
+    default = line(result, "glossary default (default)")
+    assert default.startswith("PASS") and f"the bot serves {BUNDLED_COUNT} terms" in default
+    assert "content version of 20" in default
+    science_line = line(result, "glossary science")
+    assert science_line.startswith("FAIL") and "bad.yaml:1" in science_line
+    assert "the bot serves 0 terms" in science_line
+    assert f"glossary-bot check {science}" in result.output
+    notes = line(result, "glossary notes")
+    assert notes.startswith("PASS") and "lives in the database alone" in notes

@@ -196,3 +196,44 @@ async def test_the_bot_process_serves_healthz_and_metrics(tmp_path, content_dir)
     assert sample(text, "glossary_interactions_total", command="define", outcome="ok") == 1
     assert sample(text, "glossary_reloads_total", result="ok") == 1  # the start-up load
     assert sample(text, "glossary_terms") == BUNDLED_COUNT
+
+
+async def test_metrics_report_every_glossary_not_only_the_default(store, write_term,
+                                                                  terms_dir, tmp_path):
+    """Terms, last reload, content version and reload outcomes, labelled by glossary; a
+    glossary registered after the metrics began is timed from the next scrape on."""
+    from types import SimpleNamespace
+
+    from bot.errors import InvalidContent
+
+    write_term("widget")
+    write_term("gizmo")
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "widget.yaml").write_text((terms_dir / "widget.yaml").read_text())
+    metrics = Metrics()
+    metrics.watch_reloads(store)
+    await store.reloads.reload(terms_dir)
+    await store.use_glossaries(["default", "science"], "default")
+    bot = SimpleNamespace(store=store, ws=None)
+    await metrics.scrape(bot)  # wraps the new glossary's reloader
+    started = time.time()
+    await store.reloader("science").reload(other)
+    (other / "widget.yaml").write_text("title: [broken\n")
+    with pytest.raises(InvalidContent):
+        await store.reloader("science").reload(other)
+    text = (await metrics.scrape(bot)).decode()
+    assert sample(text, "glossary_terms", glossary="default") == 2
+    assert sample(text, "glossary_terms", glossary="science") == 1  # the last good load
+    assert sample(text, "glossary_reloads_total", glossary="default", result="ok") == 1
+    assert sample(text, "glossary_reloads_total", glossary="science", result="ok") == 1
+    assert sample(text, "glossary_reloads_total", glossary="science", result="refused") == 1
+    assert sample(text, "glossary_reload_problems", glossary="science") >= 1
+    assert sample(text, "glossary_reload_problems", glossary="default") == 0
+    assert sample(text, "glossary_reload_seconds_count") == 3
+    science_reload = sample(text, "glossary_last_reload_timestamp_seconds", glossary="science")
+    assert started - 1 <= science_reload <= time.time()
+    assert sample(text, "glossary_content_changed_timestamp_seconds",
+                  glossary="science") == science_reload
+    assert sample(text, "glossary_last_reload_timestamp_seconds", glossary="default") <= (
+        science_reload)

@@ -284,3 +284,37 @@ async def test_a_removed_database_only_term_is_restored(db_bot):
     assert done["content"].startswith("Restored **Git**")
     card = await h.slash("define", term="git")
     assert card.embeds[0]["description"] == "Git tracks versions."
+
+async def test_a_file_edited_on_disk_and_reloaded_is_in_the_history_and_undone(
+        h, content_dir):
+    """A moderator edits git.yaml on the machine and runs /glossary reload: the history
+    names them, as a file change, and restoring undoes the edit."""
+    git = content_dir / "git.yaml"
+    original = git.read_text()
+    git.write_text(original.replace(ORIGINAL, "Git, as edited on disk,"))
+    reloaded = await (await h.slash("glossary", "reload", member=h.moderator)).wait_followup()
+    assert reloaded["embeds"][0]["title"] == "Glossary reloaded"
+    listed = await open_history(h)
+    [line] = listed.embeds[0]["description"].splitlines()
+    assert "**Moderator** · file change · definition" in line
+    [choice] = restore_choices(listed)
+    shown = await h.click("history:restore", message=listed.message, member=h.moderator,
+                          values=[choice["value"]])
+    assert shown.embeds[0]["description"].startswith(ORIGINAL)
+    done = await (await h.click("history:save", message=shown.message,
+                                member=h.moderator)).wait_edit()
+    assert done["content"].startswith("Restored **Git**")
+    assert ORIGINAL in git.read_text() and "as edited on disk" not in git.read_text()
+    restored, reloaded_entry = await h.bot.store.history.recent(
+        "git", glossary_id=h.bot.glossary_for(h.guild.id).id)
+    assert (restored.source, reloaded_entry.source) == ("restore", "reload")
+    assert reloaded_entry.actor_id == h.moderator.id
+    assert restored.after == reloaded_entry.before
+
+
+async def test_one_edit_is_one_entry_though_its_reload_records_too(h):
+    await edit_git(h)
+    [entry] = await h.bot.store.history.recent(
+        "git", glossary_id=h.bot.glossary_for(h.guild.id).id)
+    assert (entry.source, entry.actor_id, entry.sections) == ("edit", h.moderator.id,
+                                                              ("definition",))

@@ -175,3 +175,25 @@ async def wait_until(check: Callable[[], object], seconds: float = WAIT_SECONDS)
             return
         await asyncio.sleep(0.05)
     raise AssertionError(f"not true within {seconds}s")
+
+
+async def test_auto_reload_and_start_up_are_named_in_the_history(start_bot, content_dir):
+    from bot.storage.history import AUTO_RELOAD, START_UP
+
+    git = content_dir / "git.yaml"
+    async with start_bot(auto_reload=True) as h:
+        setup = await h.slash("glossary", "settings", member=h.moderator,
+                              moderators_channel=h.channel)
+        await setup.wait_followup()
+        await asyncio.sleep(0.3)  # let the watcher start watching
+        git.write_text(git.read_text().replace("Git is", "Git, saved once, is"))
+        await wait_for_report(h, 1)
+        [saved] = await h.bot.store.history.recent("git")
+        assert (saved.source, saved.actor_name, saved.actor_id) == ("reload", AUTO_RELOAD,
+                                                                    None)
+    git.write_text(git.read_text().replace("saved once", "saved while stopped"))
+    async with start_bot() as h:
+        stopped, auto = await h.bot.store.history.recent("git")
+        assert stopped.actor_name == START_UP and auto.id == saved.id
+        assert stopped.before == saved.after and "saved while stopped" in (
+            stopped.after.definition)
