@@ -125,18 +125,21 @@ class ProcessSampler:
         self._thread.join()
 
     @staticmethod
-    def _children() -> list[int]:
+    def _children(parent: int | str = "self") -> list[int]:
+        """Every descendant: a large reload's worker process and its parse workers."""
         pids: list[int] = []
         try:
-            tasks = os.listdir("/proc/self/task")
+            tasks = os.listdir(f"/proc/{parent}/task")
         except OSError:
             return pids
         for task in tasks:
             try:
-                with open(f"/proc/self/task/{task}/children", encoding="ascii") as children:
-                    pids += [int(pid) for pid in children.read().split()]
+                with open(f"/proc/{parent}/task/{task}/children", encoding="ascii") as children:
+                    found = [int(pid) for pid in children.read().split()]
             except OSError:
                 continue
+            for pid in found:
+                pids += [pid, *ProcessSampler._children(pid)]
         return pids
 
     def _sample(self) -> None:
