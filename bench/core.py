@@ -638,11 +638,12 @@ async def _replace_under_load(store: object, terms_dir: Path,
     with GcPauses() as pauses, ProcessSampler(ignore={control.process.pid}) as sampler:
         ticker.start()
         worker = asyncio.ensure_future(lookups())
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         try:
             diff = await store.reloads.reload(terms_dir)  # type: ignore[attr-defined]
         finally:
             elapsed = time.perf_counter() - started
+            own_cpu = time.process_time() - cpu_started
             done = True
             await worker
             lag = await ticker.stop()
@@ -655,6 +656,7 @@ async def _replace_under_load(store: object, terms_dir: Path,
         "lookup_p99_ms": percentile(latencies, 0.99) if latencies else 0.0,
         "gc": pauses.summary(), "workers": sampler.summary(),
         "idle_lag_max_ms": idle.get("max_ms"), "idle_lag_p99_ms": idle.get("p99_ms"),
+        "own_cpu_s": own_cpu, "lookups_cpu_ms": own_cpu * 1000 / max(answered, 1),
     }, diff
 
 
@@ -859,6 +861,9 @@ def rows(results: dict[int, dict]) -> list[Row]:
         Row(SECTION_LAG, "  an idle process beside it: lag p99/max", "ms",
             pair("replace.idle_lag_p99_ms", "replace.idle_lag_max_ms"),
             note="the machine's own noise, same run"),
+        Row(SECTION_LAG, "  serving process CPU during it / per lookup answered", "s/ms",
+            pair("replace.own_cpu_s", "replace.lookups_cpu_ms"),
+            note="all its threads; the reload's own work is elsewhere"),
         Row(SECTION_LAG, "  longest garbage collection during it", "ms", get("replace.gc.max_ms"),
             note="any thread; holds the GIL"),
         Row(SECTION_LAG, "  lookups answered / errors during it", "n",
