@@ -863,7 +863,7 @@ def rows(results: dict[int, dict]) -> list[Row]:
             note="the machine's own noise, same run"),
         Row(SECTION_LAG, "  serving process CPU during it / per lookup answered", "s/ms",
             pair("replace.own_cpu_s", "replace.lookups_cpu_ms"),
-            note="all its threads; the reload's own work is elsewhere"),
+            note="all its threads; 1,000+ files: written by a worker"),
         Row(SECTION_LAG, "  longest garbage collection during it", "ms", get("replace.gc.max_ms"),
             note="any thread; holds the GIL"),
         Row(SECTION_LAG, "  lookups answered / errors during it", "n",
