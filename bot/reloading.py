@@ -66,9 +66,11 @@ class Reloader:
             directory = Path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
             if await self._reloads.files_to_write(scan) >= SEPARATE_PROCESS_FILES:
+                del scan  # the worker scans for itself: 100,000 entries need not wait here
                 diff = await self._reload_in_worker(directory)
                 if diff is not None:
                     return diff
+                scan = await asyncio.to_thread(scan_directory, directory)
             async with self._reloads.batch(scan) as batch:
                 return await write_checked(batch, directory, scan)
 
