@@ -57,7 +57,7 @@ def machine() -> list[str]:
     except OSError:
         pass
     libyaml = getattr(yaml, "__with_libyaml__", False) and hasattr(yaml, "CSafeLoader")
-    from bot import content, loading
+    from bot import content, loading, reloading
 
     loader = getattr(content, "_Loader", None)
     return [
@@ -66,7 +66,8 @@ def machine() -> list[str]:
         f"sqlite {sqlite3.sqlite_version}, PyYAML {yaml.__version__} libyaml "
         f"{'available' if libyaml else 'MISSING'}, loader used: "
         f"{getattr(loader, '__name__', '?')}; parse workers: {loading.worker_count()} "
-        f"processes from {loading.PROCESS_THRESHOLD} files",
+        f"processes from {loading.PROCESS_THRESHOLD} files; reloads of "
+        f"{reloading.SEPARATE_PROCESS_FILES}+ files written by a reload worker process",
     ]
 
 
@@ -103,6 +104,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes: tuple[int, ...] = args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES)
     started = time.monotonic()
     deadline = started + TOTAL_BUDGET_S
+    load_at_start = os.getloadavg()
 
     def log(message: str) -> None:
         print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
@@ -131,6 +133,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         rows.extend(module.collect(dataclasses.replace(ctx, reserve=reserve), log))
 
     print("\n".join(machine()))
+    # Two cores shared with other work: a figure means little without the load beside it.
+    print("load average (1/5/15 min) at start {:.2f}/{:.2f}/{:.2f}, at end {:.2f}/{:.2f}/{:.2f}"
+          .format(*load_at_start, *os.getloadavg()))
     print(f"sizes: {', '.join(short_size(s) for s in sizes)}; generator v{GENERATOR_VERSION}; "
           f"{'quick' if args.quick else 'full'} run; p50/p99 are medians over rounds")
     print()

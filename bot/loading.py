@@ -50,6 +50,17 @@ def worker_count() -> int:
     return max(1, min(4, os.cpu_count() or 2))
 
 
+async def start_module_process(module: str) -> asyncio.subprocess.Process:
+    """``python -m module`` with pipes for stdin and stdout, finding this package even
+    when the bot was started from elsewhere."""
+    package_root = str(Path(bot.__file__).resolve().parents[1])
+    path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
+    )
+
+
 class _Worker:
     """One worker process; requests are answered one at a time, in order."""
 
@@ -59,13 +70,7 @@ class _Worker:
 
     @classmethod
     async def start(cls) -> _Worker:
-        package_root = str(Path(bot.__file__).resolve().parents[1])
-        path = os.pathsep.join(p for p in (package_root, os.environ.get("PYTHONPATH")) if p)
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot.parse_worker", stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE, env={**os.environ, "PYTHONPATH": path},
-        )
-        return cls(process)
+        return cls(await start_module_process("bot.parse_worker"))
 
     async def parse(self, directory: str, shown: str, chunk: Sequence[ScannedFile]
                     ) -> list[ParsedFile]:

@@ -2,12 +2,20 @@
 
 The store (``bot.storage.reload``) plans and writes; parsing (``bot.loading``, in worker
 processes for many files) and the cross-file checks (``bot.validation``) happen here, so
-``glossary-bot check`` runs the very same steps without any database.
+``glossary-bot check`` runs the very same steps without any database. A large reload
+(``SEPARATE_PROCESS_FILES``) runs these same steps in a worker process of its own
+(``bot.reload_worker``) on the same WAL database, so the serving process does none of the
+work; it only takes the worker's answer and rebuilds its name index.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
+import logging
+import pickle
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -23,12 +31,31 @@ from bot.directory import (
     scan_directory,
 )
 from bot.errors import EditConflict, InvalidContent, StalePublish
-from bot.loading import parse_in_chunks
+from bot.loading import parse_in_chunks, start_module_process
 from bot.models import Problem, ReloadDiff
+from bot.parse_worker import HEADER_BYTES, frame
+from bot.storage.database import Database
+from bot.storage.glossary import Glossary
 from bot.storage.reload import ReloadBatch, Reloads
 from bot.validation import LinkUse, NameUse, cross_file_problems, uses
 
+log = logging.getLogger(__name__)
+
 STALE_RETRIES = 3
+
+
+# A reload with at least this many files to parse or remove is written by a worker
+# process (``bot.reload_worker``): the serving process then does none of its work (parsing
+# results, SQLite writing, full-text indexing), which during a 100,000-term replacement
+# under load left the event loop waiting up to 66 ms for a core. Smaller reloads stay here:
+# a process start (0.2-0.3 s with its imports) would double a one-file reload.
+SEPARATE_PROCESS_FILES = 1000
+SLUGS_PER_TEXT = 5000  # see pack_diff()
+WORKER_EXIT_SECONDS = 5.0  # a worker that answered and does not exit by then is killed
+
+
+class ReloadWorkerFailed(RuntimeError):
+    """The reload worker process died or could not start; the reload runs here instead."""
 
 
 class Publisher(Protocol):
@@ -53,8 +80,11 @@ class Reloader:
 
         Only files whose size or modification time changed since the last load are parsed.
         If any file has an error nothing is written and ``InvalidContent`` carries every
-        problem (file, line, message); concurrent reloads are serialised. With a publisher,
-        a reload that lost a race with another process's publish catches up and runs again.
+        problem (file, line, message); concurrent reloads are serialised. A large reload
+        is written by a worker process in one transaction: lookups here see the old
+        glossary until it commits, then the new one. With a publisher (PostgreSQL), the
+        reload runs here, publishing before its local commit, and one that lost a race
+        with another process's publish catches up and runs again.
         """
         for attempt in range(STALE_RETRIES):
             try:
@@ -69,25 +99,17 @@ class Reloader:
             if self.publisher is not None:
                 await self.publisher.catch_up()
             directory = Path(directory)
-            shown = display_path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
+            # A publisher publishes inside the reload's own transaction: it runs here.
+            if self.publisher is None and (
+                    await self._reloads.files_to_write(scan) >= SEPARATE_PROCESS_FILES):
+                del scan  # the worker scans for itself: 100,000 entries need not wait here
+                diff = await self._reload_in_worker(directory)
+                if diff is not None:
+                    return diff
+                scan = await asyncio.to_thread(scan_directory, directory)
             async with self._reloads.batch(scan) as batch:
-                problems = list(scan.problems)
-                if not scan.files and batch.loaded_count:
-                    problems.append(Problem(shown, 0, "directory", (
-                        f"has no term files; refusing to remove all {batch.loaded_count} terms "
-                        "(is content_dir right? to empty the glossary, keep one term file)")))
-                async for chunk in _parse(directory, batch.to_parse):
-                    problems += [p for parsed in chunk for p in parsed.problems]
-                    await batch.write(chunk)
-                # Every link the store returns is to no term: no slug is passed as known.
-                names, links = await batch.check_candidates()
-                clashes, warnings = cross_file_problems(names, links, (), shown)
-                problems += clashes
-                if any(not p.is_warning for p in problems):
-                    raise InvalidContent([*problems, *warnings],
-                                         valid_terms=await batch.valid_count())
-                diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
+                diff = await write_checked(batch, directory, scan)
                 if self.publisher is not None:  # before the local commit: all or nothing
                     await self.publisher.publish(batch, diff)
                 return diff
@@ -150,6 +172,31 @@ class Reloader:
                 return diff
 
 
+    async def _reload_in_worker(self, directory: Path) -> ReloadDiff | None:
+        """The reload written by a worker process; None if the worker failed (logged), so
+        the caller writes it here. This process's writes wait meanwhile."""
+        async with self._reloads.writes_held():
+            try:
+                answer = await run_reload_worker(
+                    self._reloads.database_path, self._reloads.glossary_id, directory)
+            except ReloadWorkerFailed:
+                log.warning("The reload worker process failed; reloading in this process",
+                            exc_info=True)
+                return None
+        status, *values = answer
+        if status == "invalid":
+            problems, valid_terms = values
+            raise InvalidContent(problems, valid_terms=valid_terms)
+        if status != "ok":
+            log.warning("The reload worker process failed (%s); reloading in this process",
+                        values[0])
+            return None
+        packed, names_changed, version = values
+        diff = await asyncio.to_thread(unpack_diff, packed)
+        await self._reloads.committed(names_changed, version)
+        return diff
+
+
 def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: str
                  ) -> list[ParsedFile]:
     """Term texts parsed as the files they would be (the same reader, the same rows): in
@@ -159,6 +206,105 @@ def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: 
             Path(scratch, name).write_text(texts[name], encoding="utf-8")
         parsed = parse_files(scratch, shown, files)
     return parsed
+
+
+async def write_checked(batch: ReloadBatch, directory: Path, scan: Scan) -> ReloadDiff:
+    """Parse what the batch needs, write it, run the cross-file checks, finish; raise
+    ``InvalidContent`` (the caller's transaction then rolls back) if any file has an
+    error. The same steps in this process and in a reload worker process."""
+    shown = display_path(directory)
+    problems = list(scan.problems)
+    if not scan.files and batch.loaded_count:
+        problems.append(Problem(shown, 0, "directory", (
+            f"has no term files; refusing to remove all {batch.loaded_count} terms "
+            "(is content_dir right? to empty the glossary, keep one term file)")))
+    async for chunk in _parse(directory, batch.to_parse):
+        problems += [p for parsed in chunk for p in parsed.problems]
+        await batch.write(chunk)
+    # Every link the store returns is to no term: no slug is passed as known.
+    names, links = await batch.check_candidates()
+    clashes, warnings = cross_file_problems(names, links, (), shown)
+    problems += clashes
+    if any(not p.is_warning for p in problems):
+        raise InvalidContent([*problems, *warnings], valid_terms=await batch.valid_count())
+    return await batch.finish([p for p in problems if p.is_warning] + warnings)
+
+
+async def reload_here(database: Path, glossary_id: int, directory: Path) -> tuple:
+    """What a reload worker process runs: the reload on connections of its own, as an
+    answer for the serving process: ("ok", diff, names_changed, version), ("invalid",
+    problems, valid_terms) or ("error", text)."""
+    db = await Database.open(database)
+    try:
+        reloads = Reloads(db, Glossary(db, glossary_id))
+        scan = await asyncio.to_thread(scan_directory, directory)
+        try:
+            async with reloads.write_batch(scan) as batch:
+                diff = await write_checked(batch, directory, scan)
+        except InvalidContent as exc:
+            return ("invalid", exc.problems, exc.valid_terms)
+        return ("ok", pack_diff(diff), batch.names_changed, batch.version)
+    except Exception as exc:  # noqa: BLE001 - reported to the parent, which reloads itself
+        log.exception("Reload in a worker process failed")
+        return ("error", f"{type(exc).__name__}: {exc}")
+    finally:
+        await db.close()
+
+
+def pack_diff(diff: ReloadDiff) -> tuple:
+    """A diff as the worker sends it: each list of slugs as JSON texts of
+    SLUGS_PER_TEXT slugs. Unpickling a tuple of 100,000 slugs held the serving process's
+    GIL for 25 ms in one C call; a text of JSON is one string to unpickle, and each text
+    is parsed in a worker thread in about a millisecond."""
+    def texts(slugs: tuple[str, ...]) -> list[str]:
+        return [json.dumps(slugs[i:i + SLUGS_PER_TEXT])
+                for i in range(0, len(slugs), SLUGS_PER_TEXT)]
+    return (texts(diff.added), texts(diff.changed), texts(diff.removed), diff.term_count,
+            diff.warnings, diff.history_ids)
+
+
+def unpack_diff(packed: tuple) -> ReloadDiff:
+    """The diff ``pack_diff`` made; a worker-thread job."""
+    added, changed, removed, term_count, warnings, history_ids = packed
+
+    def slugs(texts: list[str]) -> tuple[str, ...]:
+        return tuple(itertools.chain.from_iterable(json.loads(text) for text in texts))
+    return ReloadDiff(slugs(added), slugs(changed), slugs(removed), term_count, warnings,
+                      history_ids)
+
+
+async def run_reload_worker(database: Path, glossary_id: int, directory: Path) -> tuple:
+    """Start ``python -m bot.reload_worker``, send it the reload, wait for its answer.
+
+    The worker exits once it has answered; if this coroutine is cancelled, or the bot
+    dies, the worker is killed or sees its stdin close and exits, and its uncommitted
+    transaction is rolled back by SQLite. Never leaves a process behind.
+    """
+    try:
+        process = await start_module_process("bot.reload_worker")
+    except OSError as exc:
+        raise ReloadWorkerFailed(f"could not start: {exc}") from exc
+    try:
+        stdin, stdout = process.stdin, process.stdout
+        assert stdin is not None and stdout is not None
+        try:
+            stdin.write(frame((str(Path(database).resolve()), glossary_id,
+                               str(Path(directory).resolve()))))
+            await stdin.drain()
+            size = int.from_bytes(await stdout.readexactly(HEADER_BYTES), "big")
+            answer = pickle.loads(await stdout.readexactly(size))
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            raise ReloadWorkerFailed(f"worker exited ({process.returncode})") from exc
+        try:
+            await asyncio.wait_for(process.wait(), WORKER_EXIT_SECONDS)
+        except TimeoutError:
+            log.warning("The reload worker did not exit after answering; killing it")
+        return answer
+    finally:
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.kill()
+            await asyncio.shield(process.wait())
 
 
 async def check_directory(directory: Path) -> tuple[list[Problem], int]:

@@ -139,7 +139,7 @@ class NameIndex:
     ) -> None:
         self.keys = tuple(keys)
         self.key_terms = array("I", key_terms)  # position in slugs and titles
-        self.word_counts = array("H", (min(count, 65535) for count in word_counts))
+        self.word_counts = array("H", word_counts)  # each at most 65535: the store clamps
         self.slugs = tuple(slugs)
         self.titles = tuple(titles)
         self.max_words = max(self.word_counts, default=1)
@@ -162,7 +162,7 @@ class NameIndex:
                 titles.append(title)
             key = name_key(name)
             if key:
-                entries.setdefault(key, (positions[slug], len(words(name))))
+                entries.setdefault(key, (positions[slug], min(len(words(name)), 65535)))
         keys = sorted(entries)
         return cls(keys, [entries[k][0] for k in keys], [entries[k][1] for k in keys],
                    list(positions), titles)

@@ -113,6 +113,18 @@ class Database:
                 raise
             await db.execute("COMMIT")
 
+    @contextlib.asynccontextmanager
+    async def writes_held(self) -> AsyncIterator[None]:
+        """Hold this process's write lock without opening a transaction.
+
+        While a reload worker process writes the database, this process's own writes
+        (usage flushes, settings, checkpoints) queue here, as they would behind a reload
+        written in process, instead of waiting in SQLite's busy handler, which gives up
+        after ``busy_timeout`` (a 100,000-term reload under load can take longer).
+        """
+        async with self._write_lock:
+            yield
+
     def checkpoint_soon(self) -> None:
         """Copy committed writes into the database file in the background (the writer's
         automatic checkpoint is off: it would make the committing write wait for it)."""

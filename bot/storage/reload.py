@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 import aiosqlite
@@ -180,7 +182,13 @@ class ReloadBatch:
 
 
 class Reloads:
-    """Opens reload batches; after a batch commits, the glossary's index follows."""
+    """Opens reload batches; after a batch commits, the glossary's index follows.
+
+    ``write_batch`` is the write path alone (plan, write, commit): what a reload worker
+    process (``bot.reload_worker``) runs on its own connection. ``batch`` adds what the
+    serving process does after a commit, ``committed``, which a reload written by a
+    worker process calls with the worker's answer.
+    """
 
     def __init__(self, db: Database, glossary: Glossary) -> None:
         self._db = db
@@ -199,9 +207,43 @@ class Reloads:
     def glossary_name(self) -> str:
         return self._glossary.name
 
+    @property
+    def database_path(self) -> Path:
+        return self._db.path
+
+    @property
+    def glossary_id(self) -> int:
+        return self._glossary.id
+
+    async def files_to_write(self, scan: Scan) -> int:
+        """How many files a reload of ``scan`` would parse or remove: decides whether it
+        is written here or by a worker process. Read in a worker thread on a connection of
+        its own, so the 100,000 rows of a large glossary never reach the event loop."""
+        return await asyncio.to_thread(_files_to_write, self._db.path, self._glossary.id,
+                                       scan.files)
+
+    def writes_held(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """This process's writes wait while another process writes the reload."""
+        return self._db.writes_held()
+
     @contextlib.asynccontextmanager
     async def batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
-        """A transaction for one reload of ``scan``; an exception rolls it all back."""
+        """A transaction for one reload of ``scan``; an exception rolls it all back. After
+        the commit the glossary served here follows."""
+        async with self.write_batch(scan) as batch:
+            yield batch
+        await self.committed(batch.names_changed, batch.version)
+
+    async def committed(self, names_changed: bool, version: str | None) -> None:
+        """After a reload committed (here or by a worker process): checkpoint, and the
+        glossary's name index and caches follow."""
+        if version is not None:
+            self._db.checkpoint_soon()
+        await self._glossary.reloaded(names_changed, version)
+
+    @contextlib.asynccontextmanager
+    async def write_batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
+        """The write transaction alone: plan, writes, commit; nothing about serving."""
         async with self._db.transaction() as db:
             gid = self._glossary.id
             rows = await db.execute_fetchall(
@@ -211,9 +253,21 @@ class Reloads:
             batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
             await batch.remove_gone()
             yield batch
-        if batch.version is not None:
-            self._db.checkpoint_soon()
-        await self._glossary.reloaded(batch.names_changed, batch.version)
+
+
+def _files_to_write(path: Path, glossary_id: int, files: Sequence[ScannedFile]) -> int:
+    """The files of ``files`` not stored as they are, plus the stored files gone: a
+    worker-thread job (one query, one pass), on a connection of its own."""
+    db = sqlite3.connect(path, isolation_level=None)
+    try:
+        db.execute("PRAGMA busy_timeout = 5000")
+        db.execute("PRAGMA query_only = ON")
+        stored = set(db.execute("SELECT file, mtime_ns, size FROM terms WHERE glossary_id = ?",
+                                (glossary_id,)).fetchall())
+    finally:
+        db.close()
+    unchanged = sum(1 for file in files if tuple(file) in stored)
+    return (len(files) - unchanged) + (len(stored) - unchanged)
 
 
 async def stored_files(db: Database) -> dict[int, set[tuple[str, int, int]]]:

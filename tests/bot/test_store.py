@@ -11,6 +11,7 @@ import bot.reloading
 import bot.storage.glossary
 import bot.storage.records
 from bot.errors import InvalidContent, TermNotFound
+from bot.models import name_key
 from bot.search import HIT_END, HIT_START
 from bot.storage.glossary import AUTOCOMPLETE_LIMIT
 from bot.store import Store
@@ -401,3 +402,25 @@ async def test_an_edit_that_keeps_every_name_keeps_the_name_index(store, write_t
     assert all(s.score < 100 for s in await store.glossary.autocomplete("fir"))  # no name starts so
     with pytest.raises(TermNotFound):
         await store.glossary.card("first")
+
+
+async def test_the_name_index_read_in_slices_is_the_whole_index(store, write_term, terms_dir,
+                                                                monkeypatch):
+    """The index is read a few rows at a time (INDEX_SLICE_ROWS); slice edges lose or
+    repeat nothing: the same answers as one slice holding everything."""
+    for number in range(23):
+        write_term(f"term-{number:02d}", aliases=(f"alias {number}", f"other {number}"))
+    await store.reloads.reload(terms_dir)
+    indexes = []
+    for rows in (1_000_000, 7, 1):
+        monkeypatch.setattr(bot.storage.glossary, "INDEX_SLICE_ROWS", rows)
+        version, index = bot.storage.glossary._read_index(store.db.path, store.glossary.id,
+                                                          None, True)
+        indexes.append((version, index.keys, list(index.key_terms), list(index.word_counts),
+                        index.slugs, index.titles))
+    assert indexes[0] == indexes[1] == indexes[2]
+    _, keys, key_terms, _, slugs, _ = indexes[0]
+    assert len(slugs) == 23 and len(keys) == len(set(keys)) and list(keys) == sorted(keys)
+    assert len(keys) > 23 * 2  # each term's slug or title, and two aliases
+    assert slugs[key_terms[keys.index(name_key("alias 5"))]] == "term-05"
+    assert slugs[key_terms[keys.index(name_key("other 22"))]] == "term-22"
