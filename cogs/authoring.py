@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,12 +54,18 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, FilesElsewhere, GlossaryGone, InvalidContent
+from bot.errors import (
+    EditConflict,
+    FilesElsewhere,
+    GlossaryGone,
+    InvalidContent,
+    TermNotFound,
+)
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
 from bot.import_sources import section_value
-from bot.models import MAX_SLUG_LENGTH, Card, Term, slugify
+from bot.models import MAX_SLUG_LENGTH, Card, Term, name_key, slugify
 from bot.reloads import reload_and_report
 from bot.sections import SECTIONS, Section, section
 from bot.storage.history import HistoryEntry, changed_sections
@@ -173,7 +180,6 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
     if not changes:
         return Outcome(True)
     spec = spec_of_change(bot, guild_id, changes[0])
-    many = len(changes) > 1
     if spec.content_dir is None:
         texts = {c.file: term_file_text(c.after) if c.after is not None else None
                  for c in changes}
@@ -185,29 +191,57 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
         except InvalidContent as exc:
             return Outcome(False, "The glossary would not take this change:",
                            (reload_failed_embed(exc.problems),))
-        report = reload_embed(diff)
-    else:
-        assert write is not None
-        try:
-            undo = await asyncio.to_thread(write)
-        except EditConflict as exc:
-            return Outcome(False, f"{exc}. {AGAIN}")
-        except InvalidContent as exc:
-            problems = "\n".join(str(p) for p in exc.problems[:5])
-            return Outcome(False, f"The term would not load:\n{problems}")
-        except OSError as exc:  # written to a temporary file first: nothing changed
-            log.warning("Saving to %s failed: %s", spec.content_dir, exc)
-            return Outcome(False, "The term files could not be written "
-                           f"({exc.strerror or exc}); nothing was changed.")
-        reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
-        if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
-            await asyncio.to_thread(undo)
-            put_back = ("every file was put back as it was" if many
-                        else "the file was put back")
-            return Outcome(False, f"The glossary would not reload with "
-                           f"{'these terms' if many else 'this change'}, so {put_back}:",
-                           (reloaded.embed,))
-        report = reloaded.embed
+        return await _recorded(bot, user, spec, changes, reload_embed(diff), message)
+    assert write is not None
+    async with _saving(bot, spec.name):
+        return await _save_files(bot, user, spec, changes, write, message)
+
+
+_SAVING: weakref.WeakKeyDictionary[GlossaryBot, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _saving(bot: GlossaryBot, glossary: str) -> asyncio.Lock:
+    """One file-backed save of a glossary at a time: each file's fingerprint check and
+    replacement, its reload and any undo happen together, so of two editors saving the
+    same term at once one wins and the other is told (their text back), and an undo never
+    puts back a file another save has just written."""
+    return _SAVING.setdefault(bot, {}).setdefault(glossary, asyncio.Lock())
+
+
+async def _save_files(bot: GlossaryBot, user: discord.abc.User, spec: GlossarySpec,
+                      changes: Sequence[Change], write: Write, message: str) -> Outcome:
+    """A file-backed glossary's change: ``write`` (every file), one validated reload, and
+    ``write`` undone when the glossary refuses it."""
+    assert spec.content_dir is not None
+    many = len(changes) > 1
+    try:
+        undo = await asyncio.to_thread(write)
+    except EditConflict as exc:
+        return Outcome(False, f"{exc}. {AGAIN}")
+    except InvalidContent as exc:
+        problems = "\n".join(str(p) for p in exc.problems[:5])
+        return Outcome(False, f"The term would not load:\n{problems}")
+    except OSError as exc:  # written to a temporary file first: nothing changed
+        log.warning("Saving to %s failed: %s", spec.content_dir, exc)
+        return Outcome(False, "The term files could not be written "
+                       f"({exc.strerror or exc}); nothing was changed.")
+    reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
+    if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
+        await asyncio.to_thread(undo)
+        put_back = ("every file was put back as it was" if many
+                    else "the file was put back")
+        return Outcome(False, f"The glossary would not reload with "
+                       f"{'these terms' if many else 'this change'}, so {put_back}:",
+                       (reloaded.embed,))
+    report = reloaded.embed
+    return await _recorded(bot, user, spec, changes, report, message)
+
+
+async def _recorded(bot: GlossaryBot, user: discord.abc.User, spec: GlossarySpec,
+                    changes: Sequence[Change], report: discord.Embed, message: str
+                    ) -> Outcome:
+    """A saved change in the history (naming the editor), then committed if asked."""
     name = getattr(user, "display_name", str(user))
     glossary_id = bot.store.glossary_named(spec.name).id
     await bot.store.history.record([HistoryEntry(
@@ -372,13 +406,40 @@ class EditForm(discord.ui.Modal):
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
         opened, part, text = self.opened, self.part, self.text.value
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        if not await _still_there(bot, opened):
+            await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                "Not saved", f"**{self.term.title}** was removed from the glossary after "
+                f"you opened the form, so nothing was changed.\n\n{_text_back(text)}"))
+            return
         after, changes = edited_term(opened, self.term, part, text)
+        if part.links:  # typed related terms: each must be a term of this glossary
+            glossary = (bot.store.glossary_named(opened.glossary) if opened.glossary
+                        else bot.glossary_for(interaction.guild_id))
+            slugs, unknown = await resolve_related(glossary, self.term.slug,
+                                                   changes[part.key])
+            if unknown:
+                await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                    "Not in the glossary", f"{unknown}\n\nNothing was changed; pick "
+                    "related terms with `/glossary related`, which suggests them as you "
+                    f"type.\n\n{_text_back(text)}"))
+                return
+            after, changes = edited_term(opened, self.term, part, "\n".join(slugs))
         draft = Draft(
             after, opened.file, text, opened.edit(self.term, after, changes),
             lambda: EditForm(opened, self.term, part, text, custom_id=self.custom_id,
                              draft=self.adapt),
             f"Saved: {_shown(part)} of **{self.term.title}**.")
         await show_preview(interaction, self.adapt(draft) if self.adapt else draft)
+
+
+async def _still_there(bot: GlossaryBot, opened: Opened) -> bool:
+    """Whether the term a form was opened for still exists (its file, or its row)."""
+    if opened.in_file is not None:
+        return await asyncio.to_thread(opened.in_file.path.exists)
+    if opened.glossary is None or opened.fingerprint is None:
+        return True  # nothing to look it up by; the save checks again
+    return await bot.store.reloader(opened.glossary).fingerprint(opened.file) is not None
 
 
 ADD_FIELDS = ("title", "definition", "why_it_matters", "category", "aliases")  # 5 at most
@@ -571,6 +632,104 @@ async def edit_command(interaction: discord.Interaction, term: str,
     await interaction.response.send_modal(EditForm(opened, card.term, chosen, text))
 
 
+# --- /glossary related ------------------------------------------------------------------
+
+async def resolve_related(glossary: Any, slug: str, typed: Sequence[str]
+                          ) -> tuple[tuple[str, ...], str]:
+    """Typed related terms as the slugs they name (a title or an alias finds its term),
+    in order and once each; and, when some name no term (or the term itself), a line
+    per problem with the closest names: "did you mean"."""
+    slugs: list[str] = []
+    problems: list[str] = []
+    for item in typed:
+        try:
+            found = (await glossary.card(item)).term.slug
+        except TermNotFound as exc:
+            close = ", ".join(f"**{s.title}** (`{s.slug}`)" for s in exc.suggestions[:3])
+            problems.append(f"`{item}` is not a term of this glossary"
+                            + (f"; did you mean {close}?" if close else "."))
+            continue
+        if found == slug:
+            problems.append(f"`{item}` is this term itself.")
+        elif found not in slugs:
+            slugs.append(found)
+    return tuple(slugs), "\n".join(problems)
+
+
+async def current_related_autocomplete(
+    interaction: discord.Interaction, current: str
+) -> list[app_commands.Choice[str]]:
+    """The related terms the chosen term has now, for ``remove``; a failure here must not
+    break typing."""
+    try:
+        bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+        card = await bot.glossary_for(interaction.guild_id).card(
+            str(getattr(interaction.namespace, "term", "") or ""))
+    except Exception:  # noqa: BLE001 - no term chosen yet, or a miss: no choices
+        return []
+    wanted = name_key(current)
+    choices = []
+    for slug in card.term.related:
+        title = card.related_titles.get(slug, slug)
+        if not wanted or wanted in name_key(title) or wanted in name_key(slug):
+            choices.append(app_commands.Choice(name=shorten(title, 100), value=slug))
+    return choices[:25]
+
+
+@app_commands.command(name="related", description="Add or remove a related term, chosen "
+                      "from the glossary (a preview before anything is saved)")
+@app_commands.describe(term="The term whose related terms change",
+                       add="A glossary term to relate to it",
+                       remove="One of its related terms to drop")
+@app_commands.autocomplete(term=term_autocomplete, add=term_autocomplete,
+                           remove=current_related_autocomplete)
+@editors_only()
+async def related_command(interaction: discord.Interaction, term: str,
+                          add: str | None = None, remove: str | None = None) -> None:
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    _files(interaction)  # FilesElsewhere: on_error
+    glossary = bot.glossary_for(interaction.guild_id)
+    card = await glossary.card(term)  # TermNotFound: on_error
+    if not add and not remove:
+        await interaction.response.send_message(ephemeral=True, embed=error_embed(
+            "Nothing to change", "Choose a term to `add`, or one to `remove`."))
+        return
+    related = list(card.term.related)
+    if add:
+        slugs, unknown = await resolve_related(glossary, card.term.slug, [add])
+        if unknown:
+            await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                "Not in the glossary", f"{unknown}\n\nNothing was changed."))
+            return
+        if slugs[0] in related:
+            await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                "Already related", f"**{card.term.title}** already lists "
+                f"`{slugs[0]}`. Nothing was changed."))
+            return
+        related.append(slugs[0])
+        add = slugs[0]
+    if remove:
+        gone = remove if remove in related else slugify(remove)
+        if gone not in related:
+            listed = ", ".join(f"`{s}`" for s in card.term.related) or "none"
+            await interaction.response.send_message(ephemeral=True, embed=error_embed(
+                "Not one of its related terms", f"**{card.term.title}** does not list "
+                f"`{remove}` (it lists: {listed}). Nothing was changed."))
+            return
+        related.remove(gone)
+    opened = await open_card(bot, interaction.guild_id, card)
+    part = section("related")
+    text = "\n".join(related)
+    after, changes = edited_term(opened, card.term, part, text)
+    what = " and ".join(
+        ([f"added `{add}`"] if add else [])
+        + ([f"removed `{remove}`"] if remove else []))
+    draft = Draft(after, opened.file, text, opened.edit(card.term, after, changes),
+                  lambda: EditForm(opened, card.term, part, text),
+                  f"Saved: related terms of **{card.term.title}** ({what}).")
+    await show_preview(interaction, draft)
+
+
 # --- /glossary export ------------------------------------------------------------------
 
 @app_commands.command(name="export", description="Download the glossary as a spreadsheet, "
@@ -601,7 +760,8 @@ async def export_command(
 
 # --- Joining /glossary -----------------------------------------------------------------
 
-_COMMANDS = (add_command, edit_command, remove_command, export_command)
+_COMMANDS = (add_command, edit_command, remove_command, related_command,
+             export_command)
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
