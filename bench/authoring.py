@@ -34,6 +34,7 @@ from bench.generate import ensure_glossary
 from bench.report import Row, Target
 from bot.bulk_import import apply_plan, plan_import
 from bot.export import FORMATS, export
+from bot.storage.snapshot import read_stored_terms
 from bot.store import Store
 
 TARGET_S = 5.0
@@ -109,6 +110,14 @@ def measure_files(glossary: Path, scratch: Path, figures: Figures,
     figures.steps.append(("import preview (the bot, loaded)", timer, f"  {again.summary()}"))
     if again.writes:
         figures.problems.append(f"the bot's second preview still writes: {again.summary()}")
+    with _Timer() as timer:  # glossary-bot import with the bot's database (read-only)
+        stored = read_stored_terms(scratch / "served.sqlite3", "default")
+        again = asyncio.run(plan_import([sheet], out, stored or None))
+    figures.steps.append(("import preview (CLI, bot's database)", timer,
+                          f"  {again.summary()}"))
+    if again.writes or not stored:
+        figures.problems.append(f"the CLI's database preview: {len(stored)} stored, "
+                                f"{again.summary()}")
     shutil.rmtree(out)
 
 

@@ -17,7 +17,7 @@ import sqlite3
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from bot.glossaries import GlossarySpec
 from bot.models import Problem
 from bot.search import mark_hits
 from bot.server_glossaries import ServerGlossary
+from bot.storage.snapshot import StoredFile
 from bot.store import Store
 from bot.text import render_text
 
@@ -149,7 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 directory = Path(args.directory) if args.directory else _files_of(spec)
                 return _check(directory, spec.course_name if args.strict else None)
             case "import":
-                return _import(args.files, args.out or _files_of(spec), args.yes)
+                return _import(args.files, args.out or _files_of(spec), args.yes,
+                               _stored_for(config, spec, args.out))
             case "show":
                 return asyncio.run(_show(config, spec, args.term))
             case "search":
@@ -323,12 +325,26 @@ def _strict_findings(directory: Path, course_name: str) -> list[Problem]:
 LISTED_CHANGES = 200  # more than a screenful of "added" lines helps nobody
 
 
-def _import(files: Sequence[Path], out: Path, yes: bool) -> int:
+def _stored_for(config: Config, spec: GlossarySpec, out: Path | None
+                ) -> Mapping[str, StoredFile] | None:
+    """What the bot's database stored from the glossary's files at its last load (read
+    only), so the preview parses only files saved since: 10,000 files took ~5 s to parse
+    again. None when importing elsewhere than the glossary's own directory."""
+    from bot.storage.snapshot import read_stored_terms
+
+    directory = spec.content_dir
+    if directory is None or (out is not None and out.resolve() != directory.resolve()):
+        return None
+    return read_stored_terms(config.database, spec.name) or None
+
+
+def _import(files: Sequence[Path], out: Path, yes: bool,
+            loaded: Mapping[str, StoredFile] | None = None) -> int:
     """Preview, then write on confirm (``--yes`` or an answer at the prompt); nothing is
-    written when any row has a problem."""
+    written when any row has a problem. ``loaded``: the bot's last load of ``out``."""
     from bot.bulk_import import apply_plan, plan_import
 
-    plan = asyncio.run(plan_import(files, out))
+    plan = asyncio.run(plan_import(files, out, loaded))
     for problem in plan.problems:
         print(problem, file=sys.stderr)
     for warning in plan.warnings[:LISTED_CHANGES]:

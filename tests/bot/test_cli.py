@@ -167,3 +167,42 @@ def test_every_command_and_option_explains_itself():
         assert "`" not in text, name
         for action in sub._actions:
             assert action.help, f"{name} {action.dest} has no help text"
+
+
+def test_import_preview_parses_only_files_saved_since_the_bots_last_load(
+        config_for, content_dir, tmp_path, monkeypatch, capsys):
+    import asyncio
+
+    import bot.loading
+    from bot.store import Store
+
+    async def load() -> None:
+        async with await Store.open(tmp_path / "db.sqlite3") as store:
+            await store.reloads.reload(content_dir)
+
+    asyncio.run(load())
+    database = (tmp_path / "db.sqlite3").read_bytes()
+    git = content_dir / "git.yaml"
+    git.write_text(git.read_text().replace("title: Git", "title: Git VCS"))
+    parsed: list[str] = []
+    real = bot.loading.parse_in_chunks
+
+    def counting(directory, files, shown=None):
+        parsed.extend(name for name, _, _ in files)
+        return real(directory, files, shown)
+
+    monkeypatch.setattr(bot.loading, "parse_in_chunks", counting)
+    sheet = tmp_path / "new.csv"
+    sheet.write_text("title,definition,why_it_matters\nDocker,Docker runs containers.,"
+                     "It runs the same everywhere.\nBranch,Changed by the sheet.,Yes.\n")
+    config = config_for(content_dir)
+    assert main(["import", str(sheet), "--config", config]) == 0
+    out = capsys.readouterr().out
+    assert "1 added, 1 changed" in out, out
+    assert parsed == ["git.yaml"]  # every other file came from the bot's database
+    assert (tmp_path / "db.sqlite3").read_bytes() == database  # read, never written
+    parsed.clear()
+    (tmp_path / "db.sqlite3").unlink()  # no database: every file is parsed, as before
+    assert main(["import", str(sheet), "--config", config]) == 0
+    assert "1 added, 1 changed" in capsys.readouterr().out
+    assert len(parsed) == BUNDLED_COUNT
