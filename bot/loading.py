@@ -102,10 +102,12 @@ class _Worker:
 
 
 async def parse_in_chunks(
-    directory: Path, files: Sequence[ScannedFile]
+    directory: Path, files: Sequence[ScannedFile], shown: str | None = None
 ) -> AsyncIterator[list[ParsedFile]]:
-    """Yield the parsed files in order, one chunk at a time."""
-    shown = display_path(directory)
+    """Yield the parsed files in order, one chunk at a time. ``shown`` names the files'
+    place in problems (default: the directory; a database-only glossary's texts are
+    parsed in a scratch directory but named after the glossary)."""
+    shown = shown or display_path(directory)
     chunks = [files[i : i + CHUNK_FILES] for i in range(0, len(files), CHUNK_FILES)]
     done = 0
     if len(files) >= PROCESS_THRESHOLD:

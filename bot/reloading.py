@@ -16,6 +16,7 @@ import itertools
 import json
 import logging
 import pickle
+import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -27,7 +28,6 @@ from bot.directory import (
     Scan,
     ScannedFile,
     display_path,
-    parse_files,
     scan_directory,
 )
 from bot.errors import EditConflict, InvalidContent, StalePublish
@@ -157,9 +157,10 @@ class Reloader:
                     texts[name] = text
             scan = Scan(tuple(sorted(files.values())), ())
             async with self._reloads.batch(scan) as batch:
-                chunk = await asyncio.to_thread(_parse_texts, batch.to_parse, texts, shown)
-                problems = [p for parsed in chunk for p in parsed.problems]
-                await batch.write(chunk)
+                problems: list[Problem] = []
+                async for chunk in _parse_texts(batch.to_parse, texts, shown):
+                    problems += [p for parsed in chunk for p in parsed.problems]
+                    await batch.write(chunk)
                 names, links = await batch.check_candidates()
                 clashes, warnings = cross_file_problems(names, links, (), shown)
                 problems += clashes
@@ -197,15 +198,28 @@ class Reloader:
         return diff
 
 
-def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: str
-                 ) -> list[ParsedFile]:
-    """Term texts parsed as the files they would be (the same reader, the same rows): in
-    a scratch directory, so a database-only glossary is judged like a directory."""
-    with tempfile.TemporaryDirectory(prefix="glossary-apply-") as scratch:
-        for name, _mtime, _size in files:
-            Path(scratch, name).write_text(texts[name], encoding="utf-8")
-        parsed = parse_files(scratch, shown, files)
-    return parsed
+async def _parse_texts(files: Sequence[ScannedFile], texts: Mapping[str, str], shown: str
+                       ) -> AsyncIterator[list[ParsedFile]]:
+    """Term texts parsed as the files they would be (the same reader, the same rows), chunk
+    by chunk: written to a scratch directory, so a database-only glossary is judged like a
+    directory, and parsed as a reload parses one (``parse_in_chunks``: worker processes
+    for many texts; 2,000 texts took 5.2 s in one thread, a 10,000-row import must apply
+    in 5 s)."""
+    if not files:
+        return
+    scratch = await asyncio.to_thread(tempfile.mkdtemp, prefix="glossary-apply-")
+    try:
+        await asyncio.to_thread(_write_texts, Path(scratch), files, texts)
+        async for chunk in parse_in_chunks(Path(scratch), files, shown):
+            yield chunk
+    finally:
+        await asyncio.to_thread(shutil.rmtree, scratch, True)
+
+
+def _write_texts(scratch: Path, files: Sequence[ScannedFile], texts: Mapping[str, str]
+                 ) -> None:
+    for name, _mtime, _size in files:
+        (scratch / name).write_text(texts[name], encoding="utf-8")
 
 
 async def write_checked(batch: ReloadBatch, directory: Path, scan: Scan) -> ReloadDiff:
