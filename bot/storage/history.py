@@ -123,6 +123,14 @@ async def keep_replaced(db: aiosqlite.Connection, term_ids: Sequence[int]) -> No
     await db.execute(_KEEP_REPLACED_SQL, (json.dumps(list(term_ids)),))
 
 
+async def forget_replaced(db: aiosqlite.Connection) -> None:
+    """Drop what ``keep_replaced`` kept for anything but the reload about to run: terms
+    deleted outside a reload (a published copy applied, a glossary forgotten) are no
+    reload's "before", and must not appear as removed by the next one."""
+    await db.execute(_REPLACED_TABLE)
+    await db.execute("DELETE FROM temp.reload_replaced")
+
+
 async def record_reload(db: aiosqlite.Connection, glossary_id: int, first_new_id: int,
                         at: float) -> tuple[int, int] | None:
     """Write the history of a reload in its transaction, once every chunk is written:

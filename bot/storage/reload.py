@@ -30,7 +30,7 @@ from bot.directory import ParsedFile, Scan, ScannedFile
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
-from bot.storage.history import keep_replaced, record_reload
+from bot.storage.history import forget_replaced, keep_replaced, record_reload
 from bot.validation import LinkUse, NameUse
 
 # The candidates for the cross-file checks (bot.validation decides): every use of a name
@@ -251,6 +251,7 @@ class Reloads:
                 "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,))
             last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
             batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
+            await forget_replaced(db)
             await batch.remove_gone()
             yield batch
 
