@@ -65,7 +65,12 @@ class Store:
             if found is not None and self._by_name.get(found[0].name) == glossary_id:
                 del self._by_name[found[0].name]
             glossary = Glossary(self.db, glossary_id, name)
-            self._by_id[glossary_id] = (glossary, Reloader(Reloads(self.db, glossary)))
+            reloads = Reloads(self.db, glossary)
+            reloader = Reloader(reloads)
+            if self.pg is not None:  # a reload's history goes to the shared history
+                reloads.defer_history = True
+                reloader.history_sink = self.history.insert_reload
+            self._by_id[glossary_id] = (glossary, reloader)
         self._by_name[name] = glossary_id
         return self._by_id[glossary_id]
 
