@@ -19,9 +19,10 @@ is added afterwards (``attribute``: the moderator, "auto-reload", "start-up"); a
 import, restore or suggestion that ran the reload claims its rows (``record``), so one
 change is one entry. With PostgreSQL the history is shared: the reload computes the same
 rows in its local transaction (``reload_rows``) and its reloader writes them there once it
-committed (``History.insert_reload``), so every process sees them. The very first load of a glossary (nothing was loaded before)
-records nothing: every term would be "added" by nobody, with no earlier version to
-restore, and a 10,000-term load would write its whole text twice.
+committed (``History.insert_reload``), so every process sees them. The very first load
+of a glossary (nothing was loaded before) records nothing: every term would be "added" by
+nobody, with no earlier version to restore, and a 10,000-term load would write its whole
+text twice.
 """
 
 from __future__ import annotations
