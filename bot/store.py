@@ -50,7 +50,7 @@ class Store:
         self.study = Study(self.shared, db)  # each student's saved terms, reviews, reminders
         self.history = History(self.shared)  # who changed which term when (issue 19)
         self.meta = Meta(self.shared)  # e.g. the command-sync hash
-        self.server_glossaries = ServerGlossaries(db)  # /glossary create (issue 19)
+        self.server_glossaries = ServerGlossaries(db, pg)  # /glossary create (issue 19)
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")

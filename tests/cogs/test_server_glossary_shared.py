@@ -1,0 +1,75 @@
+"""/glossary create with PostgreSQL (issue 20): a server's own glossary made through one
+process is served by every process, with the same id, and after a restart too."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+from dataclasses import replace
+from pathlib import Path
+
+from bot.client import GlossaryBot
+from bot.store import Store
+from tests.conftest import BUNDLED_COUNT, FIXED_NOW
+from tests.support.fake_discord import FakeDiscord
+from tests.support.harness import running_bot
+
+
+async def _within(check, seconds: float = 10.0) -> None:  # noqa: ANN001
+    deadline = asyncio.get_running_loop().time() + seconds
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
+        await asyncio.sleep(0.05)
+
+
+def _clock() -> datetime.datetime:
+    return FIXED_NOW
+
+
+@contextlib.asynccontextmanager
+async def _bot(config, fake: FakeDiscord, index: Path):  # noqa: ANN001, ANN202
+    async with await Store.open(index, database_url=config.database_url, pool_size=4) as store:
+        bot = GlossaryBot(config, store, clock=_clock, guild_ready_timeout=0.1)
+        async with running_bot(bot, fake) as harness:
+            yield harness
+
+
+async def _serves(bot: GlossaryBot, guild_id: int, name: str) -> bool:
+    if bot.glossary_map.named(name) is None or bot.glossary_for(guild_id).name != name:
+        return False
+    return await bot.glossary_for(guild_id).term_count() == BUNDLED_COUNT
+
+
+async def test_a_server_glossary_made_in_one_process_is_served_by_every_process(
+    config, tmp_path: Path, pg_url: str
+) -> None:
+    shared = replace(config, database_url=pg_url, allow_server_glossaries=True)
+    async with FakeDiscord() as fake:
+        async with (_bot(shared, fake, tmp_path / "a.sqlite3") as a,
+                    _bot(shared, fake, tmp_path / "b.sqlite3") as b):
+            for h in (a, b):  # look for others' glossaries often, for the test
+                follow = next(ext for name, ext in h.bot.extensions.items()
+                              if name == "cogs.server_glossary")
+                follow.start_following(h.bot, 0.1)
+            reply = await a.slash("glossary", "create", member=a.moderator,
+                                  options={"name": "mine", "start": "copy"})
+            await reply.wait_followup()
+            guild = a.guild.id
+            for h in (a, b):  # whichever process answered, both serve it
+                await _within(lambda h=h: _serves(h.bot, guild, "mine"))
+            assert (a.bot.store.glossary_named("mine").id
+                    == b.bot.store.glossary_named("mine").id)
+            made = await b.bot.store.server_glossaries.of_server(guild)
+            assert made is not None and made.name == "mine" and made.terms == BUNDLED_COUNT
+            # Its editors are that server's moderators, in both processes.
+            for h in (a, b):
+                assert h.bot.glossary_map.named("mine").owners == (guild,)
+            # A second one for the same server is refused whichever process is asked.
+            again = await b.slash("glossary", "create", member=b.moderator,
+                                  options={"name": "other", "start": "empty"})
+            await again.wait_followup()
+            assert "already" in str(again.followup_messages[-1])
+        # A process started afterwards, with an empty local index, serves it at once.
+        async with _bot(shared, fake, tmp_path / "c.sqlite3") as c:
+            assert await _serves(c.bot, guild, "mine")
