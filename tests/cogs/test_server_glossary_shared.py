@@ -73,3 +73,45 @@ async def test_a_server_glossary_made_in_one_process_is_served_by_every_process(
         # A process started afterwards, with an empty local index, serves it at once.
         async with _bot(shared, fake, tmp_path / "c.sqlite3") as c:
             assert await _serves(c.bot, guild, "mine")
+
+
+def test_the_operator_lists_exports_and_removes_them_in_postgresql(
+    config, tmp_path: Path, pg_url: str, capsys
+) -> None:
+    from bot.cli import main
+    from bot.content import read_term_file
+
+    async def make() -> None:
+        async with await Store.open(tmp_path / "bot.sqlite3", database_url=pg_url,
+                                    pool_size=2) as store:
+            await store.use_glossaries(["default"])
+            await store.reloads.reload(config.content_dir)
+            await store.server_glossaries.create("school-a", 7, "Web", 1, "Ms Lee",
+                                                 (store.glossary.id, "default"))
+
+    asyncio.run(make())
+    path = tmp_path / "config.toml"
+    # The terminal has its own (empty) local index: everything comes from PostgreSQL.
+    path.write_text(f'content_dir = "{config.content_dir}"\n'
+                    f'local_index = "{tmp_path / "cli.sqlite3"}"\n'
+                    f'database = "{pg_url}"\n')
+    assert main(["glossaries", "list", "--config", str(path)]) == 0
+    assert f"school-a: {BUNDLED_COUNT} term(s); database only, made in server 7" in (
+        capsys.readouterr().out)
+    out = tmp_path / "exported"
+    out.mkdir()
+    assert main(["glossaries", "export", "school-a", "--out", str(out),
+                 "--config", str(path)]) == 0
+    assert len(sorted(out.glob("*.yaml"))) == BUNDLED_COUNT
+    assert not read_term_file(out / "git.yaml").problems
+    assert main(["glossaries", "remove", "school-a", "--yes", "--config", str(path)]) == 0
+    assert "Removed glossary 'school-a'" in capsys.readouterr().out
+    assert main(["glossaries", "--config", str(path)]) == 0
+    assert "school-a" not in capsys.readouterr().out
+
+    async def seen_elsewhere() -> list[object]:
+        async with await Store.open(tmp_path / "bot.sqlite3", database_url=pg_url,
+                                    pool_size=2) as store:
+            return await store.server_glossaries.all()
+
+    assert asyncio.run(seen_elsewhere()) == []
