@@ -10,8 +10,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from bot.client import GlossaryBot
+from bot.content import dump_term
 from bot.store import Store
-from tests.conftest import BUNDLED_COUNT, FIXED_NOW
+from tests.conftest import BUNDLED_COUNT, FIXED_NOW, make_term
 from tests.support.fake_discord import FakeDiscord
 from tests.support.harness import running_bot
 
@@ -65,6 +66,21 @@ async def test_a_server_glossary_made_in_one_process_is_served_by_every_process(
             # Its editors are that server's moderators, in both processes.
             for h in (a, b):
                 assert h.bot.glossary_map.named("mine").owners == (guild,)
+            # An edit through either process reaches the other, history and all.
+            gid = a.bot.store.glossary_named("mine").id
+            for editor, reader, words in ((b, a, "Ours, from b."), (a, b, "Ours, from a.")):
+                reloader = editor.bot.store.reloader("mine")
+                text = dump_term(make_term("git", title="Git", definition=words))
+                await reloader.apply({"git.yaml": text},
+                                     {"git.yaml": await reloader.fingerprint("git.yaml")})
+
+                async def edited(reader=reader, words=words) -> bool:  # noqa: ANN001
+                    card = await reader.bot.store.glossary_named("mine").card("git")
+                    return card.term.definition == words
+
+                await _within(edited)
+            history = await a.bot.store.history.recent("git", glossary_id=gid)
+            assert [e.after.definition for e in history] == ["Ours, from a.", "Ours, from b."]
             # A second one for the same server is refused whichever process is asked.
             again = await b.slash("glossary", "create", member=b.moderator,
                                   options={"name": "other", "start": "empty"})
