@@ -233,9 +233,9 @@ async def _glossaries(config: Config) -> int:
 
 
 async def _server_glossaries(config: Config) -> list[ServerGlossary]:
-    if not config.database.is_file():
+    if config.database_url is None and not config.database.is_file():
         return []
-    async with await Store.open(config.database) as store:
+    async with await Store.open_for(config) as store:  # PostgreSQL's, with database_url
         return await store.server_glossaries.all()
 
 
@@ -247,7 +247,7 @@ def _glossaries_command(config: Config, args: argparse.Namespace) -> int:
         print(f"error: glossaries {args.action} needs the glossary's NAME (glossary-bot "
               "glossaries list shows them)", file=sys.stderr)
         return EXIT_USAGE
-    if not config.database.is_file():
+    if config.database_url is None and not config.database.is_file():
         print(f"error: {config.database}: no database yet, so no server made a glossary",
               file=sys.stderr)
         return EXIT_USAGE
@@ -257,14 +257,17 @@ def _glossaries_command(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _export_server_glossary(config: Config, args: argparse.Namespace) -> int:
-    async with await Store.open(config.database) as store:
+    async with await Store.open_for(config) as store:
         made = await store.server_glossaries.named(args.name)
         if made is None:
             print(f"error: no server glossary named {args.name!r} (glossary-bot glossaries "
                   "list shows them)", file=sys.stderr)
             return EXIT_USAGE
-        await store.use_glossaries([made.name], config.glossary_map.default_name)
-        terms = await store.glossary_named(made.name).all_terms()
+        if store.pg is not None:  # what is published: the terminal's index follows nothing
+            terms = await store.server_glossaries.published_terms(made.name)
+        else:
+            await store.use_glossaries([made.name], config.glossary_map.default_name)
+            terms = await store.glossary_named(made.name).all_terms()
     from bot.export import file_name
 
     out = args.out or Path(file_name(args.format, made.name))
@@ -272,7 +275,7 @@ async def _export_server_glossary(config: Config, args: argparse.Namespace) -> i
 
 
 async def _remove_server_glossary(config: Config, name: str, yes: bool) -> int:
-    async with await Store.open(config.database) as store:
+    async with await Store.open_for(config) as store:
         made = await store.server_glossaries.named(name)
         if made is None:
             print(f"error: no server glossary named {name!r} (glossary-bot glossaries list "

@@ -147,6 +147,10 @@ class ReloadDiff:
     # The (first, last) ids of the term history rows the reload recorded, so whoever ran it
     # can be named on them (``History.attribute``); None: nothing recorded.
     history_ids: tuple[int, int] | None = None
+    # With PostgreSQL: the history rows the reload computed in its local transaction, for
+    # the reloader to write to PostgreSQL once it committed (then history_ids is set).
+    pending_history: tuple[tuple[object, ...], ...] = field(default=(), compare=False,
+                                                              repr=False)
 
     @property
     def is_empty(self) -> bool:

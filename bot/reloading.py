@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import logging
@@ -19,7 +20,7 @@ import pickle
 import shutil
 import tempfile
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -30,7 +31,7 @@ from bot.directory import (
     display_path,
     scan_directory,
 )
-from bot.errors import EditConflict, InvalidContent, StalePublish
+from bot.errors import EditConflict, InvalidContent, SharedStateUnavailable, StalePublish
 from bot.loading import parse_in_chunks, start_module_process
 from bot.models import Problem, ReloadDiff
 from bot.parse_worker import HEADER_BYTES, frame
@@ -74,6 +75,10 @@ class Reloader:
         self._reloads = reloads
         self.lock = self._lock = asyncio.Lock()  # a publisher applies others' changes under it
         self.publisher: Publisher | None = None
+        # With PostgreSQL (set by the store): where a reload's history rows are written
+        # once it committed; their (first, last) ids back.
+        self.history_sink: Callable[[Sequence[Sequence[object]]],
+                                    Awaitable[tuple[int, int] | None]] | None = None
 
     async def reload(self, directory: Path | str) -> ReloadDiff:
         """Replace the glossary with the directory's content, all or nothing.
@@ -100,8 +105,9 @@ class Reloader:
                 await self.publisher.catch_up()
             directory = Path(directory)
             scan = await asyncio.to_thread(scan_directory, directory)
-            # A publisher publishes inside the reload's own transaction: it runs here.
-            if self.publisher is None and (
+            # A publisher publishes inside the reload's own transaction, and the shared
+            # history takes the rows this process computes: with either, it runs here.
+            if self.publisher is None and self.history_sink is None and (
                     await self._reloads.files_to_write(scan) >= SEPARATE_PROCESS_FILES):
                 del scan  # the worker scans for itself: 100,000 entries need not wait here
                 diff = await self._reload_in_worker(directory)
@@ -112,7 +118,7 @@ class Reloader:
                 diff = await write_checked(batch, directory, scan)
                 if self.publisher is not None:  # before the local commit: all or nothing
                     await self.publisher.publish(batch, diff)
-                return diff
+            return await self._recorded(diff)
 
     async def fingerprint(self, file: str) -> str | None:
         """The stored fingerprint of one term file of the glossary (None: no such term):
@@ -170,7 +176,23 @@ class Reloader:
                 diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
                 if self.publisher is not None:  # as a reload: published before it commits
                     await self.publisher.publish(batch, diff)
-                return diff
+            return await self._recorded(diff)
+
+    async def _recorded(self, diff: ReloadDiff) -> ReloadDiff:
+        """With PostgreSQL, the committed reload's history goes to the shared history
+        (``history_sink``: ``History.insert_reload``), under the lock, so the next
+        reload's rows follow it. The reload itself stands if PostgreSQL fails now: its
+        change was published; only its history entry is missing (logged)."""
+        if not diff.pending_history or self.history_sink is None:
+            return diff
+        try:
+            ids = await self.history_sink(diff.pending_history)
+        except SharedStateUnavailable as exc:
+            log.warning("Glossary %s reloaded, but its %d history row(s) could not be "
+                        "written to PostgreSQL (%s)", self._reloads.glossary_name,
+                        len(diff.pending_history), exc)
+            ids = None
+        return dataclasses.replace(diff, history_ids=ids, pending_history=())
 
 
     async def _reload_in_worker(self, directory: Path) -> ReloadDiff | None:

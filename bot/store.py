@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from bot.reloading import Reloader
 from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
+from bot.storage.glossary_ids import align_local, shared_ids
 from bot.storage.history import History
 from bot.storage.meta import Meta
 from bot.storage.records import Records
@@ -49,7 +50,7 @@ class Store:
         self.study = Study(self.shared, db)  # each student's saved terms, reviews, reminders
         self.history = History(self.shared)  # who changed which term when (issue 19)
         self.meta = Meta(self.shared)  # e.g. the command-sync hash
-        self.server_glossaries = ServerGlossaries(db)  # /glossary create (issue 19)
+        self.server_glossaries = ServerGlossaries(db, pg)  # /glossary create (issue 19)
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")
@@ -57,17 +58,35 @@ class Store:
     def _add(self, glossary_id: int, name: str) -> tuple[Glossary, Reloader]:
         """One Glossary (its own name index and card cache) and one Reloader (its own
         lock: reloads of different glossaries do not wait for each other) per glossary."""
-        if glossary_id not in self._by_id:
+        found = self._by_id.get(glossary_id)
+        if found is None or found[0].name != name:
+            # (With PostgreSQL an id is PostgreSQL's: the placeholder "default" at id 1 or
+            # a glossary known here under another id gives way.)
+            if found is not None and self._by_name.get(found[0].name) == glossary_id:
+                del self._by_name[found[0].name]
             glossary = Glossary(self.db, glossary_id, name)
-            self._by_id[glossary_id] = (glossary, Reloader(Reloads(self.db, glossary)))
+            reloads = Reloads(self.db, glossary)
+            reloader = Reloader(reloads)
+            if self.pg is not None:  # a reload's history goes to the shared history
+                reloads.defer_history = True
+                reloader.history_sink = self.history.insert_reload
+            self._by_id[glossary_id] = (glossary, reloader)
         self._by_name[name] = glossary_id
         return self._by_id[glossary_id]
 
     async def use_glossaries(self, names: Iterable[str], default: str = "default") -> None:
         """Register glossaries by name (a new name gets a new id; a known one keeps its
         terms) and make ``default`` the one ``store.glossary`` and ``store.reloads``
-        serve. One transaction, however many names."""
+        serve. One transaction, however many names. With PostgreSQL the ids are
+        PostgreSQL's (``bot.storage.glossary_ids``), so every process agrees on them."""
         names = list(dict.fromkeys([default, *names]))
+        if self.pg is not None:
+            ids = await shared_ids(self.shared, names)
+            await align_local(self.db, ids)
+            for name in names:
+                self._add(ids[name], name)
+            self.glossary, self.reloads = self._by_id[ids[default]]
+            return
         async with self.db.transaction() as db:
             await db.executemany("INSERT OR IGNORE INTO glossaries(name) VALUES (?)",
                                  [(name,) for name in names])

@@ -7,16 +7,32 @@ the server uses it at once. This is what lets one hosted bot serve many schools 
 its operator editing the config for each. The operator lists, exports and removes these
 glossaries from the terminal (``glossary-bot glossaries``). Joins the /glossary group
 (``cogs.moderation``, loaded first).
+
+With PostgreSQL the glossary is made there (``bot.storage.server_glossaries``), and every
+other process adopts it within ``FOLLOW_SECONDS``: its server is routed to it, its
+editors are that server's moderators, and its local index follows what is published.
 """
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 import discord
 from discord import app_commands
 
 from bot.client import GlossaryBot, moderator_only
-from bot.errors import GlossaryNameRefused, GlossaryNameTaken, ServerGlossariesOff
-from bot.server_glossaries import name_problem, with_server_glossaries
+from bot.errors import (
+    GlossaryNameRefused,
+    GlossaryNameTaken,
+    ServerGlossariesOff,
+    SharedStateUnavailable,
+)
+from bot.server_glossaries import ServerGlossary, name_problem, with_server_glossaries
+
+log = logging.getLogger(__name__)
+
+FOLLOW_SECONDS = 5.0  # how long another process's /glossary create may take to reach here
 
 STARTS = [app_commands.Choice(name="a copy of the glossary this server uses now", value="copy"),
           app_commands.Choice(name="empty", value="empty")]
@@ -50,8 +66,7 @@ async def create_command(interaction: discord.Interaction,
     made = await bot.store.server_glossaries.create(
         name, interaction.guild_id, spec.course_name, interaction.user.id,
         interaction.user.display_name, copy_of)
-    await bot.store.use_glossaries([made.name], bot.glossary_map.default_name)
-    bot.glossary_map = with_server_glossaries(bot.glossary_map, [made])
+    await adopt(bot, made)
     await bot.store.glossary_named(made.name).rebuild_index()
     source = (f"a copy of **{current.name}** ({made.terms} terms)" if copy_of
               else "empty: add its first term with `/glossary add`")
@@ -59,6 +74,58 @@ async def create_command(interaction: discord.Interaction,
         f"This server now uses its own glossary **{made.name}**, {source}. Its editors are "
         "this server's moderators: `/glossary add`, `/glossary edit` and `/glossary remove` "
         "change it, and students see every change at once.", ephemeral=True)
+
+
+async def adopt(bot: GlossaryBot, made: ServerGlossary) -> None:
+    """Serve a server's own glossary here: registered in the store, its server routed to
+    it and, with PostgreSQL, its local index following what is published."""
+    await bot.store.use_glossaries([made.name], bot.glossary_map.default_name)
+    bot.glossary_map = with_server_glossaries(bot.glossary_map, [made])
+    publishing = getattr(bot, "publishing", None)
+    if publishing is not None and made.name not in publishing.applied:
+        from bot.publishing import GlossaryPublisher
+        from bot.storage.published import local_version
+
+        glossary = bot.store.glossary_named(made.name)
+        bot.store.reloader(made.name).publisher = GlossaryPublisher(publishing, glossary)
+        publishing.applied[made.name] = await local_version(bot.store.db.reader, made.name)
+        await publishing.apply(made.name)
+
+
+async def follow_server_glossaries(bot: GlossaryBot) -> int:
+    """Adopt the server glossaries other processes made since; how many were new."""
+    new = [made for made in await bot.store.server_glossaries.all()
+           if bot.glossary_map.named(made.name) is None]
+    for made in new:
+        await adopt(bot, made)
+        log.info("Serving glossary %s, made in server %d by another process", made.name,
+                 made.guild_id)
+    return len(new)
+
+
+async def _follow_forever(bot: GlossaryBot, seconds: float) -> None:
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await follow_server_glossaries(bot)
+        except SharedStateUnavailable as exc:
+            log.debug("Could not look for new server glossaries: %s", exc)
+        except Exception:
+            log.exception("Looking for new server glossaries failed; trying again")
+
+
+def start_following(bot: GlossaryBot, seconds: float = FOLLOW_SECONDS) -> None:
+    """(Re)start looking for server glossaries other processes made, every ``seconds``."""
+    stop_following(bot)
+    bot.server_glossary_follower = asyncio.create_task(  # type: ignore[attr-defined]
+        _follow_forever(bot, seconds), name="server-glossaries-follow")
+
+
+def stop_following(bot: GlossaryBot) -> None:
+    task = getattr(bot, "server_glossary_follower", None)
+    if task is not None:
+        task.cancel()
+        bot.server_glossary_follower = None  # type: ignore[attr-defined]
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
@@ -71,7 +138,10 @@ def _group(bot: GlossaryBot) -> app_commands.Group:
 
 async def setup(bot: GlossaryBot) -> None:
     _group(bot).add_command(create_command)
+    if bot.store.pg is not None:  # other processes make server glossaries too
+        start_following(bot)
 
 
 async def teardown(bot: GlossaryBot) -> None:
+    stop_following(bot)
     _group(bot).remove_command(create_command.name)

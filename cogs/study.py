@@ -8,6 +8,8 @@ a guild or a Member: only ``interaction.user.id``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
 import discord
@@ -25,11 +27,16 @@ from bot.cards.study import (
 )
 from bot.client import GlossaryBot
 from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, anywhere, glossary_for
-from bot.errors import TermNotFound, UnknownGlossary
+from bot.errors import SharedStateUnavailable, TermNotFound, UnknownGlossary
 from bot.models import QuizOutcome, name_key
 from bot.study import QUIZ, SavedTerm
 
 log = logging.getLogger(__name__)
+
+# With PostgreSQL another process may take a student's opt-in: the set of students whose
+# lookups count is read again this often (one indexed query), so it takes effect here
+# within this many seconds rather than at the next restart.
+TRACKING_REFRESH_SECONDS = 30.0
 
 
 async def glossary_names(interaction: discord.Interaction, current: str
@@ -49,10 +56,58 @@ class Study(commands.Cog):
     def __init__(self, bot: GlossaryBot) -> None:
         self.bot = bot
         self.tracking: set[int] = set()  # students who opted in to counting lookups
+        self.refresh_seconds = TRACKING_REFRESH_SECONDS
+        self._refreshing: asyncio.Task[None] | None = None
+        # Opt-ins changed here while a refresh reads the set: kept over what it read.
+        self._changed: dict[int, bool] | None = None
 
     async def cog_load(self) -> None:
         self.tracking = await self.bot.store.study.tracking_lookups()
         await self.bot.student_glossaries.load()
+        if self.bot.store.shared.remote:  # other processes change opt-ins too
+            self.start_refreshing()
+
+    def start_refreshing(self, seconds: float | None = None) -> None:
+        """Re-read the opt-ins every ``seconds`` (default TRACKING_REFRESH_SECONDS)."""
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+        self.refresh_seconds = seconds or self.refresh_seconds
+        self._refreshing = asyncio.create_task(self._refresh_forever(),
+                                               name="study-tracking-refresh")
+
+    async def cog_unload(self) -> None:
+        if self._refreshing is not None:
+            self._refreshing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._refreshing
+            self._refreshing = None
+
+    def _set_tracking(self, user_id: int, enabled: bool) -> None:
+        (self.tracking.add if enabled else self.tracking.discard)(user_id)
+        if self._changed is not None:
+            self._changed[user_id] = enabled
+
+    async def refresh_tracking(self) -> None:
+        """Read the opted-in students again (PostgreSQL: opt-ins made in any process); a
+        change made here meanwhile wins over the read that started before it."""
+        self._changed = {}
+        try:
+            fresh = await self.bot.store.study.tracking_lookups()
+            for user_id, enabled in self._changed.items():
+                (fresh.add if enabled else fresh.discard)(user_id)
+            self.tracking = fresh
+        finally:
+            self._changed = None
+
+    async def _refresh_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.refresh_seconds)
+            try:
+                await self.refresh_tracking()
+            except SharedStateUnavailable as exc:  # keep the set we have; try again
+                log.debug("Could not refresh the lookup opt-ins: %s", exc)
+            except Exception:
+                log.exception("Refreshing the lookup opt-ins failed; trying again")
 
     def _now(self) -> float:
         return self.bot.clock().timestamp()
@@ -147,7 +202,7 @@ class Study(commands.Cog):
     async def lookups(self, interaction: discord.Interaction, enabled: bool) -> None:
         await interaction.response.defer(ephemeral=True, thinking=True)
         await self.bot.store.study.update_settings(interaction.user.id, track_lookups=enabled)
-        (self.tracking.add if enabled else self.tracking.discard)(interaction.user.id)
+        self._set_tracking(interaction.user.id, enabled)
         text = ("Terms you look up twice with `/define` now join your review."
                 if enabled else "Your lookups are no longer counted.")
         await interaction.followup.send(text, ephemeral=True)
@@ -189,7 +244,7 @@ class Study(commands.Cog):
             return
         await interaction.response.defer()
         await self.bot.store.study.delete_student(interaction.user.id)
-        self.tracking.discard(interaction.user.id)
+        self._set_tracking(interaction.user.id, False)
         await interaction.edit_original_response(
             content="🗑️ Done: everything the bot kept about you is deleted.",
             embed=None, view=None)

@@ -17,9 +17,12 @@ removed term in one INSERT ... SELECT, comparing sections in SQL, so no term's t
 reaches Python (a reload written by a worker process records the same way). Who ran it
 is added afterwards (``attribute``: the moderator, "auto-reload", "start-up"); an edit,
 import, restore or suggestion that ran the reload claims its rows (``record``), so one
-change is one entry. The very first load of a glossary (nothing was loaded before)
-records nothing: every term would be "added" by nobody, with no earlier version to
-restore, and a 10,000-term load would write its whole text twice.
+change is one entry. With PostgreSQL the history is shared: the reload computes the same
+rows in its local transaction (``reload_rows``) and its reloader writes them there once it
+committed (``History.insert_reload``), so every process sees them. The very first load
+of a glossary (nothing was loaded before) records nothing: every term would be "added" by
+nobody, with no earlier version to restore, and a 10,000-term load would write its whole
+text twice.
 """
 
 from __future__ import annotations
@@ -60,9 +63,7 @@ WHERE t.id IN (SELECT value FROM json_each(?))
 # One row per added (no old version), changed (fingerprints differ) and removed (no new
 # row) term; a section changed when its JSON value differs, and an added or removed
 # term's sections are those with a value, as ``changed_sections`` decides in Python.
-_RECORD_RELOAD_SQL = """
-INSERT INTO term_history (glossary_id, slug, at, source, actor_id, actor_name, credited_id,
-                          sections, before, after)
+_RELOAD_ROWS_SQL = """
 SELECT ?1, slug, ?3, 'reload', NULL, '', NULL, sections, before, after FROM (
   SELECT slug, before, after, CASE WHEN before IS NULL OR after IS NULL THEN
       (SELECT json_group_array(k.value) FROM json_each(?4) k WHERE coalesce(json_extract(
@@ -81,6 +82,21 @@ SELECT ?1, slug, ?3, 'reload', NULL, '', NULL, sections, before, after FROM (
                       AND t.id >= ?2)
   )
 ) WHERE after IS NULL OR sections <> '[]'
+"""
+_RECORD_RELOAD_SQL = """
+INSERT INTO term_history (glossary_id, slug, at, source, actor_id, actor_name, credited_id,
+                          sections, before, after)""" + _RELOAD_ROWS_SQL
+# With PostgreSQL, a reload's rows (computed in its local transaction) go in after it
+# committed, one statement, under a lock so that one reload's rows are the only reload
+# rows between its first and last id (``attribute`` names who ran it by that range).
+_HISTORY_LOCK = 0x686973746F7279  # "history"
+_INSERT_RELOAD_PG = """
+INSERT INTO term_history (glossary_id, slug, at, source, actor_id, actor_name, credited_id,
+                          sections, before, after)
+SELECT g, s, a, 'reload', NULL, '', NULL, sec, b, af
+FROM unnest(?::integer[], ?::text[], ?::double precision[], ?::text[], ?::text[],
+            ?::text[]) AS u(g, s, a, sec, b, af)
+RETURNING id
 """
 _COLUMNS = ("id, slug, at, source, actor_id, actor_name, credited_id, before, after, "
             "glossary_id")
@@ -123,6 +139,14 @@ async def keep_replaced(db: aiosqlite.Connection, term_ids: Sequence[int]) -> No
     await db.execute(_KEEP_REPLACED_SQL, (json.dumps(list(term_ids)),))
 
 
+async def forget_replaced(db: aiosqlite.Connection) -> None:
+    """Drop what ``keep_replaced`` kept for anything but the reload about to run: terms
+    deleted outside a reload (a published copy applied, a glossary forgotten) are no
+    reload's "before", and must not appear as removed by the next one."""
+    await db.execute(_REPLACED_TABLE)
+    await db.execute("DELETE FROM temp.reload_replaced")
+
+
 async def record_reload(db: aiosqlite.Connection, glossary_id: int, first_new_id: int,
                         at: float) -> tuple[int, int] | None:
     """Write the history of a reload in its transaction, once every chunk is written:
@@ -136,6 +160,18 @@ async def record_reload(db: aiosqlite.Connection, glossary_id: int, first_new_id
     if count <= 0 or not last:
         return None
     return (last - count + 1, last)
+
+
+async def reload_rows(db: aiosqlite.Connection, glossary_id: int, first_new_id: int,
+                      at: float) -> list[tuple[Any, ...]]:
+    """``record_reload``'s rows, read instead of written (PostgreSQL mode: the history is
+    shared, so ``History.insert_reload`` writes them there once the reload committed):
+    (glossary_id, slug, at, source, actor_id, actor_name, credited_id, sections, before,
+    after) each."""
+    await db.execute(_REPLACED_TABLE)
+    rows = await db.execute_fetchall(_RELOAD_ROWS_SQL, (glossary_id, first_new_id, at, _KEYS))
+    await db.execute("DELETE FROM temp.reload_replaced")
+    return [tuple(row) for row in rows]
 
 
 class History:
@@ -154,6 +190,19 @@ class History:
             await db.execute(
                 "UPDATE term_history SET actor_id = ?, actor_name = ? WHERE id BETWEEN ? "
                 "AND ? AND source = 'reload'", (actor_id, actor_name, *ids))
+
+    async def insert_reload(self, rows: Sequence[Sequence[Any]]) -> tuple[int, int] | None:
+        """Write a reload's rows (``reload_rows``) to PostgreSQL; their (first, last) ids,
+        as ``record_reload`` gives them in SQLite mode."""
+        if not rows:
+            return None
+        async with self._shared.transaction() as db:
+            await db.execute("SELECT pg_advisory_xact_lock(?)", (_HISTORY_LOCK,))
+            ids = await db.fetch(_INSERT_RELOAD_PG, (
+                [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                [r[7] for r in rows], [r[8] for r in rows], [r[9] for r in rows]))
+        found = [row[0] for row in ids]
+        return (min(found), max(found))
 
     async def record(self, entries: Sequence[HistoryEntry]) -> None:
         """Record many changes at once (an import is one transaction).

@@ -177,4 +177,24 @@ PG_MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX published_terms_since ON published_terms (glossary, version);
     """,
+    # 3: glossary ids every process agrees on (shared rows: usage, misses, history,
+    # suggestions, quizzes, daily posts are keyed by glossary id). A name gets its id here
+    # once (``bot.storage.glossary_ids``) and each local index uses the same one; 1 stays
+    # the default's, as in SQLite and migration 1's column defaults. server_glossaries:
+    # the glossaries servers made with /glossary create, so every process knows which
+    # server uses one and who edits it (SQLite migration 9's table, shared).
+    """
+    CREATE TABLE glossaries (id serial PRIMARY KEY, name text NOT NULL UNIQUE);
+    INSERT INTO glossaries(id, name) VALUES (1, 'default');
+    SELECT setval(pg_get_serial_sequence('glossaries', 'id'), 1);
+    CREATE TABLE server_glossaries (
+        glossary_id integer PRIMARY KEY REFERENCES glossaries(id),
+        guild_id bigint NOT NULL UNIQUE,
+        course_name text NOT NULL,
+        created_by bigint NOT NULL,
+        created_by_name text NOT NULL DEFAULT '',
+        copied_from text,
+        created_at double precision NOT NULL
+    );
+    """,
 )

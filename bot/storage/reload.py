@@ -30,7 +30,7 @@ from bot.directory import ParsedFile, Scan, ScannedFile
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
-from bot.storage.history import keep_replaced, record_reload
+from bot.storage.history import forget_replaced, keep_replaced, record_reload, reload_rows
 from bot.validation import LinkUse, NameUse
 
 # The candidates for the cross-file checks (bot.validation decides): every use of a name
@@ -112,6 +112,7 @@ class ReloadBatch:
         self._first_new_id = self._next_id = plan.next_id
         self.names_changed = bool(plan.removed)  # else the name index is still right
         self.version: str | None = None  # the new content version, if the content changed
+        self.defer_history = False  # PostgreSQL: the history is computed, not written here
 
     async def remove_gone(self) -> None:
         await _delete_terms(self._db, [row[0] for row in self._plan.removed])
@@ -174,9 +175,16 @@ class ReloadBatch:
             "ELSE version END WHERE id = ?4", (stamp, changed_content, now, self._glossary_id))
         count = await self._db.execute_fetchall(
             "SELECT count(*) FROM terms WHERE glossary_id = ?", (self._glossary_id,))
-        history = (await record_reload(self._db, self._glossary_id, self._first_new_id, stamp)
-                   if changed_content and self.loaded_count else None)
-        diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings), history)
+        history, pending = None, ()
+        if changed_content and self.loaded_count:
+            if self.defer_history:  # PostgreSQL: written there after the commit
+                pending = tuple(await reload_rows(self._db, self._glossary_id,
+                                                  self._first_new_id, stamp))
+            else:  # SQLite: in this transaction, all or nothing with the reload
+                history = await record_reload(self._db, self._glossary_id,
+                                              self._first_new_id, stamp)
+        diff = ReloadDiff(added, changed, removed, count[0][0], tuple(warnings), history,
+                          pending)
         self.version = now if not diff.is_empty else None
         return diff
 
@@ -193,6 +201,9 @@ class Reloads:
     def __init__(self, db: Database, glossary: Glossary) -> None:
         self._db = db
         self._glossary = glossary
+        # With PostgreSQL (set by the store): a reload's history rows are handed back
+        # (ReloadDiff.pending_history) for the shared history, not written locally.
+        self.defer_history = False
 
     async def stored(self) -> dict[str, tuple[int, int, str]]:
         """file -> (mtime_ns, size, fingerprint) of every term the glossary holds: what an
@@ -251,6 +262,8 @@ class Reloads:
                 "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,))
             last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
             batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
+            batch.defer_history = self.defer_history
+            await forget_replaced(db)
             await batch.remove_gone()
             yield batch
 

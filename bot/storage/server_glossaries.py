@@ -5,13 +5,23 @@ server: ``guild_id`` is unique), and for a copy every term of the glossary the s
 copied row for row (names, links, full-text) without parsing anything again. Removing one
 deletes its terms and frees its name; its id is never given to another glossary, so a
 card button from it says the glossary has gone rather than opening someone else's term.
+
+With PostgreSQL (issue 20) every process must know a server's own glossary (which server
+uses it, whose moderators edit it), after restarts too: the glossary's row and the
+server's claim live in PostgreSQL (PG migration 3, with the id every process uses), and
+its terms are published like any database-only glossary's (``bot.storage.published``):
+a copy is made in this process's local index, then published as the glossary's first
+version, so other processes fill their index from it.
 """
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from bot.errors import GlossaryNameTaken, GlossaryNotFound, ServerHasGlossary
+from bot.models import Term, term_from_json
 from bot.server_glossaries import ServerGlossary
 from bot.storage.database import Database
 from bot.storage.reload import _delete_terms
@@ -41,19 +51,38 @@ _COPY = (
 )
 
 
+# PostgreSQL: the same rows; a glossary's terms are those published under its name.
+_PG_SELECT = ("SELECT s.glossary_id, g.name, s.guild_id, s.course_name, s.created_by, "
+              "s.created_by_name, s.copied_from, s.created_at, "
+              "(SELECT count(*) FROM published_terms p WHERE p.glossary = g.name "
+              "AND p.record IS NOT NULL) "
+              "FROM server_glossaries s JOIN glossaries g ON g.id = s.glossary_id")
+
+
 class ServerGlossaries:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, pg: Any = None) -> None:
+        """``pg``: the PgDatabase when the shared state is in PostgreSQL."""
         self._db = db
+        self._pg = pg
 
     async def all(self) -> list[ServerGlossary]:
+        if self._pg is not None:
+            return [ServerGlossary(*row) for row in
+                    await self._pg.fetch(_PG_SELECT + " ORDER BY g.name")]
         rows = await self._db.reader.execute_fetchall(_SELECT + " ORDER BY g.name")
         return [ServerGlossary(*row) for row in rows]
 
     async def named(self, name: str) -> ServerGlossary | None:
+        if self._pg is not None:
+            rows = await self._pg.fetch(_PG_SELECT + " WHERE g.name = $1", name)
+            return ServerGlossary(*rows[0]) if rows else None
         rows = await self._db.reader.execute_fetchall(_SELECT + " WHERE g.name = ?", (name,))
         return ServerGlossary(*rows[0]) if rows else None
 
     async def of_server(self, guild_id: int) -> ServerGlossary | None:
+        if self._pg is not None:
+            rows = await self._pg.fetch(_PG_SELECT + " WHERE s.guild_id = $1", guild_id)
+            return ServerGlossary(*rows[0]) if rows else None
         rows = await self._db.reader.execute_fetchall(_SELECT + " WHERE s.guild_id = ?",
                                                       (guild_id,))
         return ServerGlossary(*rows[0]) if rows else None
@@ -65,6 +94,9 @@ class ServerGlossaries:
         Raises GlossaryNameTaken or ServerHasGlossary (when the server has one); checked
         inside the transaction, so two moderators at once cannot both make one."""
         now = time.time()
+        if self._pg is not None:
+            return await self._create_shared(name, guild_id, course_name, by_id, by_name,
+                                             copy_of, now)
         async with self._db.transaction() as db:
             taken = await db.execute_fetchall(
                 "SELECT 1 FROM glossaries WHERE name = ? COLLATE NOCASE", (name,))
@@ -99,6 +131,13 @@ class ServerGlossaries:
         if found is None:
             raise GlossaryNotFound(f"no server glossary named {name!r} (glossary-bot "
                                    "glossaries list shows them)")
+        if self._pg is not None:
+            async with self._pg.transaction() as pg:
+                await pg.execute("DELETE FROM server_glossaries WHERE glossary_id = $1",
+                                 found.glossary_id)
+                await pg.execute("UPDATE glossaries SET name = '~removed-' || id "
+                                 "WHERE id = $1", found.glossary_id)
+                await pg.execute("DELETE FROM published_glossaries WHERE name = $1", name)
         async with self._db.transaction() as db:
             ids = await db.execute_fetchall("SELECT id FROM terms WHERE glossary_id = ?",
                                             (found.glossary_id,))
@@ -107,4 +146,62 @@ class ServerGlossaries:
                              (found.glossary_id,))
             await db.execute("UPDATE glossaries SET name = '~removed-' || id, version = NULL "
                              "WHERE id = ?", (found.glossary_id,))
+            await db.execute("DELETE FROM meta WHERE key = ?", (f"published:{name}",))
         return found
+
+    async def published_terms(self, name: str) -> list[Term]:
+        """Every term PostgreSQL holds for a glossary (``glossary-bot glossaries export``
+        in PostgreSQL mode: the terminal has no local index that follows it)."""
+        rows = await self._pg.fetch(
+            "SELECT record FROM published_terms WHERE glossary = $1 AND record IS NOT NULL "
+            "ORDER BY slug", name)
+        # A record is bot.directory.TermRecord as JSON: its fourth field is the term.
+        return [term_from_json(json.loads(record)[3]) for (record,) in rows]
+
+    async def _create_shared(self, name: str, guild_id: int, course_name: str, by_id: int,
+                             by_name: str, copy_of: tuple[int, str] | None, now: float
+                             ) -> ServerGlossary:
+        """``create`` with PostgreSQL: claim the name and the server there, copy the terms
+        in the local index, publish them; a failed publish gives the claim back."""
+        from bot.storage.glossary_ids import align_local
+        from bot.storage.published import outgoing, publish, set_local_version
+
+        async with self._pg.transaction() as pg:
+            taken = await pg.fetch("SELECT 1 FROM glossaries WHERE lower(name) = lower($1)",
+                                   name)
+            if taken:
+                raise GlossaryNameTaken(f"The name **{name}** is taken: choose another.")
+            own = await pg.fetch(
+                "SELECT g.name FROM server_glossaries s JOIN glossaries g "
+                "ON g.id = s.glossary_id WHERE s.guild_id = $1", guild_id)
+            if own:
+                raise ServerHasGlossary(f"This server has its own glossary already: "
+                                         f"**{own[0][0]}**.")
+            glossary_id = await pg.fetchval(
+                "INSERT INTO glossaries(name) VALUES ($1) RETURNING id", name)
+            await pg.execute(
+                "INSERT INTO server_glossaries(glossary_id, guild_id, course_name, created_by,"
+                " created_by_name, copied_from, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                glossary_id, guild_id, course_name, by_id, by_name,
+                copy_of[1] if copy_of else None, now)
+        try:
+            await align_local(self._db, {name: glossary_id})
+            async with self._db.transaction() as db:
+                await db.execute("UPDATE glossaries SET version = ?, last_reload_at = ? "
+                                 "WHERE id = ?", (str(now), now, glossary_id))
+                if copy_of is not None:
+                    for statement in _COPY:
+                        await db.execute(statement, (copy_of[0], glossary_id))
+                terms = await outgoing(db, glossary_id, None)
+                version = await publish(self._pg, name, 0, str(now), terms, (), full=True)
+                await set_local_version(db, name, version)
+        except BaseException:
+            async with self._pg.transaction() as pg:
+                await pg.execute("DELETE FROM server_glossaries WHERE glossary_id = $1",
+                                 glossary_id)
+                await pg.execute("UPDATE glossaries SET name = '~removed-' || id "
+                                 "WHERE id = $1", glossary_id)
+            raise
+        made = await self.named(name)
+        assert made is not None
+        return made

@@ -16,6 +16,13 @@ def history(shared_store: Store) -> History:
     return shared_store.history
 
 
+@pytest.fixture
+def store(shared_store: Store) -> Store:
+    """Reloads record their history on both backends too: in SQLite in the reload's own
+    transaction, in PostgreSQL once the reload committed (issue 20)."""
+    return shared_store
+
+
 def test_changed_sections_of_added_changed_and_removed_terms():
     old = make_term("widget")
     new = make_term("widget", definition="New.", related=("gizmo",))
@@ -171,7 +178,7 @@ async def test_a_moderators_or_old_reload_row_is_not_claimed(store, write_term, 
     diff = await store.reloads.reload(terms_dir)
     await store.history.attribute(diff.history_ids, "Ms Lee", 7)
     [gizmo_row] = await store.history.recent("gizmo")
-    async with store.db.transaction() as db:  # that reload was three minutes ago
+    async with store.shared.transaction() as db:  # that reload was three minutes ago
         await db.execute("UPDATE term_history SET at = at - 180 WHERE slug = 'gizmo'")
     await store.history.record([
         HistoryEntry("widget", "edit", make_term("widget"), make_term("widget", title="W"),
@@ -214,6 +221,6 @@ async def test_an_import_of_many_terms_claims_every_row_its_reload_recorded(
         HistoryEntry(slug, "import", make_term(slug),
                      make_term(slug, definition=f"Imported {slug}."), actor_id=3)
         for slug in slugs])
-    rows = await store.db.reader.execute_fetchall(
+    rows = await store.shared.fetch(
         "SELECT source, actor_id, count(*) FROM term_history GROUP BY source, actor_id")
     assert rows == [("import", 3, len(slugs))]
