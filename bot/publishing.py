@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import os
 import time
@@ -92,24 +91,6 @@ async def _content_version(db: Any, glossary_id: int) -> str:
     rows = await db.execute_fetchall("SELECT version FROM glossaries WHERE id = ?",
                                      (glossary_id,))
     return (rows[0][0] if rows else None) or str(time.time())
-
-
-@contextlib.asynccontextmanager
-async def _collector_skips_the_heap() -> Any:
-    """While a publish is applied, the garbage collector's full passes leave alone what
-    the process held before it (``gc.freeze``; undone after, so no garbage is kept).
-
-    The apply allocates millions of short-lived objects (decoded rows, the lists handed
-    to SQLite), which trigger full collections; each walks the whole heap (a bot's guild
-    cache, the name index) holding the GIL, in whichever thread allocated: measured at
-    13-43 ms in a serving process, stalling its event loop. Frozen, a full pass walks only
-    what the apply itself made. Two glossaries applied at once only end the freeze
-    early, which costs nothing but the benefit."""
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
 
 
 class Publishing:
@@ -188,7 +169,7 @@ class Publishing:
             if published is None or published == self.applied.get(name):
                 return False
         started = time.perf_counter()
-        async with _collector_skips_the_heap(), self.store.db.transaction() as db:
+        async with self.store.db.transaction() as db:
             since = await local_version(db, name)
             async with changes_since(self.pg, name, since) as changes:
                 if changes is None:
