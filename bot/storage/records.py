@@ -261,15 +261,16 @@ class Records:
 
     async def _snapshot_settings(self, guild_id: int) -> GuildSettings:
         if self._all_settings is None:
-            await self._refresh_settings()  # once, at the first card: bounded by the timeout
+            # once, at the first card: no longer than a card may wait (then the defaults)
+            await self._refresh_settings(SETTINGS_READ_TIMEOUT)
         elif time.monotonic() - self._all_settings_at >= SETTINGS_TTL_SECONDS and (
                 self._all_settings_task is None or self._all_settings_task.done()):
             self._all_settings_task = asyncio.get_running_loop().create_task(
-                self._refresh_settings())
+                self._refresh_settings(SETTINGS_READ_TIMEOUT * 5))
         found = (self._all_settings or {}).get(guild_id)
         return found if found is not None else GuildSettings(guild_id)
 
-    async def _refresh_settings(self) -> None:
+    async def _refresh_settings(self, timeout: float) -> None:
         """Every stored server's settings in one read; on failure keep what was read last
         (or nothing: the defaults) and try again SETTINGS_RETRY_SECONDS later."""
         async with self._all_settings_lock:
@@ -280,7 +281,7 @@ class Records:
             try:
                 rows = await asyncio.wait_for(
                     self._shared.fetch("SELECT guild_id, data FROM guild_settings"),
-                    SETTINGS_READ_TIMEOUT * 5)
+                    timeout)
             except (SharedStateUnavailable, TimeoutError) as exc:
                 log.warning("Cannot read the servers' settings (%s); serving %s for now",
                             exc.__class__.__name__, "the last copy"
