@@ -1,7 +1,7 @@
 """The scale run: N bot processes x M shards against one fake Discord with thousands of servers.
 
 ``python -m bench.scale [--processes 4] [--shards-per-process 4] [--guilds 16000]
-[--seconds 20] [--terms 10000] [--database-url postgresql://...]``
+[--seconds 20] [--terms 10000] [--database-url postgresql://...] [--keep-logs DIR]``
 
 What runs. This process holds the fake Discord (``bot.sandbox.fake``) presenting
 ``--guilds`` servers spread over ``processes x shards-per-process`` shards (a server is on
@@ -86,6 +86,7 @@ class Settings:
     in_flight: int = 64
     database_url: str | None = None
     pool_size: int = 10
+    keep_logs: Path | None = None  # copy each bot's log here (the work dir goes)
 
     @property
     def shard_count(self) -> int:
@@ -476,6 +477,12 @@ async def measure(settings: Settings, glossary: Path, terms: int, log: Callable[
                           f'DROP DATABASE IF EXISTS "{urlsplit(run_url).path[1:]}" WITH (FORCE)')
         if results.stopped:
             log(f"scale: {results.stopped}")
+        if settings.keep_logs is not None:  # whole tracebacks, beyond the samples printed
+            settings.keep_logs.mkdir(parents=True, exist_ok=True)
+            for child in children:
+                with contextlib.suppress(OSError):
+                    shutil.copy2(child.log_path, settings.keep_logs / child.log_path.name)
+            log(f"scale: bot logs kept in {settings.keep_logs}")
         shutil.rmtree(work, ignore_errors=True)
     return results
 
@@ -630,6 +637,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="a PostgreSQL server: a fresh database is made on it for the run")
     parser.add_argument("--pool-size", type=int, default=10,
                         help="database_pool_size of each process (PostgreSQL mode)")
+    parser.add_argument("--keep-logs", type=Path, default=None, metavar="DIR",
+                        help="copy each bot's log (bot0.log, ...) into DIR after the run")
     args = parser.parse_args(argv)
     if min(args.processes, args.shards_per_process, args.guilds, args.in_flight) < 1:
         parser.error("--processes, --shards-per-process, --guilds and --in-flight must be >= 1")
@@ -643,7 +652,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
 
     settings = Settings(args.processes, args.shards_per_process, args.guilds, args.seconds,
-                        args.in_flight, args.database_url, args.pool_size)
+                        args.in_flight, args.database_url, args.pool_size, args.keep_logs)
     glossary = ensure_glossary(args.terms)
     deadline = time.monotonic() + READY_TIMEOUT + WARMUP_S + args.seconds + 60
     results = asyncio.run(measure(settings, glossary, args.terms, log, deadline))

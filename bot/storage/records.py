@@ -78,6 +78,12 @@ class Records:
         self._last_flush = time.monotonic()
         self._flush_task: asyncio.Task[None] | None = None
         self._settings: dict[int, tuple[GuildSettings, float]] = {}
+        # PostgreSQL: every server's stored settings, read in one query and refreshed in the
+        # background (see guild_settings); None until the first read.
+        self._all_settings: dict[int, GuildSettings] | None = None
+        self._all_settings_at = 0.0
+        self._all_settings_lock = asyncio.Lock()
+        self._all_settings_task: asyncio.Task[None] | None = None
 
     async def close(self) -> None:
         """Write buffered usage counts before the connections close."""
@@ -226,7 +232,16 @@ class Records:
         made through another process sharing the database is seen within seconds.
 
         A card never fails for them: settings that cannot be read (PostgreSQL down) are
-        the last copy read, or the defaults, tried again a few seconds later."""
+        the last copy read, or the defaults, tried again a few seconds later.
+
+        On PostgreSQL a card must not wait on the network either: with thousands of
+        servers per process nearly every card is the first in its server for a while, so a
+        per-server cache would send nearly every /define to PostgreSQL (the scale run's
+        /define was twice as slow as autocomplete). Instead the process holds every stored
+        row (only servers whose moderators changed something have one), read in one query,
+        refreshed in the background once older than SETTINGS_TTL_SECONDS."""
+        if self._shared.remote:
+            return await self._snapshot_settings(guild_id)
         cached = self._settings.get(guild_id)
         if cached is not None and time.monotonic() - cached[1] < SETTINGS_TTL_SECONDS:
             return cached[0]
@@ -243,6 +258,45 @@ class Records:
         settings = _settings(guild_id, rows)
         self._settings[guild_id] = (settings, time.monotonic())
         return settings
+
+    async def _snapshot_settings(self, guild_id: int) -> GuildSettings:
+        if self._all_settings is None:
+            # once, at the first card: no longer than a card may wait (then the defaults)
+            await self._refresh_settings(SETTINGS_READ_TIMEOUT)
+        elif time.monotonic() - self._all_settings_at >= SETTINGS_TTL_SECONDS and (
+                self._all_settings_task is None or self._all_settings_task.done()):
+            self._all_settings_task = asyncio.get_running_loop().create_task(
+                self._refresh_settings(SETTINGS_READ_TIMEOUT * 5))
+        found = (self._all_settings or {}).get(guild_id)
+        return found if found is not None else GuildSettings(guild_id)
+
+    async def _refresh_settings(self, timeout: float) -> None:
+        """Every stored server's settings in one read; on failure keep what was read last
+        (or nothing: the defaults) and try again SETTINGS_RETRY_SECONDS later."""
+        async with self._all_settings_lock:
+            if (self._all_settings is not None
+                    and time.monotonic() - self._all_settings_at < SETTINGS_TTL_SECONDS):
+                return  # another card refreshed them meanwhile
+            read_at = time.monotonic()
+            try:
+                rows = await asyncio.wait_for(
+                    self._shared.fetch("SELECT guild_id, data FROM guild_settings"),
+                    timeout)
+            except (SharedStateUnavailable, TimeoutError) as exc:
+                log.warning("Cannot read the servers' settings (%s); serving %s for now",
+                            exc.__class__.__name__, "the last copy"
+                            if self._all_settings is not None else "the defaults")
+                if self._all_settings is None:  # what this process itself changed, if any
+                    self._all_settings = {gid: s for gid, (s, _) in self._settings.items()}
+                self._all_settings_at = (time.monotonic() - SETTINGS_TTL_SECONDS
+                                         + SETTINGS_RETRY_SECONDS)
+                return
+            fresh = {gid: GuildSettings(gid, **json.loads(data)) for gid, data in rows}
+            # a change this process made while the read was on its way stays
+            for gid, (settings, changed_at) in self._settings.items():
+                if changed_at > read_at:
+                    fresh[gid] = settings
+            self._all_settings, self._all_settings_at = fresh, read_at
 
     async def _read_settings(self, guild_id: int) -> list[tuple[str]]:
         read = self._shared.fetch("SELECT data FROM guild_settings WHERE guild_id = ?",
@@ -267,6 +321,8 @@ class Records:
                 (guild_id, json.dumps(data)),
             )
         self._settings[guild_id] = (settings, time.monotonic())
+        if self._all_settings is not None:
+            self._all_settings[guild_id] = settings  # this process sees its change at once
         return settings
 
     async def daily_settings(self) -> list[GuildSettings]:

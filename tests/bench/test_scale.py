@@ -17,9 +17,9 @@ from bench.scale import Settings, measure, report
 
 
 @pytest.mark.slow
-async def test_a_tiny_scale_run_answers_from_every_process():
+async def test_a_tiny_scale_run_answers_from_every_process(tmp_path):
     settings = Settings(processes=2, shards_per_process=1, guilds=40, seconds=1.0,
-                        in_flight=4)
+                        in_flight=4, keep_logs=tmp_path / "logs")
     lines: list[str] = []
     results = await measure(settings, ensure_glossary(20), 20, lines.append,
                             time.monotonic() + 150)
@@ -36,3 +36,6 @@ async def test_a_tiny_scale_run_answers_from_every_process():
     assert handles and all(int(n) > 0 for n in handles.groups()), results.connections
     assert results.errors_logged == 0
     assert any("interactions/s" in line for line in report(results))
+    kept = sorted(path.name for path in (tmp_path / "logs").iterdir())  # --keep-logs
+    assert kept == ["bot0.log", "bot1.log"]
+    assert "Ready as " in (tmp_path / "logs" / "bot0.log").read_text()

@@ -205,3 +205,35 @@ async def test_meta_and_study_data_are_one_for_every_process(tmp_path, backend, 
         assert await a.study.tracking_lookups() == {5}
         await a.study.delete_student(5)
         assert await b.study.saved(5) == []
+
+
+async def test_cards_in_many_servers_do_not_read_settings_from_postgresql_each(
+    tmp_path, backend, five_terms, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A process serves thousands of servers: each card's settings come from memory, one
+    read of every stored row serving them all (the scale run's /define waited on PostgreSQL
+    once per new server). Still, what another process changed is seen after the refresh."""
+    async with two_processes(tmp_path, backend, five_terms) as (a, b):
+        await b.records.update_guild_settings(GUILD + 3, define_private=True)
+        reads = 0
+        fetch = a.shared.fetch
+
+        async def counted(*args: object) -> object:
+            nonlocal reads
+            reads += 1
+            return await fetch(*args)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(a.shared, "fetch", counted)
+        served = [await a.records.guild_settings(GUILD + n) for n in range(200)]
+        assert [s.guild_id for s in served if s.define_private] == [GUILD + 3]
+        if backend is not None:
+            assert reads == 1  # before: 200, one round trip per server
+        await b.records.update_guild_settings(GUILD + 5, define_private=True)
+        monkeypatch.setattr(bot.storage.records, "SETTINGS_TTL_SECONDS", 0.0)
+        for _ in range(50):  # the refresh runs in the background; bounded wait for it
+            if (await a.records.guild_settings(GUILD + 5)).define_private:
+                break
+            await asyncio.sleep(0.02)
+        assert (await a.records.guild_settings(GUILD + 5)).define_private
+        await a.records.update_guild_settings(GUILD + 7, daily_hour=6)
+        assert (await a.records.guild_settings(GUILD + 7)).daily_hour == 6  # its own, at once
