@@ -78,8 +78,11 @@ async def test_two_processes_post_the_day_once_and_count_each_answer_once(
                 monkeypatch.undo()
                 titles = [(await reply.wait_followup())["embeds"][0]["title"]
                           for reply in replies]
-                assert titles[0] in ("✅ Correct!", "❌ Not quite")
-                assert titles[1:] == ["You already answered this one"] * 3
+                # The four clicks race across two processes: whichever lands first counts,
+                # the other three are told they answered already.
+                counted = [t for t in titles if t in ("✅ Correct!", "❌ Not quite")]
+                assert len(counted) == 1, titles
+                assert titles.count("You already answered this one") == 3, titles
                 board = await a.slash("quiz", "leaderboard", member=student)
                 assert board.embeds[0]["description"].endswith("of 1")
                 assert len(board.embeds[0]["description"].splitlines()) == 1
