@@ -53,7 +53,7 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, FilesElsewhere, GlossaryGone, InvalidContent
+from bot.errors import EditConflict, GlossaryGone, InvalidContent
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
@@ -105,15 +105,21 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
     return app_commands.check(predicate)
 
 
-def _files(interaction: discord.Interaction) -> Path | None:
-    """The server's glossary's content directory; None for a database-only glossary.
-    With PostgreSQL, a host without the files serves what is published but cannot change
-    them: FilesElsewhere, a friendly refusal (issue 20)."""
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    directory = bot.spec_for(interaction.guild_id).content_dir
+def edit_directory(bot: GlossaryBot, spec: GlossarySpec) -> Path | None:
+    """Where this process writes a glossary's changes: its term files when they are on
+    this host; None: through the database, as for a database-only glossary. With
+    PostgreSQL, a host without the files publishes the edit, and the host with them
+    writes it back to them (``bot.publishing``), so a reload there does not undo it."""
+    directory = spec.content_dir
     if directory is not None and bot.store.pg is not None and not directory.is_dir():
-        raise FilesElsewhere
+        return None
     return directory
+
+
+def _files(interaction: discord.Interaction) -> Path | None:
+    """The server's glossary's term files on this host; None: changed in the database."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    return edit_directory(bot, bot.spec_for(interaction.guild_id))
 
 
 # --- Saving a change, the one path every edit takes -------------------------------------
@@ -174,12 +180,14 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
         return Outcome(True)
     spec = spec_of_change(bot, guild_id, changes[0])
     many = len(changes) > 1
-    if spec.content_dir is None:
+    directory = edit_directory(bot, spec)
+    if directory is None or write is None:
         texts = {c.file: term_file_text(c.after) if c.after is not None else None
                  for c in changes}
         try:
             diff = await bot.store.reloader(spec.name).apply(
-                texts, {c.file: c.expected for c in changes})
+                texts, {c.file: c.expected for c in changes},
+                files_elsewhere=spec.content_dir is not None)
         except EditConflict as exc:
             return Outcome(False, f"{exc}. {AGAIN}")
         except InvalidContent as exc:
@@ -187,7 +195,9 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
                            (reload_failed_embed(exc.problems),))
         report = reload_embed(diff)
     else:
-        assert write is not None
+        publishing = getattr(bot, "publishing", None)
+        if publishing is not None:  # an edit made elsewhere reaches the file first
+            await publishing.apply(spec.name)
         try:
             undo = await asyncio.to_thread(write)
         except EditConflict as exc:
@@ -196,10 +206,10 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
             problems = "\n".join(str(p) for p in exc.problems[:5])
             return Outcome(False, f"The term would not load:\n{problems}")
         except OSError as exc:  # written to a temporary file first: nothing changed
-            log.warning("Saving to %s failed: %s", spec.content_dir, exc)
+            log.warning("Saving to %s failed: %s", directory, exc)
             return Outcome(False, "The term files could not be written "
                            f"({exc.strerror or exc}); nothing was changed.")
-        reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
+        reloaded = await reload_and_report(bot.store, directory, spec.name)
         if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
             await asyncio.to_thread(undo)
             put_back = ("every file was put back as it was" if many
@@ -241,7 +251,7 @@ async def _commit(bot: GlossaryBot, spec: GlossarySpec, files: Sequence[str], me
                   user: discord.abc.User) -> str:
     """With ``commit_edits``, the saved files as one git commit by the editor; a failure
     is logged and said to the editor, and the change stays saved."""
-    directory = spec.content_dir
+    directory = edit_directory(bot, spec)  # elsewhere: not committed (see bot.publishing)
     if directory is None or not wants_commits(spec.commit_edits, bot.config.commit_edits):
         return ""
     if not await asyncio.to_thread(is_work_tree, directory):
@@ -311,13 +321,14 @@ async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card,
     """Open a card's term for editing, wherever its glossary (the server's, or ``spec``)
     keeps it."""
     spec = spec or bot.spec_for(guild_id)
-    if spec.content_dir is None:
+    directory = edit_directory(bot, spec)
+    if directory is None:
         fingerprint = await bot.store.reloader(spec.name).fingerprint(card.file)
         if fingerprint is None:
             raise EditConflict(f"{card.file} no longer exists", {})
         values = {s.key: getattr(card.term, s.key) for s in SECTIONS}
         return Opened(card.file, values, fingerprint=fingerprint, glossary=spec.name)
-    in_file = await asyncio.to_thread(open_term, spec.content_dir / card.file)
+    in_file = await asyncio.to_thread(open_term, directory / card.file)
     return Opened(card.file, in_file.values, in_file=in_file, glossary=spec.name)
 
 
@@ -529,7 +540,6 @@ class RemoveView(discord.ui.View):
 @editors_only()
 async def remove_command(interaction: discord.Interaction, term: str) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     opened = await open_card(bot, interaction.guild_id, card)
     where = (f"Its file {card.file} is deleted." if opened.in_file is not None
@@ -557,7 +567,6 @@ async def add_command(interaction: discord.Interaction) -> None:
 async def edit_command(interaction: discord.Interaction, term: str,
                        part: app_commands.Choice[str]) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     chosen = section(part.value)
     opened = await open_card(bot, interaction.guild_id, card)
