@@ -120,6 +120,18 @@ async def test_an_edit_where_the_files_are_not_reaches_them_and_a_reload_keeps_i
                                              "Git keeps every version."))
         await until(lambda: _true("Git keeps every version." in git.read_text()))
         assert git.read_text().startswith(COMMENT)
+        # A new term added on another host without the files gets its own file.
+        form = await started[2][1].slash("glossary", "add", member=mods[2])
+        assert form.type == CALLBACK_MODAL, form.embeds
+        shown = await started[2][1].submit_modal(form, {
+            "title": "Docker", "definition": "Docker runs apps in containers.",
+            "why_it_matters": "", "category": "tools", "aliases": "containers"},
+            member=mods[2])
+        added = await (await started[2][1].click("authoring:save", message=shown.message,
+                                                 member=mods[2])).wait_edit()
+        assert added["content"] == "Added **Docker** (docker.yaml).", added
+        await until(lambda: _true((content_dir / "docker.yaml").exists()))
+        assert "Docker runs apps in containers." in (content_dir / "docker.yaml").read_text()
         [change] = await started[2][0].store.history.recent("git")  # shared history
         assert change.actor_id == int(mods[1].id) and change.sections == ("definition",)
 
@@ -128,6 +140,7 @@ async def test_an_edit_where_the_files_are_not_reaches_them_and_a_reload_keeps_i
         assert "Git keeps every version." in git.read_text()
         for n, (_, h) in enumerate(started):
             assert await definition(h, mods[n], "git") == "Git keeps every version."
+            assert await answered(h, mods[n], "docker") == "Docker"
 
         # Two hosts without the files, one term, saved at once.
         previews = [await edit_preview(started[n][1], mods[n], f"Written on host {n}.")
