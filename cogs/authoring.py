@@ -53,7 +53,7 @@ from bot.editing import (
     save_edit,
     undo_edit,
 )
-from bot.errors import EditConflict, GlossaryGone, InvalidContent
+from bot.errors import EditConflict, GlossaryGone, InvalidContent, SharedStateUnavailable
 from bot.export import cell_text, export, file_name, term_file_text
 from bot.git_commits import commit_quietly, is_work_tree, wants_commits
 from bot.glossaries import GlossarySpec
@@ -155,6 +155,8 @@ class Outcome:
 
 
 AGAIN = "Nothing was overwritten: open the term again and re-apply your change."
+UNAVAILABLE = ("The bot cannot reach its shared database right now, so nothing was saved. "
+               "Try again in a moment.")
 Write = Callable[[], Callable[[], object]]  # runs in a thread; returns how to undo it
 
 
@@ -193,11 +195,16 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
         except InvalidContent as exc:
             return Outcome(False, "The glossary would not take this change:",
                            (reload_failed_embed(exc.problems),))
+        except SharedStateUnavailable:  # PostgreSQL: nothing was published, nor saved
+            return Outcome(False, UNAVAILABLE)
         report = reload_embed(diff)
     else:
         publishing = getattr(bot, "publishing", None)
-        if publishing is not None:  # an edit made elsewhere reaches the file first
-            await publishing.apply(spec.name)
+        try:
+            if publishing is not None:  # an edit made elsewhere reaches the file first
+                await publishing.apply(spec.name)
+        except SharedStateUnavailable:
+            return Outcome(False, UNAVAILABLE)
         try:
             undo = await asyncio.to_thread(write)
         except EditConflict as exc:
@@ -209,7 +216,11 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
             log.warning("Saving to %s failed: %s", directory, exc)
             return Outcome(False, "The term files could not be written "
                            f"({exc.strerror or exc}); nothing was changed.")
-        reloaded = await reload_and_report(bot.store, directory, spec.name)
+        try:
+            reloaded = await reload_and_report(bot.store, directory, spec.name)
+        except SharedStateUnavailable:
+            await asyncio.to_thread(undo)
+            return Outcome(False, UNAVAILABLE)
         if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
             await asyncio.to_thread(undo)
             put_back = ("every file was put back as it was" if many

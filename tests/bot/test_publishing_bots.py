@@ -183,6 +183,14 @@ async def test_postgresql_stopped_and_started_mid_run(
         body = await refused.wait_followup()
         assert body["embeds"][0]["title"] == "Try again in a moment"
         assert await answered(started[0][1], students[0], "docker") != "Docker"  # not half done
+        # An edit where the files are not: refused, the editor's text given back.
+        far_mod = fake.add_member(by_shard[1], username="far-mod", permissions=MANAGE_GUILD)
+        shown = await edit_preview(started[1][1], far_mod, "Typed while it was down.")
+        refused = await (await started[1][1].click("authoring:save", message=shown.message,
+                                                   member=far_mod)).wait_edit()
+        (embed,) = refused["embeds"]
+        assert embed["title"] == "Not saved" and "Try again in a moment" in embed["description"]
+        assert "Typed while it was down." in embed["description"]
 
         await own_postgres.start()
         reload = await started[0][1].slash("glossary", "reload", member=mod)
