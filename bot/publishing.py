@@ -70,7 +70,7 @@ class GlossaryPublisher:
         await self._publishing.apply_locked(self._glossary, check=True)
 
     async def publish(self, batch: ReloadBatch, diff: ReloadDiff, *,
-                      writebacks: Mapping[str, FileState | None] | None = None) -> None:
+                      writebacks: Sequence[str] | None = None) -> None:
         """Publish the reload's change inside its still-open local transaction: if this
         raises, the local index is rolled back too. ``writebacks``: an edit made here
         without the glossary's files, which the host with them writes back."""
@@ -184,13 +184,13 @@ class Publishing:
         jobs = [(slug, version, base, local.get(slug)) for slug, version, base in pending]
         written, settled = await asyncio.to_thread(write_pending, self.directories[name],
                                                    jobs)
-        if written:
+        if written:  # (one already written by write_back below is rewritten as it is)
             async with self.store.db.transaction() as db:
                 for slug, file in written:
                     await set_local_file(db, glossary.id, slug, file)
             log.info("Wrote %d edit(s) made elsewhere back to %s", len(written),
                      self.directories[name])
-        await settle_writebacks(self.pg, name, settled)
+        await settle_writebacks(self.pg, name, settled, dict(written))
 
     async def _apply_locked(self, glossary: Glossary, *, check: bool) -> bool:
         name = glossary.name
@@ -318,8 +318,12 @@ def write_pending(directory: Path, jobs: Sequence[tuple[str, int, FileState | No
         path = directory / name
         try:
             now = _state(path)
-            if (local is not None and now == local[:3]) or (local is None and now is None):
-                settled.append((slug, version))  # the file already holds it
+            if local is not None and now == local[:3]:  # the file already holds it
+                written.append((slug, now))
+                settled.append((slug, version))
+                continue
+            if local is None and now is None:
+                settled.append((slug, version))
                 continue
             if base is None and now is None and local is not None:
                 path = create_term(directory, term_from_json(local[3]))

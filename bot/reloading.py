@@ -65,8 +65,7 @@ class Publisher(Protocol):
     async def catch_up(self) -> None: ...
 
     async def publish(self, batch: ReloadBatch, diff: ReloadDiff, *,
-                      writebacks: Mapping[str, tuple[str, int, int] | None] | None = None
-                      ) -> None: ...
+                      writebacks: Sequence[str] | None = None) -> None: ...
 
 
 class Reloader:
@@ -188,11 +187,8 @@ class Reloader:
                                          valid_terms=await batch.valid_count())
                 diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
                 if self.publisher is not None:  # as a reload: published before it commits
-                    writebacks = None
-                    if files_elsewhere:  # each term's file as the files were last loaded
-                        writebacks = {name.rsplit(".", 1)[0]: (
-                            None if name not in stored else (name, *stored[name][:2]))
-                            for name in edits}
+                    writebacks = ([name.rsplit(".", 1)[0] for name in edits]
+                                  if files_elsewhere else None)
                     await self.publisher.publish(batch, diff, writebacks=writebacks)
                 return diff
 

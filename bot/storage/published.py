@@ -79,14 +79,13 @@ async def published_versions(pg: PgDatabase, names: Sequence[str]) -> dict[str, 
 
 async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
                   terms: Sequence[Published], removed: Sequence[str], *,
-                  full: bool = False, writebacks: Mapping[str, FileState | None] | None = None
-                  ) -> int:
+                  full: bool = False, writebacks: Sequence[str] | None = None) -> int:
     """Publish a change made on top of version ``base``; the new version.
 
     ``full``: ``terms`` is the whole glossary, and every other published term goes.
-    ``writebacks``: the change is an edit made without the glossary's term files; each
-    changed slug's file as last loaded from the files (None: a new term) is kept in
-    ``published_writebacks`` until the host with the files writes the edit to them. A
+    ``writebacks``: the change is an edit of these slugs made without the glossary's term
+    files; each is kept in ``published_writebacks`` (with its file as published before,
+    the base) until the host with the files writes the edit to them. A
     publish without it comes from the files themselves (or from a database-only
     glossary), so it settles any write-back of the terms it publishes.
     Raises StalePublish when another process published since ``base`` (nothing is
@@ -104,6 +103,17 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
             version = current + 1
             # The changed terms go in with COPY (a 10,000-term publish in a fraction of
             # the time row-by-row statements take), then one upsert.
+            if writebacks:
+                # Each edited term's file as the files were last loaded: what published_terms
+                # says now (a new or removed term: none). A term edited again before it
+                # was written back keeps its first base: the files have not moved since.
+                await db.execute(
+                    "INSERT INTO published_writebacks(glossary, slug, version, base_file,"
+                    " base_mtime_ns, base_size) SELECT $1, s.slug, $2, p.file, p.mtime_ns,"
+                    " p.size FROM unnest($3::text[]) AS s(slug) LEFT JOIN published_terms p"
+                    " ON p.glossary = $1 AND p.slug = s.slug AND p.record IS NOT NULL"
+                    " ON CONFLICT (glossary, slug) DO UPDATE SET version = excluded.version",
+                    name, version, list(writebacks))
             await db.execute(
                 "CREATE TEMP TABLE incoming (slug text PRIMARY KEY, file text, mtime_ns bigint,"
                 " size bigint, record text) ON COMMIT DROP")
@@ -127,19 +137,10 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
                     " WHERE glossary = $1 AND slug = ANY($3::text[])",
                     name, version, list(removed))
             slugs = [term[0] for term in terms] + list(removed)
-            if writebacks is not None:
-                # A slug edited twice before it was written back keeps its first base:
-                # the files have not moved since.
-                await db.executemany(
-                    "INSERT INTO published_writebacks(glossary, slug, version, base_file,"
-                    " base_mtime_ns, base_size) VALUES ($1, $2, $3, $4, $5, $6)"
-                    " ON CONFLICT (glossary, slug) DO UPDATE SET version = excluded.version",
-                    [(name, slug, version, *(writebacks.get(slug) or (None, None, None)))
-                     for slug in slugs])
-            elif full:
+            if writebacks is None and full:  # from the files: nothing waits for them
                 await db.execute("DELETE FROM published_writebacks WHERE glossary = $1",
                                  name)
-            elif slugs:
+            elif writebacks is None and slugs:
                 await db.execute("DELETE FROM published_writebacks WHERE glossary = $1"
                                  " AND slug = ANY($2::text[])", name, slugs)
             await db.execute(
@@ -165,17 +166,25 @@ async def pending_writebacks(pg: PgDatabase, name: str
             for slug, version, file, mtime_ns, size in rows]
 
 
-async def settle_writebacks(pg: PgDatabase, name: str, settled: Sequence[tuple[str, int]]
-                            ) -> None:
+async def settle_writebacks(pg: PgDatabase, name: str, settled: Sequence[tuple[str, int]],
+                            files: Mapping[str, FileState]) -> None:
     """These write-backs are done (slug, version written): forget them, unless the term
-    was edited again since."""
+    was edited again since. ``files``: the files as written, now what published_terms
+    names (without a new version: the terms did not change), so the base of a later
+    edit is the file as it really is."""
     if not settled:
         return
-    await pg.execute(
-        "DELETE FROM published_writebacks w USING unnest($2::text[], $3::bigint[])"
-        " AS s(slug, version) WHERE w.glossary = $1 AND w.slug = s.slug"
-        " AND w.version <= s.version",
-        name, [slug for slug, _ in settled], [version for _, version in settled])
+    versions = dict(settled)
+    rows = [(name, slug, *files[slug], versions[slug]) for slug in files if slug in versions]
+    async with pg.transaction() as db:
+        await db.executemany(
+            "UPDATE published_terms SET file = $3, mtime_ns = $4, size = $5"
+            " WHERE glossary = $1 AND slug = $2 AND version = $6", rows)
+        await db.execute(
+            "DELETE FROM published_writebacks w USING unnest($2::text[], $3::bigint[])"
+            " AS s(slug, version) WHERE w.glossary = $1 AND w.slug = s.slug"
+            " AND w.version <= s.version",
+            name, [slug for slug, _ in settled], [version for _, version in settled])
 
 
 @dataclass(frozen=True, slots=True)

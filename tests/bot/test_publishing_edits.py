@@ -124,6 +124,29 @@ async def test_a_files_host_that_was_down_writes_the_edit_back_when_it_starts(
         assert await pending_writebacks(a.pg, "default") == []
 
 
+async def test_a_second_edit_after_a_write_back_reaches_a_files_host_starting_afresh(
+    tmp_path: Path, files: Path, pg_url: str
+) -> None:
+    """The written-back file is what PostgreSQL then names as the term's file, so the base
+    of the next edit is the file as it really is, even for a host with an empty index."""
+    git = files / "git.yaml"
+    async with (host(tmp_path, "with-files", pg_url, files),
+                host(tmp_path, "without", pg_url) as (b, _)):
+        await eventually(lambda: _has(b, "git"))
+        await edit(b, "git.yaml", git_edited("First edit."))
+        await eventually(lambda: _true("First edit." in git.read_text()))
+        await eventually(lambda: _is(pending_writebacks(b.pg, "default"), []))
+        await edit(b, "git.yaml", git_edited("Second edit."))
+        await edit(b, "git.yaml", git_edited("Third edit."))
+        await eventually(lambda: _true("Third edit." in git.read_text()))
+    async with host(tmp_path, "without", pg_url) as (b, _):
+        await edit(b, "git.yaml", git_edited("Made while the files host was down."))
+    async with host(tmp_path, "with-files-afresh", pg_url, files) as (a, _):
+        assert "Made while the files host was down." in git.read_text()
+        assert git.read_text().startswith(COMMENT)
+        assert await definition(a, "git") == "Made while the files host was down."
+
+
 async def test_a_file_saved_on_its_host_since_wins_over_the_edit(
     tmp_path: Path, files: Path, pg_url: str
 ) -> None:
