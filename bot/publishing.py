@@ -9,6 +9,9 @@ Notifications are lost while the listener is down, so every few seconds one quer
 compares each glossary's published version with the local one and catches up; the
 listener is reconnected on the same tick. At start-up a process with an empty or old
 index fills it from PostgreSQL, so only the host that reloads needs the term files.
+An edit made in Discord on a host without a glossary's files is published the same way
+and waits in ``published_writebacks`` until the host with the files writes it to them
+(``write_pending``: on the notification, before each reload and at start-up).
 
 Nothing here is on the lookup path: with PostgreSQL down, lookups go on from the local
 index, reloads are refused with "try again in a moment", and this loop keeps trying.
@@ -184,7 +187,7 @@ class Publishing:
         jobs = [(slug, version, base, local.get(slug)) for slug, version, base in pending]
         written, settled = await asyncio.to_thread(write_pending, self.directories[name],
                                                    jobs)
-        if written:  # (one already written by write_back below is rewritten as it is)
+        if written:  # (a file write_back wrote during this apply is only confirmed)
             async with self.store.db.transaction() as db:
                 for slug, file in written:
                     await set_local_file(db, glossary.id, slug, file)

@@ -17,8 +17,10 @@ when the glossary refuses it.
 Every change is saved by ``save_change`` (``save_changes`` for several terms at once),
 the one path an applied suggestion (``cogs.suggestion_review``), a restore
 (``cogs.history``) and an import (``cogs.importing``) take too: for a glossary with no
-content directory the terms' new text is checked and written in the database
-(``Reloader.apply``, one transaction), with the same conflict refusal; the history names
+content directory (or, with PostgreSQL, whose files are on another host:
+``edit_directory``) the terms' new text is checked and written in the database
+(``Reloader.apply``, one transaction; published, and written back to the files by the
+host that has them), with the same conflict refusal; the history names
 the editor (and the student whose suggestion it was); with ``commit_edits`` the saved
 files become one git commit by the editor
 (``bot.git_commits``).
