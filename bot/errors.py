@@ -96,14 +96,16 @@ class EditConflict(GlossaryError):
 
 class FilesElsewhere(GlossaryError):
     """With PostgreSQL, this host serves a file-backed glossary whose term files are on
-    another host: it cannot change them from here (issue 20)."""
+    another host: it cannot reload them from here (issue 20). Edits need no refusal: they
+    are published, and the host with the files writes them back (bot.publishing)."""
 
     def __init__(self) -> None:
         super().__init__(
             "This server is served by a copy of the bot on a host without the glossary's "
-            "term files, so it cannot change them from here yet. Edit the files where they "
-            "are and run `/glossary reload` from a server that host serves; every server "
-            "sees the change within seconds.")
+            "term files, so it cannot reload them from here. Run `/glossary reload` from a "
+            "server that host serves; every server sees the change within seconds. "
+            "(`/glossary edit`, `add` and `remove` work here: the host with the files "
+            "writes the change to them.)")
 
 
 class GlossaryGone(GlossaryError):

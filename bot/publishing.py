@@ -9,6 +9,9 @@ Notifications are lost while the listener is down, so every few seconds one quer
 compares each glossary's published version with the local one and catches up; the
 listener is reconnected on the same tick. At start-up a process with an empty or old
 index fills it from PostgreSQL, so only the host that reloads needs the term files.
+An edit made in Discord on a host without a glossary's files is published the same way
+and waits in ``published_writebacks`` until the host with the files writes it to them
+(``write_pending``: on the notification, before each reload and at start-up).
 
 Nothing here is on the lookup path: with PostgreSQL down, lookups go on from the local
 index, reloads are refused with "try again in a moment", and this loop keeps trying.
@@ -27,22 +30,28 @@ from typing import Any
 
 import asyncpg
 
+from bot.editing import create_term, open_term, save_edit
 from bot.errors import EditConflict, InvalidContent, SharedStateUnavailable
 from bot.models import ReloadDiff, term_from_json
 from bot.sections import SECTIONS
 from bot.storage.glossary import Glossary
 from bot.storage.postgres import UNAVAILABLE, PgDatabase
 from bot.storage.published import (
+    FileState,
     LocalApply,
+    LocalTerm,
     changes_since,
     listen,
+    local_terms,
     local_version,
     outgoing,
     parse_notification,
+    pending_writebacks,
     publish,
     published_versions,
     set_local_file,
     set_local_version,
+    settle_writebacks,
 )
 from bot.storage.reload import ReloadBatch
 from bot.store import Store
@@ -63,9 +72,11 @@ class GlossaryPublisher:
         """Apply what other processes published, so this reload builds on it."""
         await self._publishing.apply_locked(self._glossary, check=True)
 
-    async def publish(self, batch: ReloadBatch, diff: ReloadDiff) -> None:
+    async def publish(self, batch: ReloadBatch, diff: ReloadDiff, *,
+                      writebacks: Sequence[str] | None = None) -> None:
         """Publish the reload's change inside its still-open local transaction: if this
-        raises, the local index is rolled back too."""
+        raises, the local index is rolled back too. ``writebacks``: an edit made here
+        without the glossary's files, which the host with them writes back."""
         db, name, gid = batch.connection, self._glossary.name, self._glossary.id
         base = await local_version(db, name)
         if base is None:  # never published from here: PostgreSQL has nothing (catch_up)
@@ -78,7 +89,7 @@ class GlossaryPublisher:
         content_version = batch.version or await _content_version(db, gid)
         started = time.perf_counter()
         version = await publish(self._publishing.pg, name, base, content_version, terms,
-                                removed, full=full)
+                                removed, full=full, writebacks=writebacks)
         # ``applied`` is not moved here: the local transaction has not committed yet. The
         # publish's own notification (or the next check) finds the local index current.
         await set_local_version(db, name, version)
@@ -155,7 +166,36 @@ class Publishing:
 
     async def apply_locked(self, glossary: Glossary, *, check: bool) -> bool:
         """``apply`` with the reloader's lock held. ``check``: ask PostgreSQL for the
-        version first (one cheap query), and open no local transaction if current."""
+        version first (one cheap query), and open no local transaction if current. A
+        host with the glossary's files then writes to them every edit made elsewhere
+        without them that is still waiting (``write_pending``): before each reload here,
+        and at start-up, so a reload from files never undoes such an edit."""
+        applied = await self._apply_locked(glossary, check=check)
+        if glossary.name in self.directories:
+            await self._write_pending(glossary)
+        return applied
+
+    async def _write_pending(self, glossary: Glossary) -> None:
+        name = glossary.name
+        # Only edits the local index holds already (one published since is next time's).
+        held = self.applied.get(name) or 0
+        pending = [job for job in await pending_writebacks(self.pg, name) if job[1] <= held]
+        if not pending:
+            return
+        local = await local_terms(self.store.db.reader, glossary.id,
+                                  [slug for slug, _, _ in pending])
+        jobs = [(slug, version, base, local.get(slug)) for slug, version, base in pending]
+        written, settled = await asyncio.to_thread(write_pending, self.directories[name],
+                                                   jobs)
+        if written:  # (a file write_back wrote during this apply is only confirmed)
+            async with self.store.db.transaction() as db:
+                for slug, file in written:
+                    await set_local_file(db, glossary.id, slug, file)
+            log.info("Wrote %d edit(s) made elsewhere back to %s", len(written),
+                     self.directories[name])
+        await settle_writebacks(self.pg, name, settled, dict(written))
+
+    async def _apply_locked(self, glossary: Glossary, *, check: bool) -> bool:
         name = glossary.name
         if check:
             published = (await published_versions(self.pg, [name])).get(name)
@@ -265,6 +305,67 @@ class Publishing:
             self._down_since = None
 
 
+def write_pending(directory: Path, jobs: Sequence[tuple[str, int, FileState | None,
+                                                        LocalTerm | None]]
+                  ) -> tuple[list[tuple[str, FileState]], list[tuple[str, int]]]:
+    """Write edits made without the files into them (a worker-thread job). Each job: the
+    slug, the version of its edit, its file as the files were last loaded (None: a new
+    term), and the term as the local index has it now (None: removed). Only a file still
+    as it was last loaded is rewritten (through ``bot.editing``: comments kept); one
+    saved here since wins, with a warning (its reload publishes it). Returns the files
+    written (slug, file as now) and the write-backs settled (slug, version)."""
+    written: list[tuple[str, FileState]] = []
+    settled: list[tuple[str, int]] = []
+    for slug, version, base, local in jobs:
+        name = base[0] if base else (local[0] if local else f"{slug}.yaml")
+        path = directory / name
+        try:
+            now = _state(path)
+            if local is not None and now == local[:3]:  # the file already holds it
+                written.append((slug, now))
+                settled.append((slug, version))
+                continue
+            if local is None and now is None:
+                settled.append((slug, version))
+                continue
+            if base is None and now is None and local is not None:
+                path = create_term(directory, term_from_json(local[3]))
+            elif base is not None and now == base:
+                if local is None:
+                    path.unlink()
+                    settled.append((slug, version))
+                    continue
+                _rewrite(path, local[3])
+            else:
+                log.warning("%s was saved here after the edit made elsewhere was based on "
+                            "it; keeping the file (its next reload publishes it)", path)
+                settled.append((slug, version))
+                continue
+            state = _state(path)
+            assert state is not None
+            written.append((slug, state))
+            settled.append((slug, version))
+        except (EditConflict, InvalidContent, OSError) as exc:  # tried again next time
+            log.warning("Could not write %s back to %s: %s", slug, directory, exc)
+    return written, settled
+
+
+def _state(path: Path) -> FileState | None:
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return None
+    return (path.name, info.st_mtime_ns, info.st_size)
+
+
+def _rewrite(path: Path, data: str) -> None:
+    """The term file rewritten to hold the term ``data`` describes, comments kept."""
+    term = term_from_json(data)
+    changes = {s.key: (list(value) if s.is_list else value) or ""
+               for s in SECTIONS for value in [getattr(term, s.key)]}
+    save_edit(open_term(path), changes)
+
+
 def write_back(directory: Path, replaced: Sequence[tuple[str, tuple[str, int, int] | None, str]]
                ) -> list[tuple[str, tuple[str, int, int]]]:
     """Write terms published by another process into this host's term files, so that a
@@ -273,8 +374,6 @@ def write_back(directory: Path, replaced: Sequence[tuple[str, tuple[str, int, in
     rewritten, through ``bot.editing`` (comments and untouched values kept); one saved
     here meanwhile is left alone, with a warning: its next reload publishes it, the later
     change winning. The (slug, file as now) of each file written; a worker-thread job."""
-    from bot.editing import create_term, open_term, save_edit
-
     written: list[tuple[str, tuple[str, int, int]]] = []
     for slug, was, data in replaced:
         try:
@@ -294,10 +393,7 @@ def write_back(directory: Path, replaced: Sequence[tuple[str, tuple[str, int, in
                 if not data:
                     path.unlink()
                     continue
-                term = term_from_json(data)
-                changes = {s.key: (list(value) if s.is_list else value) or ""
-                           for s in SECTIONS for value in [getattr(term, s.key)]}
-                save_edit(open_term(path), changes)
+                _rewrite(path, data)
             info = os.stat(path)
             written.append((slug, (path.name, info.st_mtime_ns, info.st_size)))
         except FileNotFoundError:

@@ -65,7 +65,8 @@ class Publisher(Protocol):
 
     async def catch_up(self) -> None: ...
 
-    async def publish(self, batch: ReloadBatch, diff: ReloadDiff) -> None: ...
+    async def publish(self, batch: ReloadBatch, diff: ReloadDiff, *,
+                      writebacks: Sequence[str] | None = None) -> None: ...
 
 
 class Reloader:
@@ -127,13 +128,31 @@ class Reloader:
         return found[2] if found else None
 
     async def apply(self, edits: Mapping[str, str | None],
-                    expected: Mapping[str, str | None]) -> ReloadDiff:
+                    expected: Mapping[str, str | None], *,
+                    files_elsewhere: bool = False) -> ReloadDiff:
         """Change a glossary that has no directory: ``edits`` maps term file names to their
         new text (None: remove the term), checked exactly as a reload checks files, in one
         transaction with the same cross-term checks; nothing changes on a problem
         (InvalidContent). ``expected`` is each file's fingerprint when the editor opened it
         (None: it must not exist yet); another change since raises EditConflict.
+
+        ``files_elsewhere`` (PostgreSQL): the glossary has term files, on another host;
+        the publish asks that host to write the edit to them. With a publisher, an edit
+        that lost a race with another process's publish catches up and is checked again:
+        if that publish changed one of its terms, EditConflict (one of two editors wins,
+        the other gets their text back).
         """
+        for attempt in range(STALE_RETRIES):
+            try:
+                return await self._apply(edits, expected, files_elsewhere)
+            except StalePublish:
+                if attempt == STALE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def _apply(self, edits: Mapping[str, str | None],
+                     expected: Mapping[str, str | None], files_elsewhere: bool
+                     ) -> ReloadDiff:
         async with self._lock:
             if self.publisher is not None:
                 await self.publisher.catch_up()
@@ -175,7 +194,9 @@ class Reloader:
                                          valid_terms=await batch.valid_count())
                 diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
                 if self.publisher is not None:  # as a reload: published before it commits
-                    await self.publisher.publish(batch, diff)
+                    writebacks = ([name.rsplit(".", 1)[0] for name in edits]
+                                  if files_elsewhere else None)
+                    await self.publisher.publish(batch, diff, writebacks=writebacks)
             return await self._recorded(diff)
 
     async def _recorded(self, diff: ReloadDiff) -> ReloadDiff:

@@ -17,8 +17,10 @@ when the glossary refuses it.
 Every change is saved by ``save_change`` (``save_changes`` for several terms at once),
 the one path an applied suggestion (``cogs.suggestion_review``), a restore
 (``cogs.history``) and an import (``cogs.importing``) take too: for a glossary with no
-content directory the terms' new text is checked and written in the database
-(``Reloader.apply``, one transaction), with the same conflict refusal; the history names
+content directory (or, with PostgreSQL, whose files are on another host:
+``edit_directory``) the terms' new text is checked and written in the database
+(``Reloader.apply``, one transaction; published, and written back to the files by the
+host that has them), with the same conflict refusal; the history names
 the editor (and the student whose suggestion it was); with ``commit_edits`` the saved
 files become one git commit by the editor
 (``bot.git_commits``).
@@ -56,9 +58,9 @@ from bot.editing import (
 )
 from bot.errors import (
     EditConflict,
-    FilesElsewhere,
     GlossaryGone,
     InvalidContent,
+    SharedStateUnavailable,
     TermNotFound,
 )
 from bot.export import cell_text, export, file_name, term_file_text
@@ -112,15 +114,21 @@ def editors_only():  # noqa: ANN201 - a discord.py check decorator
     return app_commands.check(predicate)
 
 
-def _files(interaction: discord.Interaction) -> Path | None:
-    """The server's glossary's content directory; None for a database-only glossary.
-    With PostgreSQL, a host without the files serves what is published but cannot change
-    them: FilesElsewhere, a friendly refusal (issue 20)."""
-    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    directory = bot.spec_for(interaction.guild_id).content_dir
+def edit_directory(bot: GlossaryBot, spec: GlossarySpec) -> Path | None:
+    """Where this process writes a glossary's changes: its term files when they are on
+    this host; None: through the database, as for a database-only glossary. With
+    PostgreSQL, a host without the files publishes the edit, and the host with them
+    writes it back to them (``bot.publishing``), so a reload there does not undo it."""
+    directory = spec.content_dir
     if directory is not None and bot.store.pg is not None and not directory.is_dir():
-        raise FilesElsewhere
+        return None
     return directory
+
+
+def _files(interaction: discord.Interaction) -> Path | None:
+    """The server's glossary's term files on this host; None: changed in the database."""
+    bot: GlossaryBot = interaction.client  # type: ignore[assignment]
+    return edit_directory(bot, bot.spec_for(interaction.guild_id))
 
 
 # --- Saving a change, the one path every edit takes -------------------------------------
@@ -156,6 +164,8 @@ class Outcome:
 
 
 AGAIN = "Nothing was overwritten: open the term again and re-apply your change."
+UNAVAILABLE = ("The bot cannot reach its shared database right now, so nothing was saved. "
+               "Try again in a moment.")
 Write = Callable[[], Callable[[], object]]  # runs in a thread; returns how to undo it
 
 
@@ -180,21 +190,24 @@ async def save_changes(bot: GlossaryBot, guild_id: int | None, user: discord.abc
     if not changes:
         return Outcome(True)
     spec = spec_of_change(bot, guild_id, changes[0])
-    if spec.content_dir is None:
+    directory = edit_directory(bot, spec)
+    if directory is None or write is None:
         texts = {c.file: term_file_text(c.after) if c.after is not None else None
                  for c in changes}
         try:
             diff = await bot.store.reloader(spec.name).apply(
-                texts, {c.file: c.expected for c in changes})
+                texts, {c.file: c.expected for c in changes},
+                files_elsewhere=spec.content_dir is not None)
         except EditConflict as exc:
             return Outcome(False, f"{exc}. {AGAIN}")
         except InvalidContent as exc:
             return Outcome(False, "The glossary would not take this change:",
                            (reload_failed_embed(exc.problems),))
+        except SharedStateUnavailable:  # PostgreSQL: nothing was published, nor saved
+            return Outcome(False, UNAVAILABLE)
         return await _recorded(bot, user, spec, changes, reload_embed(diff), message)
-    assert write is not None
     async with _saving(bot, spec.name):
-        return await _save_files(bot, user, spec, changes, write, message)
+        return await _save_files(bot, user, spec, directory, changes, write, message)
 
 
 _SAVING: weakref.WeakKeyDictionary[GlossaryBot, dict[str, asyncio.Lock]] = (
@@ -210,11 +223,17 @@ def _saving(bot: GlossaryBot, glossary: str) -> asyncio.Lock:
 
 
 async def _save_files(bot: GlossaryBot, user: discord.abc.User, spec: GlossarySpec,
-                      changes: Sequence[Change], write: Write, message: str) -> Outcome:
+                      directory: Path, changes: Sequence[Change], write: Write, message: str
+                      ) -> Outcome:
     """A file-backed glossary's change: ``write`` (every file), one validated reload, and
-    ``write`` undone when the glossary refuses it."""
-    assert spec.content_dir is not None
+    ``write`` undone when the glossary refuses it (or PostgreSQL cannot take it)."""
     many = len(changes) > 1
+    publishing = getattr(bot, "publishing", None)
+    try:
+        if publishing is not None:  # an edit made elsewhere reaches the file first
+            await publishing.apply(spec.name)
+    except SharedStateUnavailable:
+        return Outcome(False, UNAVAILABLE)
     try:
         undo = await asyncio.to_thread(write)
     except EditConflict as exc:
@@ -223,10 +242,14 @@ async def _save_files(bot: GlossaryBot, user: discord.abc.User, spec: GlossarySp
         problems = "\n".join(str(p) for p in exc.problems[:5])
         return Outcome(False, f"The term would not load:\n{problems}")
     except OSError as exc:  # written to a temporary file first: nothing changed
-        log.warning("Saving to %s failed: %s", spec.content_dir, exc)
+        log.warning("Saving to %s failed: %s", directory, exc)
         return Outcome(False, "The term files could not be written "
                        f"({exc.strerror or exc}); nothing was changed.")
-    reloaded = await reload_and_report(bot.store, spec.content_dir, spec.name)
+    try:
+        reloaded = await reload_and_report(bot.store, directory, spec.name)
+    except SharedStateUnavailable:
+        await asyncio.to_thread(undo)
+        return Outcome(False, UNAVAILABLE)
     if reloaded.diff is None:  # the glossary as a whole refused it (a name clash, ...)
         await asyncio.to_thread(undo)
         put_back = ("every file was put back as it was" if many
@@ -275,7 +298,7 @@ async def _commit(bot: GlossaryBot, spec: GlossarySpec, files: Sequence[str], me
                   user: discord.abc.User) -> str:
     """With ``commit_edits``, the saved files as one git commit by the editor; a failure
     is logged and said to the editor, and the change stays saved."""
-    directory = spec.content_dir
+    directory = edit_directory(bot, spec)  # elsewhere: not committed (see bot.publishing)
     if directory is None or not wants_commits(spec.commit_edits, bot.config.commit_edits):
         return ""
     if not await asyncio.to_thread(is_work_tree, directory):
@@ -345,13 +368,14 @@ async def open_card(bot: GlossaryBot, guild_id: int | None, card: Card,
     """Open a card's term for editing, wherever its glossary (the server's, or ``spec``)
     keeps it."""
     spec = spec or bot.spec_for(guild_id)
-    if spec.content_dir is None:
+    directory = edit_directory(bot, spec)
+    if directory is None:
         fingerprint = await bot.store.reloader(spec.name).fingerprint(card.file)
         if fingerprint is None:
             raise EditConflict(f"{card.file} no longer exists", {})
         values = {s.key: getattr(card.term, s.key) for s in SECTIONS}
         return Opened(card.file, values, fingerprint=fingerprint, glossary=spec.name)
-    in_file = await asyncio.to_thread(open_term, spec.content_dir / card.file)
+    in_file = await asyncio.to_thread(open_term, directory / card.file)
     return Opened(card.file, in_file.values, in_file=in_file, glossary=spec.name)
 
 
@@ -590,7 +614,6 @@ class RemoveView(discord.ui.View):
 @editors_only()
 async def remove_command(interaction: discord.Interaction, term: str) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     opened = await open_card(bot, interaction.guild_id, card)
     where = (f"Its file {card.file} is deleted." if opened.in_file is not None
@@ -618,7 +641,6 @@ async def add_command(interaction: discord.Interaction) -> None:
 async def edit_command(interaction: discord.Interaction, term: str,
                        part: app_commands.Choice[str]) -> None:
     bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-    _files(interaction)  # FilesElsewhere: on_error
     card = await bot.glossary_for(interaction.guild_id).card(term)  # TermNotFound: on_error
     chosen = section(part.value)
     opened = await open_card(bot, interaction.guild_id, card)

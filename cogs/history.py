@@ -37,7 +37,15 @@ from bot.models import Card, Term, slugify
 from bot.sections import SECTIONS, section
 from bot.storage.history import HistoryEntry
 from bot.text import shorten
-from cogs.authoring import AGAIN, Change, Write, can_edit, editors_only, save_change
+from cogs.authoring import (
+    AGAIN,
+    Change,
+    Write,
+    can_edit,
+    edit_directory,
+    editors_only,
+    save_change,
+)
 from cogs.define import term_autocomplete
 
 log = logging.getLogger(__name__)
@@ -235,8 +243,9 @@ async def _restore_plan(bot: GlossaryBot, guild_id: int | None, entry: HistoryEn
     if current is None:
         file = None
     target = file or f"{version.slug}.yaml"
-    if spec.content_dir is not None:
-        write = await asyncio.to_thread(_file_write, spec.content_dir, version, file)
+    directory = edit_directory(bot, spec)
+    if directory is not None:
+        write = await asyncio.to_thread(_file_write, directory, version, file)
         expected = None
     else:
         write = None

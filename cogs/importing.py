@@ -37,7 +37,15 @@ from bot.client import GlossaryBot, NotModerator
 from bot.import_sources import attachment_too_big
 from bot.storage.snapshot import StoredFile
 from bot.text import shorten
-from cogs.authoring import AGAIN, Change, Write, can_edit, editors_only, save_changes
+from cogs.authoring import (
+    AGAIN,
+    Change,
+    Write,
+    can_edit,
+    edit_directory,
+    editors_only,
+    save_changes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +75,9 @@ class Planned:
 
 async def plan_for(bot: GlossaryBot, guild_id: int | None, upload: Upload) -> Planned:
     spec = bot.spec_for(guild_id)
-    if spec.content_dir is not None:
-        plan = await plan_upload(upload.data, upload.name, spec.content_dir,
+    directory = edit_directory(bot, spec)
+    if directory is not None:
+        plan = await plan_upload(upload.data, upload.name, directory,
                                  loaded=await _stored(bot, guild_id))
         return Planned(plan, {}, spec.name)
     stored = await bot.glossary_for(guild_id).stored_terms()

@@ -12,7 +12,7 @@ from bot.cards import saved_suggestions_embed, settings_embed, stats_embed
 from bot.cards.study import add_class_figures
 from bot.channels import explain_missing, missing_to_post
 from bot.client import GlossaryBot, NotEditor, NotModerator, is_moderator, moderator_only
-from bot.errors import ChannelNotUsable
+from bot.errors import ChannelNotUsable, FilesElsewhere
 from bot.reloads import reload_and_report
 
 
@@ -43,6 +43,8 @@ class Moderation(commands.GroupCog, group_name="glossary",
                 f"The glossary **{spec.name}** lives in the database alone: there are no term "
                 "files to reload.", ephemeral=True)
             return
+        if self.bot.store.pg is not None and not spec.content_dir.is_dir():
+            raise FilesElsewhere  # the host with the files reloads them
         # Parsing a large glossary can take longer than Discord's 3-second answer window.
         await interaction.response.defer(ephemeral=True, thinking=True)
         report = await reload_and_report(self.bot.store, spec.content_dir, spec.name,

@@ -197,4 +197,21 @@ PG_MIGRATIONS: tuple[str, ...] = (
         created_at double precision NOT NULL
     );
     """,
+    # 4: edits waiting to be written to the term files (issue 20). An edit made in Discord
+    # on a host without a file-backed glossary's files is published like a reload, and
+    # leaves a row here in the same transaction; the host with the files writes it back
+    # (bot.publishing) and deletes the row, even if it was down when the edit was made.
+    # ``base_*`` is the file as the files were last loaded (NULL: a new term, whose file
+    # must not exist yet): a file saved since is not overwritten.
+    """
+    CREATE TABLE published_writebacks (
+        glossary text NOT NULL REFERENCES published_glossaries(name) ON DELETE CASCADE,
+        slug text NOT NULL,
+        version bigint NOT NULL,
+        base_file text,
+        base_mtime_ns bigint,
+        base_size bigint,
+        PRIMARY KEY (glossary, slug)
+    );
+    """,
 )

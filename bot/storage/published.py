@@ -22,7 +22,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import aiosqlite
@@ -41,6 +41,8 @@ _META = "published:{}"
 
 # A published term: (slug, file, mtime_ns, size, record JSON or None once removed).
 Published = tuple[str, str, int, int, str | None]
+FileState = tuple[str, int, int]  # a term file as loaded: (name, mtime_ns, size)
+LocalTerm = tuple[str, int, int, str]  # a local term: its file's FileState, then its data
 
 # The record of a local term, as JSON built by SQLite (on the writer's thread): the
 # fields of TermRecord in order, names and links as arrays. ``data`` stays a string, so
@@ -77,10 +79,15 @@ async def published_versions(pg: PgDatabase, names: Sequence[str]) -> dict[str, 
 
 async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
                   terms: Sequence[Published], removed: Sequence[str], *,
-                  full: bool = False) -> int:
+                  full: bool = False, writebacks: Sequence[str] | None = None) -> int:
     """Publish a change made on top of version ``base``; the new version.
 
     ``full``: ``terms`` is the whole glossary, and every other published term goes.
+    ``writebacks``: the change is an edit of these slugs made without the glossary's term
+    files; each is kept in ``published_writebacks`` (with its file as published before,
+    the base) until the host with the files writes the edit to them. A
+    publish without it comes from the files themselves (or from a database-only
+    glossary), so it settles any write-back of the terms it publishes.
     Raises StalePublish when another process published since ``base`` (nothing is
     written then), SharedStateUnavailable when PostgreSQL cannot be reached.
     """
@@ -96,6 +103,17 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
             version = current + 1
             # The changed terms go in with COPY (a 10,000-term publish in a fraction of
             # the time row-by-row statements take), then one upsert.
+            if writebacks:
+                # Each edited term's file as the files were last loaded: what published_terms
+                # says now (a new or removed term: none). A term edited again before it
+                # was written back keeps its first base: the files have not moved since.
+                await db.execute(
+                    "INSERT INTO published_writebacks(glossary, slug, version, base_file,"
+                    " base_mtime_ns, base_size) SELECT $1, s.slug, $2, p.file, p.mtime_ns,"
+                    " p.size FROM unnest($3::text[]) AS s(slug) LEFT JOIN published_terms p"
+                    " ON p.glossary = $1 AND p.slug = s.slug AND p.record IS NOT NULL"
+                    " ON CONFLICT (glossary, slug) DO UPDATE SET version = excluded.version",
+                    name, version, list(writebacks))
             await db.execute(
                 "CREATE TEMP TABLE incoming (slug text PRIMARY KEY, file text, mtime_ns bigint,"
                 " size bigint, record text) ON COMMIT DROP")
@@ -118,6 +136,13 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
                     "UPDATE published_terms SET record = NULL, version = $2"
                     " WHERE glossary = $1 AND slug = ANY($3::text[])",
                     name, version, list(removed))
+            slugs = [term[0] for term in terms] + list(removed)
+            if writebacks is None and full:  # from the files: nothing waits for them
+                await db.execute("DELETE FROM published_writebacks WHERE glossary = $1",
+                                 name)
+            elif writebacks is None and slugs:
+                await db.execute("DELETE FROM published_writebacks WHERE glossary = $1"
+                                 " AND slug = ANY($2::text[])", name, slugs)
             await db.execute(
                 "UPDATE published_glossaries SET version = $2, content_version = $3,"
                 " published_at = $4 WHERE name = $1",
@@ -128,6 +153,38 @@ async def publish(pg: PgDatabase, name: str, base: int, content_version: str,
         except UNAVAILABLE as exc:
             raise _unavailable(exc) from None
     return version
+
+
+async def pending_writebacks(pg: PgDatabase, name: str
+                             ) -> list[tuple[str, int, FileState | None]]:
+    """Edits made without the files that no host has written to them yet: (slug, the
+    version that last changed it, its file as last loaded from the files or None)."""
+    rows = await pg.fetch(
+        "SELECT slug, version, base_file, base_mtime_ns, base_size"
+        " FROM published_writebacks WHERE glossary = $1 ORDER BY slug", name)
+    return [(slug, version, None if file is None else (file, mtime_ns, size))
+            for slug, version, file, mtime_ns, size in rows]
+
+
+async def settle_writebacks(pg: PgDatabase, name: str, settled: Sequence[tuple[str, int]],
+                            files: Mapping[str, FileState]) -> None:
+    """These write-backs are done (slug, version written): forget them, unless the term
+    was edited again since. ``files``: the files as written, now what published_terms
+    names (without a new version: the terms did not change), so the base of a later
+    edit is the file as it really is."""
+    if not settled:
+        return
+    versions = dict(settled)
+    rows = [(name, slug, *files[slug], versions[slug]) for slug in files if slug in versions]
+    async with pg.transaction() as db:
+        await db.executemany(
+            "UPDATE published_terms SET file = $3, mtime_ns = $4, size = $5"
+            " WHERE glossary = $1 AND slug = $2 AND version = $6", rows)
+        await db.execute(
+            "DELETE FROM published_writebacks w USING unnest($2::text[], $3::bigint[])"
+            " AS s(slug, version) WHERE w.glossary = $1 AND w.slug = s.slug"
+            " AND w.version <= s.version",
+            name, [slug for slug, _ in settled], [version for _, version in settled])
 
 
 @dataclass(frozen=True, slots=True)
@@ -292,3 +349,13 @@ async def set_local_file(db: aiosqlite.Connection, glossary_id: int, slug: str,
     so the next reload here finds it unchanged."""
     await db.execute("UPDATE terms SET file = ?, mtime_ns = ?, size = ? "
                      "WHERE glossary_id = ? AND slug = ?", (*file, glossary_id, slug))
+
+
+async def local_terms(db: aiosqlite.Connection, glossary_id: int, slugs: Sequence[str]
+                      ) -> dict[str, LocalTerm]:
+    """These local terms as (file, mtime_ns, size, data): what a write-back writes."""
+    rows = await db.execute_fetchall(
+        "SELECT t.slug, t.file, t.mtime_ns, t.size, coalesce(d.data, '') FROM terms t"
+        " LEFT JOIN term_data d ON d.term_id = t.id WHERE t.glossary_id = ?"
+        " AND t.slug IN (SELECT value FROM json_each(?))", (glossary_id, json.dumps(list(slugs))))
+    return {slug: (file, mtime_ns, size, data) for slug, file, mtime_ns, size, data in rows}

@@ -72,15 +72,99 @@ async def test_a_reload_where_the_files_are_is_served_by_the_bots_without_them(
         choices = await started[2][1].autocomplete("define", focused="term", term="dock",
                                                    member=students[2])
         assert "docker" in [c["value"] for c in choices]
-        # Where the files are not, an edit is refused, saying where to make it.
+        # Where the files are not, a reload is refused, saying where to run it.
         far_mod = fake.add_member(by_shard[1], username="far-mod", permissions=MANAGE_GUILD)
-        refused = await started[1][1].slash("glossary", "edit", member=far_mod, options={
-            "term": "git", "section": "definition"})
+        refused = await started[1][1].slash("glossary", "reload", member=far_mod)
         assert refused.embeds[0]["title"] == "Term files elsewhere"
 
 
 async def _is(answer, expected: str) -> bool:  # noqa: ANN001
     return await answer == expected
+
+
+CALLBACK_MODAL = 9
+COMMENT = "# reviewed by the course team\n"
+
+
+async def definition(h: BotHarness, member, term: str) -> str:  # noqa: ANN001
+    return (await h.slash("define", term=term, member=member)).embeds[0]["description"]
+
+
+async def edit_preview(h: BotHarness, member, text: str):  # noqa: ANN001, ANN201
+    form = await h.slash("glossary", "edit", member=member, options={
+        "term": "git", "section": "definition"})
+    assert form.type == CALLBACK_MODAL, form.embeds
+    return await h.submit_modal(form, {"text": text}, member=member)
+
+
+async def test_an_edit_where_the_files_are_not_reaches_them_and_a_reload_keeps_it(
+    config: Config, content_dir: Path, pg_url: str, tmp_path: Path
+) -> None:
+    """Edited on a host without the files: served everywhere, written into the file on
+    the host with them (its comment kept), not undone by a reload there; two editors on
+    two hosts saving one term at once: one wins, the other gets their text back."""
+    git = content_dir / "git.yaml"
+    git.write_text(COMMENT + git.read_text())
+    fake = FakeDiscord(shard_count=SHARDS, guild_count=SHARDS)
+    by_shard = {(g.id >> 22) % SHARDS: g for g in fake.guilds}
+    async with fake, bots(config, fake, pg_url, tmp_path) as started:
+        mods = [fake.add_member(by_shard[n], username=f"mod-{n}", permissions=MANAGE_GUILD)
+                for n in range(SHARDS)]
+        far = started[1][1]
+        shown = await edit_preview(far, mods[1], "Git keeps every version.")
+        saved = await (await far.click("authoring:save", message=shown.message,
+                                       member=mods[1])).wait_edit()
+        assert saved["content"] == "Saved: Definition of **Git**.", saved
+        for n, (_, h) in enumerate(started):
+            await until(lambda h=h, n=n: _is(definition(h, mods[n], "git"),
+                                             "Git keeps every version."))
+        await until(lambda: _true("Git keeps every version." in git.read_text()))
+        assert git.read_text().startswith(COMMENT)
+        # A new term added on another host without the files gets its own file.
+        form = await started[2][1].slash("glossary", "add", member=mods[2])
+        assert form.type == CALLBACK_MODAL, form.embeds
+        shown = await started[2][1].submit_modal(form, {
+            "title": "Docker", "definition": "Docker runs apps in containers.",
+            "why_it_matters": "", "category": "tools", "aliases": "containers"},
+            member=mods[2])
+        added = await (await started[2][1].click("authoring:save", message=shown.message,
+                                                 member=mods[2])).wait_edit()
+        assert added["content"] == "Added **Docker** (docker.yaml).", added
+        await until(lambda: _true((content_dir / "docker.yaml").exists()))
+        assert "Docker runs apps in containers." in (content_dir / "docker.yaml").read_text()
+        [change] = await started[2][0].store.history.recent("git")  # shared history
+        assert change.actor_id == int(mods[1].id) and change.sections == ("definition",)
+
+        reload = await started[0][1].slash("glossary", "reload", member=mods[0])
+        assert (await reload.wait_followup())["embeds"][0]["title"] == "Glossary reloaded"
+        assert "Git keeps every version." in git.read_text()
+        for n, (_, h) in enumerate(started):
+            assert await definition(h, mods[n], "git") == "Git keeps every version."
+            assert await answered(h, mods[n], "docker") == "Docker"
+
+        # Two hosts without the files, one term, saved at once.
+        previews = [await edit_preview(started[n][1], mods[n], f"Written on host {n}.")
+                    for n in (1, 2)]
+        clicks = await asyncio.gather(*(
+            started[n][1].click("authoring:save", message=p.message, member=mods[n])
+            for n, p in zip((1, 2), previews, strict=True)))
+        edits = [await c.wait_edit() for c in clicks]
+        won = [n for n, e in zip((1, 2), edits, strict=True)
+               if (e.get("content") or "").startswith("Saved")]
+        lost = [(n, e) for n, e in zip((1, 2), edits, strict=True) if n not in won]
+        assert len(won) == 1 and len(lost) == 1, edits
+        (loser, refusal), = lost
+        assert refusal["embeds"][0]["title"] == "Not saved"
+        assert "changed after you opened it" in refusal["embeds"][0]["description"]
+        assert f"Written on host {loser}." in refusal["embeds"][0]["description"]
+        for n, (_, h) in enumerate(started):
+            await until(lambda h=h, n=n: _is(definition(h, mods[n], "git"),
+                                             f"Written on host {won[0]}."))
+        await until(lambda: _true(f"Written on host {won[0]}." in git.read_text()))
+
+
+async def _true(value: bool) -> bool:
+    return value
 
 
 async def test_postgresql_stopped_and_started_mid_run(
@@ -99,6 +183,14 @@ async def test_postgresql_stopped_and_started_mid_run(
         body = await refused.wait_followup()
         assert body["embeds"][0]["title"] == "Try again in a moment"
         assert await answered(started[0][1], students[0], "docker") != "Docker"  # not half done
+        # An edit where the files are not: refused, the editor's text given back.
+        far_mod = fake.add_member(by_shard[1], username="far-mod", permissions=MANAGE_GUILD)
+        shown = await edit_preview(started[1][1], far_mod, "Typed while it was down.")
+        refused = await (await started[1][1].click("authoring:save", message=shown.message,
+                                                   member=far_mod)).wait_edit()
+        (embed,) = refused["embeds"]
+        assert embed["title"] == "Not saved" and "Try again in a moment" in embed["description"]
+        assert "Typed while it was down." in embed["description"]
 
         await own_postgres.start()
         reload = await started[0][1].slash("glossary", "reload", member=mod)

@@ -181,9 +181,9 @@ async def test_a_database_only_glossary_imports_every_row_in_one_apply(db_bot, m
     applied: list[dict] = []
     real_apply = reloader.apply
 
-    async def counted(edits, expected):
+    async def counted(edits, expected, **options):
         applied.append(dict(expected))
-        return await real_apply(edits, expected)
+        return await real_apply(edits, expected, **options)
 
     monkeypatch.setattr(reloader, "apply", counted)
     reply = await import_file(h, "terms.csv", SHEET.encode())
