@@ -186,13 +186,7 @@ class Reloader:
                 async for chunk in _parse_texts(batch.to_parse, texts, shown):
                     problems += [p for parsed in chunk for p in parsed.problems]
                     await batch.write(chunk)
-                names, links = await batch.check_candidates()
-                clashes, warnings = cross_file_problems(names, links, (), shown)
-                problems += clashes
-                if any(not p.is_warning for p in problems):
-                    raise InvalidContent([*problems, *warnings],
-                                         valid_terms=await batch.valid_count())
-                diff = await batch.finish([p for p in problems if p.is_warning] + warnings)
+                diff = await _finish_checked(batch, problems, shown)
                 if self.publisher is not None:  # as a reload: published before it commits
                     writebacks = ([name.rsplit(".", 1)[0] for name in edits]
                                   if files_elsewhere else None)
@@ -278,13 +272,20 @@ async def write_checked(batch: ReloadBatch, directory: Path, scan: Scan) -> Relo
     async for chunk in _parse(directory, batch.to_parse):
         problems += [p for parsed in chunk for p in parsed.problems]
         await batch.write(chunk)
-    # Every link the store returns is to no term: no slug is passed as known.
+    return await _finish_checked(batch, problems, shown)
+
+
+async def _finish_checked(batch: ReloadBatch, problems: Sequence[Problem], shown: str
+                          ) -> ReloadDiff:
+    """The cross-file checks over what the batch wrote, then the batch finished; or
+    ``InvalidContent`` with every problem (the caller's transaction rolls back). Every
+    link the store returns is to no term: no slug is passed as known."""
     names, links = await batch.check_candidates()
     clashes, warnings = cross_file_problems(names, links, (), shown)
-    problems += clashes
-    if any(not p.is_warning for p in problems):
-        raise InvalidContent([*problems, *warnings], valid_terms=await batch.valid_count())
-    return await batch.finish([p for p in problems if p.is_warning] + warnings)
+    found = [*problems, *clashes]
+    if any(not p.is_warning for p in found):
+        raise InvalidContent([*found, *warnings], valid_terms=await batch.valid_count())
+    return await batch.finish([p for p in found if p.is_warning] + warnings)
 
 
 async def reload_here(database: Path, glossary_id: int, directory: Path) -> tuple:

@@ -73,6 +73,7 @@ from bot.sections import SECTIONS, Section, section
 from bot.storage.history import HistoryEntry, changed_sections
 from bot.text import shorten
 from cogs.define import term_autocomplete
+from cogs.moderation import glossary_group
 
 log = logging.getLogger(__name__)
 
@@ -787,11 +788,7 @@ _COMMANDS = (add_command, edit_command, remove_command, related_command,
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
-    group = bot.tree.get_command("glossary")
-    if not isinstance(group, app_commands.Group):
-        raise RuntimeError("cogs.authoring needs cogs.moderation's /glossary group: load it "
-                           "first")
-    return group
+    return glossary_group(bot, "cogs.authoring")
 
 
 async def setup(bot: GlossaryBot) -> None:

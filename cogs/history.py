@@ -47,6 +47,7 @@ from cogs.authoring import (
     save_change,
 )
 from cogs.define import term_autocomplete
+from cogs.moderation import glossary_group
 
 log = logging.getLogger(__name__)
 
@@ -357,11 +358,7 @@ async def history_command(interaction: discord.Interaction, term: str) -> None:
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
-    group = bot.tree.get_command("glossary")
-    if not isinstance(group, app_commands.Group):
-        raise RuntimeError("cogs.history needs cogs.moderation's /glossary group: load it "
-                           "first")
-    return group
+    return glossary_group(bot, "cogs.history")
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -46,6 +46,7 @@ from cogs.authoring import (
     editors_only,
     save_changes,
 )
+from cogs.moderation import glossary_group
 
 log = logging.getLogger(__name__)
 
@@ -242,11 +243,7 @@ async def import_command(interaction: discord.Interaction, file: discord.Attachm
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
-    group = bot.tree.get_command("glossary")
-    if not isinstance(group, app_commands.Group):
-        raise RuntimeError("cogs.importing needs cogs.moderation's /glossary group: load it "
-                           "first")
-    return group
+    return glossary_group(bot, "cogs.importing")
 
 
 async def setup(bot: GlossaryBot) -> None:

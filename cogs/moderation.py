@@ -127,5 +127,14 @@ class Moderation(commands.GroupCog, group_name="glossary",
             embed=saved_suggestions_embed(saved, self.bot.config.embed_colour), ephemeral=True)
 
 
+def glossary_group(bot: GlossaryBot, cog: str) -> app_commands.Group:
+    """This cog's /glossary group, which the authoring, history, import and create cogs
+    add their commands to (they are loaded after it)."""
+    group = bot.tree.get_command("glossary")
+    if not isinstance(group, app_commands.Group):
+        raise RuntimeError(f"{cog} needs cogs.moderation's /glossary group: load it first")
+    return group
+
+
 async def setup(bot: GlossaryBot) -> None:
     await bot.add_cog(Moderation(bot))

@@ -29,6 +29,7 @@ from bot.errors import (
     SharedStateUnavailable,
 )
 from bot.server_glossaries import ServerGlossary, name_problem, with_server_glossaries
+from cogs.moderation import glossary_group
 
 log = logging.getLogger(__name__)
 
@@ -129,11 +130,7 @@ def stop_following(bot: GlossaryBot) -> None:
 
 
 def _group(bot: GlossaryBot) -> app_commands.Group:
-    group = bot.tree.get_command("glossary")
-    if not isinstance(group, app_commands.Group):
-        raise RuntimeError("cogs.server_glossary needs cogs.moderation's /glossary group: "
-                           "load it first")
-    return group
+    return glossary_group(bot, "cogs.server_glossary")
 
 
 async def setup(bot: GlossaryBot) -> None:
