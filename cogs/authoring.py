@@ -106,11 +106,25 @@ async def can_edit(interaction: discord.Interaction, spec: GlossarySpec | None =
     return False
 
 
+async def require_editor(interaction: discord.Interaction,
+                         spec: GlossarySpec | None = None) -> bool:
+    """``can_edit``, or NotModerator (worded by the tree's on_error): the one check every
+    editors' command and view makes."""
+    if not await can_edit(interaction, spec):
+        raise NotModerator("editors only")
+    return True
+
+
+class EditorsView(discord.ui.View):
+    """A private view whose buttons only the glossary's editors may use."""
+
+    async def interaction_check(self, interaction: discord.Interaction) -> bool:
+        return await require_editor(interaction)
+
+
 def editors_only():  # noqa: ANN201 - a discord.py check decorator
     async def predicate(interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
-            raise NotModerator("editors only")
-        return True
+        return await require_editor(interaction)
 
     return app_commands.check(predicate)
 
@@ -528,10 +542,8 @@ class PreviewView(discord.ui.View):
 
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         bot: GlossaryBot = interaction.client  # type: ignore[assignment]
-        spec = spec_of_change(bot, interaction.guild_id, self.draft.change)
-        if not await can_edit(interaction, spec):
-            raise NotModerator("editors only")
-        return True
+        return await require_editor(
+            interaction, spec_of_change(bot, interaction.guild_id, self.draft.change))
 
     @discord.ui.button(label="Save", style=discord.ButtonStyle.success,
                        custom_id="authoring:save")
@@ -571,17 +583,12 @@ class PreviewView(discord.ui.View):
                                                 view=None)
 
 
-class RemoveView(discord.ui.View):
+class RemoveView(EditorsView):
     """Remove / Cancel under the card of the term to remove."""
 
     def __init__(self, opened: Opened, term: Term) -> None:
         super().__init__(timeout=15 * 60)
         self.opened, self.term = opened, term
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
-            raise NotModerator("editors only")
-        return True
 
     @discord.ui.button(label="Remove", style=discord.ButtonStyle.danger,
                        custom_id="authoring:remove")

@@ -30,7 +30,7 @@ import discord
 from discord import app_commands
 
 from bot.cards import card_embed, error_embed
-from bot.client import GlossaryBot, NotEditor, NotModerator
+from bot.client import GlossaryBot, NotEditor
 from bot.editing import create_term, open_term, remove_term, save_edit, undo_edit
 from bot.errors import EditConflict, TermNotFound
 from bot.models import Card, Term, slugify
@@ -40,6 +40,7 @@ from bot.text import shorten
 from cogs.authoring import (
     AGAIN,
     Change,
+    EditorsView,
     Write,
     can_edit,
     edit_directory,
@@ -103,7 +104,7 @@ class Subject:
     glossary_id: int
 
 
-class HistoryView(discord.ui.View):
+class HistoryView(EditorsView):
     """Newer / Older, and a select of this page's entries to restore from."""
 
     def __init__(self, subject: Subject, entries: list[HistoryEntry], offset: int,
@@ -120,11 +121,6 @@ class HistoryView(discord.ui.View):
             value=str(e.id)) for e in offered]
         if not offered:
             self.remove_item(self.choose)
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
-            raise NotModerator("editors only")
-        return True
 
     @discord.ui.select(placeholder="Restore a version…", custom_id="history:restore")
     async def choose(self, interaction: discord.Interaction, select: discord.ui.Select
@@ -299,17 +295,12 @@ async def _preview_restore(interaction: discord.Interaction, entry_id: int) -> N
                                             ephemeral=True)
 
 
-class RestoreView(discord.ui.View):
+class RestoreView(EditorsView):
     """Save / Cancel under the preview of an earlier version."""
 
     def __init__(self, plan: Restore) -> None:
         super().__init__(timeout=15 * 60)
         self.plan = plan
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
-            raise NotModerator("editors only")
-        return True
 
     @discord.ui.button(label="Save", style=discord.ButtonStyle.success,
                        custom_id="history:save")

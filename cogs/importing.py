@@ -33,15 +33,15 @@ from discord import app_commands
 
 from bot.bulk_import import ImportPlan, apply_import, plan_upload, target_name, undo_import
 from bot.cards import error_embed
-from bot.client import GlossaryBot, NotModerator
+from bot.client import GlossaryBot
 from bot.import_sources import attachment_too_big
 from bot.storage.snapshot import StoredFile
 from bot.text import shorten
 from cogs.authoring import (
     AGAIN,
     Change,
+    EditorsView,
     Write,
-    can_edit,
     edit_directory,
     editors_only,
     save_changes,
@@ -162,17 +162,12 @@ def preview_embed(plan: ImportPlan, name: str, note: str = "") -> discord.Embed:
                          colour=PREVIEW_COLOUR)
 
 
-class ConfirmImport(discord.ui.View):
+class ConfirmImport(EditorsView):
     """Import / Cancel under the private preview."""
 
     def __init__(self, upload: Upload, plan: ImportPlan) -> None:
         super().__init__(timeout=15 * 60)  # an interaction token lives 15 minutes
         self.upload, self.plan = upload, plan
-
-    async def interaction_check(self, interaction: discord.Interaction) -> bool:
-        if not await can_edit(interaction):
-            raise NotModerator("editors only")
-        return True
 
     @discord.ui.button(label="Import", style=discord.ButtonStyle.success,
                        custom_id="import:confirm")

@@ -44,6 +44,7 @@ from cogs.authoring import (
     can_edit,
     edited_term,
     open_card,
+    require_editor,
     save_change,
 )
 
@@ -82,9 +83,7 @@ class SectionPicker(discord.ui.View):
     async def interaction_check(self, interaction: discord.Interaction) -> bool:
         bot: GlossaryBot = interaction.client  # type: ignore[assignment]
         spec = bot.glossary_map.named(self.opened.glossary) if self.opened.glossary else None
-        if not await can_edit(interaction, spec):
-            raise NotModerator("editors only")
-        return True
+        return await require_editor(interaction, spec)
 
     async def picked(self, interaction: discord.Interaction) -> None:
         part = next(s for s in SECTIONS if s.key == self.select.values[0])
