@@ -431,6 +431,13 @@ class Plan:
                 + self.rounds * cells * (self.round_seconds + ROUND_OVERHEAD_S))
 
 
+def time_needed(quick: bool) -> float:
+    """What bench.run leaves this module: the full plan's estimate and the cleanup (its cap,
+    BUDGET_CAP_S, is a bound for a slow machine, not what a run takes)."""
+    full = Plan(3, 0.4, 0.25) if quick else Plan(5, 1.0, 0.5)
+    return full.estimate() + CLEANUP_S
+
+
 def plan_for(quick: bool, available: float) -> Plan | None:
     """The full plan if it fits, else shorter rounds, then fewer; None if nothing fits."""
     full = Plan(3, 0.4, 0.25) if quick else Plan(5, 1.0, 0.5)

@@ -72,16 +72,10 @@ def machine() -> list[str]:
 
 
 def time_needed(module: ModuleType, quick: bool) -> float:
-    """Seconds a module asks to be left: its own ``time_needed(quick)`` if it has one, else
-    the cap it puts on itself, ``BUDGET_CAP_S[quick]`` plus ``CLEANUP_S`` (as bench.e2e
-    declares them), else nothing."""
+    """Seconds a module asks to be left for it: its own ``time_needed(quick)``, what a run
+    of it takes here (its caps bound it on a slow machine), else nothing."""
     needed = getattr(module, "time_needed", None)
-    if callable(needed):
-        return float(needed(quick))
-    cap = getattr(module, "BUDGET_CAP_S", None)
-    if isinstance(cap, dict) and quick in cap:
-        return float(cap[quick]) + float(getattr(module, "CLEANUP_S", 0.0))
-    return 0.0
+    return float(needed(quick)) if callable(needed) else 0.0
 
 
 def parse_sizes(text: str) -> tuple[int, ...]:
