@@ -24,6 +24,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.glossary_ids import align_local, shared_ids
 from bot.storage.history import History
+from bot.storage.identify import IdentifySlots
 from bot.storage.meta import Meta
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
@@ -51,6 +52,7 @@ class Store:
         self.history = History(self.shared)  # who changed which term when (issue 19)
         self.meta = Meta(self.shared)  # e.g. the command-sync hash
         self.server_glossaries = ServerGlossaries(db, pg)  # /glossary create (issue 19)
+        self.identify = IdentifySlots(self.shared)  # gateway starts, paced across processes
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")
