@@ -114,6 +114,13 @@ class Store:
     def reloader(self, name: str) -> Reloader:
         return self._by_id[self._by_name[name]][1]
 
+    def forget(self, name: str) -> None:
+        """Stop serving a glossary removed elsewhere (``glossary-bot glossaries remove``):
+        a card button naming its id then says the glossary has gone."""
+        glossary_id = self._by_name.pop(name, None)
+        if glossary_id is not None and glossary_id not in self._by_name.values():
+            self._by_id.pop(glossary_id, None)
+
     @property
     def glossaries(self) -> list[Glossary]:
         return [glossary for glossary, _ in self._by_id.values()]
