@@ -160,6 +160,7 @@ class Store:
             for glossary in self.glossaries:
                 await glossary.close()
             await self.records.close()
+            await self.study.close()
         finally:
             await self.db.close()
             if self.pg is not None:
