@@ -52,7 +52,7 @@ from bot.errors import (
     TermNotFound,
 )
 from bot.glossaries import GlossarySpec
-from bot.identify import IdentifyTurns
+from bot.identify import IDENTIFY_WINDOW_S, IdentifyTurns
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
@@ -299,6 +299,10 @@ class GlossaryBot(commands.AutoShardedBot):
             options.setdefault("shard_count", config.shard_count)
             if config.shard_ids is not None:
                 options.setdefault("shard_ids", list(config.shard_ids))
+                # A shard's wait for its IDENTIFY turn (below) counts against discord.py's
+                # connect timeout (180 s); the queue is at most one start per shard long.
+                options.setdefault("shard_connect_timeout",
+                                   180.0 + IDENTIFY_WINDOW_S * config.shard_count)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # Discord, which differs between processes (a PostgreSQL round trip, the network).
 DISCORD_WINDOW_S = 5.0
 MARGIN_S = 0.5
+IDENTIFY_WINDOW_S = DISCORD_WINDOW_S + MARGIN_S  # the time between two starts in a bucket
 
 
 class IdentifyTurns:
@@ -41,7 +42,7 @@ class IdentifyTurns:
         slots: IdentifySlots,
         max_concurrency: Callable[[], Awaitable[int]],
         *,
-        window: float = DISCORD_WINDOW_S + MARGIN_S,
+        window: float = IDENTIFY_WINDOW_S,
         sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.slots = slots

@@ -96,6 +96,8 @@ async def test_one_process_with_every_shard_keeps_discord_py_pacing(config: Conf
         alone = GlossaryBot(replace(config, shard_count=2), store)
         split = GlossaryBot(replace(config, shard_count=2, shard_ids=(1,)), store)
     assert alone.identify_turns is None and split.identify_turns is not None
+    # Waiting for its turn does not count as a connection that hangs.
+    assert split.shard_connect_timeout == 180.0 + 2 * split.identify_turns.window
 
 
 class _Unavailable:
