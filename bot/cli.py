@@ -287,9 +287,11 @@ async def _remove_server_glossary(config: Config, name: str, yes: bool) -> int:
             print("Nothing was removed (run with --yes to remove without asking).")
             return EXIT_OK
         await store.server_glossaries.remove(name)
+        shared = store.pg is not None
+    when = ("at once: running bots hear of it through PostgreSQL" if shared else
+            "when the bot next starts (restart it now if it is running)")
     print(f"Removed glossary {name!r} and its {made.terms} term(s). Server {made.guild_id} "
-          "goes back to the glossary the config gives it when the bot next starts (restart "
-          "it now if it is running).")
+          f"goes back to the glossary the config gives it {when}.")
     return EXIT_OK
 
 

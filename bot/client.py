@@ -52,6 +52,7 @@ from bot.errors import (
     TermNotFound,
 )
 from bot.glossaries import GlossarySpec
+from bot.identify import IDENTIFY_WINDOW_S, IdentifyTurns
 from bot.lifecycle import stop_on_signals
 from bot.logs import TokenRedactor as TokenRedactor  # re-exported: tests import it here
 from bot.logs import setup_logging
@@ -298,6 +299,10 @@ class GlossaryBot(commands.AutoShardedBot):
             options.setdefault("shard_count", config.shard_count)
             if config.shard_ids is not None:
                 options.setdefault("shard_ids", list(config.shard_ids))
+                # A shard's wait for its IDENTIFY turn (below) counts against discord.py's
+                # connect timeout (180 s); the queue is at most one start per shard long.
+                options.setdefault("shard_connect_timeout",
+                                   180.0 + IDENTIFY_WINDOW_S * config.shard_count)
         super().__init__(
             command_prefix=commands.when_mentioned,
             help_command=None,
@@ -314,6 +319,22 @@ class GlossaryBot(commands.AutoShardedBot):
         self.glossary_map = config.glossary_map
         self.student_glossaries = StudentGlossaries(store.study)  # read in the Study cog
         store.records.clock = lambda: self.clock().timestamp()  # records keep the bot's time
+        # With shard_ids this process runs some of the shards and others run the rest:
+        # their IDENTIFYs take turns through the shared state (bot.identify). Alone, a
+        # process keeps discord.py's own pacing.
+        self.identify_turns: IdentifyTurns | None = (
+            IdentifyTurns(store.identify, self._max_concurrency)
+            if config.shard_ids is not None else None)
+
+    async def before_identify_hook(self, shard_id: int | None, *, initial: bool = False) -> None:
+        if self.identify_turns is None or shard_id is None:
+            await super().before_identify_hook(shard_id, initial=initial)
+            return
+        await self.identify_turns.wait(shard_id, initial=initial)
+
+    async def _max_concurrency(self) -> int:
+        _, _, limits = await self.http.get_bot_gateway()
+        return int(limits["max_concurrency"])
 
     def spec_for(self, guild_id: int | None) -> GlossarySpec:
         """The configured glossary a server uses."""

@@ -122,6 +122,9 @@ class Publishing:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._down_since: float | None = None
+        # Set when a server glossary was made or removed elsewhere (SERVERS_CHANNEL), and
+        # when the listener comes back (what it missed): cogs.server_glossary waits on it.
+        self.servers_changed = asyncio.Event()
 
     def _glossaries(self) -> dict[str, Glossary]:
         return {glossary.name: glossary for glossary in self.store.glossaries}
@@ -249,12 +252,22 @@ class Publishing:
             self._pending.add(name)
             self._wake.set()
 
+    def _servers_notified(self, _connection: object, _pid: int, _channel: str,
+                          _payload: str) -> None:
+        self.servers_changed.set()  # the follower reads the list again: one query
+
+    def forget(self, name: str) -> None:
+        """A glossary removed elsewhere: its publishes are no longer followed."""
+        self.applied.pop(name, None)
+        self._pending.discard(name)
+
     def _terminated(self, _connection: object) -> None:
         self._wake.set()  # reconnect now rather than at the next tick
 
     async def _connect(self) -> bool:
         try:
-            self._listener = await listen(self.pg.url, self._notified)
+            self._listener = await listen(self.pg.url, self._notified,
+                                          self._servers_notified)
         except SharedStateUnavailable as exc:
             self._went_down(exc)
             return False
@@ -288,6 +301,7 @@ class Publishing:
             if not await self._connect():
                 return
             periodic = True  # notifications were missed while it was down
+            self.servers_changed.set()
         names, self._pending = self._pending, set()
         if periodic:
             published = await published_versions(self.pg, list(self.applied))

@@ -4,8 +4,9 @@ When the operator allows it (``allow_server_glossaries = true``), a server's mod
 may start a database-only glossary for their server, empty or as a copy of the one they
 use; they become its editors (its owner server is theirs) and the server uses it from
 then on. Such glossaries are kept in the database (migration 8), not in the config, and
-join the configured ones when the bot starts (``with_server_glossaries``); the operator
-lists, exports and removes them with ``glossary-bot glossaries``. No Discord here.
+join the configured ones when the bot starts (``with_server_glossaries``) or, with
+PostgreSQL, when another process makes one; the operator lists, exports and removes them
+with ``glossary-bot glossaries``. No Discord here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,14 @@ def with_server_glossaries(configured: GlossaryMap, made: Iterable[ServerGlossar
     if not extra:
         return configured
     return GlossaryMap(configured.specs + extra, configured.default_name)
+
+
+def without_glossaries(served: GlossaryMap, names: Iterable[str]) -> GlossaryMap:
+    """The map without these (removed) glossaries: their servers fall back to what the
+    config gives them. The default is never among them."""
+    gone = set(names) - {served.default_name}
+    return GlossaryMap(tuple(s for s in served.specs if s.name not in gone),
+                       served.default_name)
 
 
 def name_problem(name: str) -> str | None:

@@ -24,6 +24,7 @@ from bot.storage.database import Database
 from bot.storage.glossary import DEFAULT_GLOSSARY_ID, Glossary
 from bot.storage.glossary_ids import align_local, shared_ids
 from bot.storage.history import History
+from bot.storage.identify import IdentifySlots
 from bot.storage.meta import Meta
 from bot.storage.records import Records
 from bot.storage.reload import Reloads
@@ -51,6 +52,7 @@ class Store:
         self.history = History(self.shared)  # who changed which term when (issue 19)
         self.meta = Meta(self.shared)  # e.g. the command-sync hash
         self.server_glossaries = ServerGlossaries(db, pg)  # /glossary create (issue 19)
+        self.identify = IdentifySlots(self.shared)  # gateway starts, paced across processes
         self._by_id: dict[int, tuple[Glossary, Reloader]] = {}
         self._by_name: dict[str, int] = {}
         self.glossary, self.reloads = self._add(DEFAULT_GLOSSARY_ID, "default")
@@ -112,6 +114,13 @@ class Store:
     def reloader(self, name: str) -> Reloader:
         return self._by_id[self._by_name[name]][1]
 
+    def forget(self, name: str) -> None:
+        """Stop serving a glossary removed elsewhere (``glossary-bot glossaries remove``):
+        a card button naming its id then says the glossary has gone."""
+        glossary_id = self._by_name.pop(name, None)
+        if glossary_id is not None and glossary_id not in self._by_name.values():
+            self._by_id.pop(glossary_id, None)
+
     @property
     def glossaries(self) -> list[Glossary]:
         return [glossary for glossary, _ in self._by_id.values()]
@@ -151,6 +160,7 @@ class Store:
             for glossary in self.glossaries:
                 await glossary.close()
             await self.records.close()
+            await self.study.close()
         finally:
             await self.db.close()
             if self.pg is not None:

@@ -9,13 +9,16 @@ glossaries from the terminal (``glossary-bot glossaries``). Joins the /glossary 
 (``cogs.moderation``, loaded first).
 
 With PostgreSQL the glossary is made there (``bot.storage.server_glossaries``), and every
-other process adopts it within ``FOLLOW_SECONDS``: its server is routed to it, its
-editors are that server's moderators, and its local index follows what is published.
+other process adopts it as soon as it hears the notification (``bot.publishing``'s
+listener; a missed one is found by a catch-up query every ``FOLLOW_SECONDS``): its server
+is routed to it, its editors are that server's moderators, and its local index follows
+what is published. One removed from the terminal is dropped the same way.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 
 import discord
@@ -28,12 +31,19 @@ from bot.errors import (
     ServerGlossariesOff,
     SharedStateUnavailable,
 )
-from bot.server_glossaries import ServerGlossary, name_problem, with_server_glossaries
+from bot.server_glossaries import (
+    ServerGlossary,
+    name_problem,
+    with_server_glossaries,
+    without_glossaries,
+)
 from cogs.moderation import glossary_group
 
 log = logging.getLogger(__name__)
 
-FOLLOW_SECONDS = 5.0  # how long another process's /glossary create may take to reach here
+# Made or removed elsewhere, a server glossary reaches here on its notification at once;
+# this catch-up query finds one whose notification was missed.
+FOLLOW_SECONDS = 30.0
 
 STARTS = [app_commands.Choice(name="a copy of the glossary this server uses now", value="copy"),
           app_commands.Choice(name="empty", value="empty")]
@@ -94,19 +104,54 @@ async def adopt(bot: GlossaryBot, made: ServerGlossary) -> None:
 
 
 async def follow_server_glossaries(bot: GlossaryBot) -> int:
-    """Adopt the server glossaries other processes made since; how many were new."""
-    new = [made for made in await bot.store.server_glossaries.all()
-           if bot.glossary_map.named(made.name) is None]
-    for made in new:
-        await adopt(bot, made)
-        log.info("Serving glossary %s, made in server %d by another process", made.name,
-                 made.guild_id)
-    return len(new)
+    """Adopt the server glossaries other processes made since, and stop serving the ones
+    removed (``glossary-bot glossaries remove``); how many changed."""
+    # Only glossaries served before the query can have been removed: one this process
+    # makes meanwhile is not in the list the query returned, and is not gone.
+    served = {spec.name for spec in bot.glossary_map.specs
+              if bot.config.glossary_map.named(spec.name) is None}
+    made = await bot.store.server_glossaries.all()
+    gone = served - {m.name for m in made}
+    if gone:
+        await drop(bot, gone)
+    new = [m for m in made if bot.glossary_map.named(m.name) is None]
+    for m in new:
+        await adopt(bot, m)
+        log.info("Serving glossary %s, made in server %d by another process", m.name,
+                 m.guild_id)
+    return len(new) + len(gone)
+
+
+async def drop(bot: GlossaryBot, names: set[str]) -> None:
+    """Stop serving removed server glossaries: their servers go back to the glossary the
+    config gives them, their cards' buttons say the glossary has gone, and the local
+    index forgets their terms."""
+    bot.glossary_map = without_glossaries(bot.glossary_map, names)
+    publishing = getattr(bot, "publishing", None)
+    for name in sorted(names):
+        if publishing is not None:
+            publishing.forget(name)
+        try:
+            glossary = bot.store.glossary_named(name)
+        except KeyError:
+            continue
+        async with bot.store.reloader(name).lock:  # not while its publish is applied
+            await bot.store.server_glossaries.forget_local(glossary.id, name)
+        bot.store.forget(name)
+        log.info("Glossary %s was removed: no longer serving it", name)
 
 
 async def _follow_forever(bot: GlossaryBot, seconds: float) -> None:
+    """On each notification (``bot.publishing``: a glossary made or removed elsewhere),
+    and every ``seconds`` in case one was missed."""
+    publishing = getattr(bot, "publishing", None)
     while True:
-        await asyncio.sleep(seconds)
+        if publishing is None:
+            await asyncio.sleep(seconds)
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(publishing.servers_changed.wait(), seconds)
+            publishing.servers_changed.clear()
         try:
             await follow_server_glossaries(bot)
         except SharedStateUnavailable as exc:
@@ -116,7 +161,7 @@ async def _follow_forever(bot: GlossaryBot, seconds: float) -> None:
 
 
 def start_following(bot: GlossaryBot, seconds: float = FOLLOW_SECONDS) -> None:
-    """(Re)start looking for server glossaries other processes made, every ``seconds``."""
+    """(Re)start following the server glossaries other processes make and remove."""
     stop_following(bot)
     bot.server_glossary_follower = asyncio.create_task(  # type: ignore[attr-defined]
         _follow_forever(bot, seconds), name="server-glossaries-follow")

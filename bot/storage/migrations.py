@@ -384,4 +384,15 @@ MIGRATIONS: tuple[str, ...] = (
         created_at REAL NOT NULL
     );
     """,
+    # 10: gateway session starts (issue 20). Discord accepts one IDENTIFY per 5 s in each
+    # rate-limit bucket (shard_id % max_concurrency) across every process of the bot;
+    # processes on one host share this file, and each claims the next free start of its
+    # shard's bucket here (bot.storage.identify): ``next_at`` is the earliest time.time()
+    # the next IDENTIFY in that bucket may be sent.
+    """
+    CREATE TABLE identify_buckets (
+        bucket INTEGER PRIMARY KEY,
+        next_at REAL NOT NULL
+    );
+    """,
 )

@@ -214,4 +214,13 @@ PG_MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (glossary, slug)
     );
     """,
+    # 5: gateway session starts shared by every process on every host (SQLite migration
+    # 10's table): one row per rate-limit bucket, claimed under SELECT ... FOR UPDATE;
+    # ``next_at`` is in the server's clock (epoch seconds), so hosts' clocks need not agree.
+    """
+    CREATE TABLE identify_buckets (
+        bucket integer PRIMARY KEY,
+        next_at double precision NOT NULL
+    );
+    """,
 )

@@ -36,6 +36,9 @@ from bot.storage.reload import _delete_terms, _insert_terms
 log = logging.getLogger(__name__)
 
 CHANNEL = "glossary_published"
+# A server glossary made or removed (``bot.storage.server_glossaries``): every process
+# adopts or drops it at once instead of at its next catch-up query.
+SERVERS_CHANNEL = "glossary_servers"
 CHUNK = 500  # terms per round trip, each way: bounded memory and bounded loop stalls
 _META = "published:{}"
 
@@ -233,11 +236,14 @@ async def changes_since(pg: PgDatabase, name: str, since: int | None
             raise _unavailable(exc) from None
 
 
-async def listen(url: str, callback: object) -> asyncpg.Connection:
-    """A connection of its own (not the pool's) that hears every publish."""
+async def listen(url: str, callback: object, servers: object = None) -> asyncpg.Connection:
+    """A connection of its own (not the pool's) that hears every publish and, with
+    ``servers``, every server glossary made or removed (``SERVERS_CHANNEL``)."""
     try:
         connection = await asyncpg.connect(url, timeout=5.0)
         await connection.add_listener(CHANNEL, callback)
+        if servers is not None:
+            await connection.add_listener(SERVERS_CHANNEL, servers)
     except UNAVAILABLE as exc:
         raise _unavailable(exc) from None
     return connection

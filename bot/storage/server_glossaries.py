@@ -17,14 +17,22 @@ version, so other processes fill their index from it.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from typing import Any
 
-from bot.errors import GlossaryNameTaken, GlossaryNotFound, ServerHasGlossary
+from bot.errors import (
+    GlossaryNameTaken,
+    GlossaryNotFound,
+    ServerHasGlossary,
+    SharedStateUnavailable,
+)
 from bot.models import Term, term_from_json
 from bot.server_glossaries import ServerGlossary
 from bot.storage.database import Database
 from bot.storage.reload import _delete_terms
+
+log = logging.getLogger(__name__)
 
 _SELECT = ("SELECT s.glossary_id, g.name, s.guild_id, s.course_name, s.created_by, "
            "s.created_by_name, s.copied_from, s.created_at, "
@@ -57,6 +65,13 @@ _PG_SELECT = ("SELECT s.glossary_id, g.name, s.guild_id, s.course_name, s.create
               "(SELECT count(*) FROM published_terms p WHERE p.glossary = g.name "
               "AND p.record IS NOT NULL) "
               "FROM server_glossaries s JOIN glossaries g ON g.id = s.glossary_id")
+
+
+async def _notify(pg: Any, event: str, name: str) -> None:
+    from bot.storage.published import SERVERS_CHANNEL
+
+    await pg.execute("SELECT pg_notify($1, $2)", SERVERS_CHANNEL,
+                     json.dumps({"event": event, "glossary": name}))
 
 
 class ServerGlossaries:
@@ -138,16 +153,23 @@ class ServerGlossaries:
                 await pg.execute("UPDATE glossaries SET name = '~removed-' || id "
                                  "WHERE id = $1", found.glossary_id)
                 await pg.execute("DELETE FROM published_glossaries WHERE name = $1", name)
+                await _notify(pg, "removed", name)  # delivered when this commits
+        await self.forget_local(found.glossary_id, name)
+        return found
+
+    async def forget_local(self, glossary_id: int, name: str) -> None:
+        """Drop a removed glossary from the local index: its terms, its server's claim,
+        its name (freed for another glossary) and the published version it held. Other
+        processes do this when they hear of the removal (``cogs.server_glossary``)."""
         async with self._db.transaction() as db:
             ids = await db.execute_fetchall("SELECT id FROM terms WHERE glossary_id = ?",
-                                            (found.glossary_id,))
+                                            (glossary_id,))
             await _delete_terms(db, [row[0] for row in ids])
             await db.execute("DELETE FROM server_glossaries WHERE glossary_id = ?",
-                             (found.glossary_id,))
+                             (glossary_id,))
             await db.execute("UPDATE glossaries SET name = '~removed-' || id, version = NULL "
-                             "WHERE id = ?", (found.glossary_id,))
+                             "WHERE id = ? AND name = ?", (glossary_id, name))
             await db.execute("DELETE FROM meta WHERE key = ?", (f"published:{name}",))
-        return found
 
     async def published_terms(self, name: str) -> list[Term]:
         """Every term PostgreSQL holds for a glossary (``glossary-bot glossaries export``
@@ -202,6 +224,14 @@ class ServerGlossaries:
                 await pg.execute("UPDATE glossaries SET name = '~removed-' || id "
                                  "WHERE id = $1", glossary_id)
             raise
+        # Only now (its terms are published) do the other processes hear of it; one that
+        # misses this finds it with its next catch-up query.
+        try:
+            async with self._pg.transaction() as pg:
+                await _notify(pg, "created", name)
+        except SharedStateUnavailable as exc:
+            log.warning("Could not tell the other processes about glossary %s (%s); they "
+                        "find it at their next check", name, exc)
         made = await self.named(name)
         assert made is not None
         return made

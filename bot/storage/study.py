@@ -11,6 +11,8 @@ read made before it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime
 from collections.abc import Sequence
 from dataclasses import replace
@@ -35,12 +37,18 @@ from bot.study import (
 
 SAVED_LIMIT = 200
 CLAIM_BATCH = 500
+# New students' glossaries arriving this close together are written in one transaction.
+GLOSSARY_BATCH_SECONDS = 0.5
 
 
 class Study:
     def __init__(self, shared: Shared, local: Database) -> None:
         self._shared = shared
         self._local = local  # the glossary's titles, for the class's figures
+        # The glossary each student used in a class server, waiting to be written together.
+        self._used: dict[int, str | None] = {}
+        self._used_batch: asyncio.Task[None] | None = None
+        self._write_now = asyncio.Event()
 
     # ----- saved terms --------------------------------------------------------------
 
@@ -186,16 +194,43 @@ class Study:
 
     async def set_glossary(self, user_id: int, name: str | None, *, chosen: bool) -> None:
         """``chosen``: the student picked it (``None`` goes back to automatic); otherwise
-        the glossary of the class server they just used, unless they picked one."""
+        the glossary of the class server they just used, unless they picked one.
+
+        The latter comes with a new student's first interaction, so a class that starts
+        together would write one transaction each: those arriving within
+        ``GLOSSARY_BATCH_SECONDS`` of each other are written together, in one (each
+        caller returns once its batch is written, or raises what the write raised)."""
+        if not chosen:
+            self._used[user_id] = name
+            if self._used_batch is None:
+                self._used_batch = asyncio.get_running_loop().create_task(
+                    self._write_used(), name="study-glossaries-used")
+            await asyncio.shield(self._used_batch)
+            return
         async with self._shared.transaction() as db:
             await db.execute("INSERT INTO study_students(user_id) VALUES (?) "
                              "ON CONFLICT(user_id) DO NOTHING", (user_id,))
-            if chosen:
-                await db.execute("UPDATE study_students SET glossary = ?, glossary_chosen = ? "
-                                 "WHERE user_id = ?", (name, int(name is not None), user_id))
-            else:
-                await db.execute("UPDATE study_students SET glossary = ? "
-                                 "WHERE user_id = ? AND glossary_chosen = 0", (name, user_id))
+            await db.execute("UPDATE study_students SET glossary = ?, glossary_chosen = ? "
+                             "WHERE user_id = ?", (name, int(name is not None), user_id))
+
+    async def _write_used(self) -> None:
+        with contextlib.suppress(TimeoutError):  # the batch fills meanwhile (or closing)
+            await asyncio.wait_for(self._write_now.wait(), GLOSSARY_BATCH_SECONDS)
+        batch, self._used, self._used_batch = self._used, {}, None
+        async with self._shared.transaction() as db:
+            await db.executemany("INSERT INTO study_students(user_id) VALUES (?) "
+                                 "ON CONFLICT(user_id) DO NOTHING", [(u,) for u in batch])
+            await db.executemany("UPDATE study_students SET glossary = ? "
+                                 "WHERE user_id = ? AND glossary_chosen = 0",
+                                 [(name, u) for u, name in batch.items()])
+
+    async def close(self) -> None:
+        """Write the glossaries students used that are still waiting for their batch."""
+        batch = self._used_batch
+        if batch is not None:
+            self._write_now.set()
+            await asyncio.gather(batch, return_exceptions=True)
+            self._write_now.clear()
 
     async def tracking_lookups(self) -> set[int]:
         rows = await self._shared.fetch(

@@ -57,6 +57,8 @@ RECORDS: dict[str, tuple[int, str, list[tuple[object, ...]]]] = {
     "server_glossaries": (9, "glossary_id, guild_id, course_name, created_by, "
                           "created_by_name, copied_from, created_at",
                           [(2, 42, "VCA", 1001, "Ms Lee", "default", 1.7e9)]),
+    # Migration 10 (issue 20): the next gateway start per bucket, shared by the processes.
+    "identify_buckets": (10, "bucket, next_at", [(0, 1.7e9)]),
 }
 
 

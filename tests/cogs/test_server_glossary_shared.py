@@ -131,3 +131,50 @@ def test_the_operator_lists_exports_and_removes_them_in_postgresql(
             return await store.server_glossaries.all()
 
     assert asyncio.run(seen_elsewhere()) == []
+
+
+async def test_made_and_removed_glossaries_reach_the_other_process_without_waiting(
+    config, tmp_path: Path, pg_url: str
+) -> None:
+    """On the notification, not the catch-up query (30 s): made through one process,
+    served by the other within seconds; removed from the terminal, dropped by both."""
+    shared = replace(config, database_url=pg_url, allow_server_glossaries=True)
+    async with FakeDiscord() as fake:
+        async with (_bot(shared, fake, tmp_path / "a.sqlite3") as a,
+                    _bot(shared, fake, tmp_path / "b.sqlite3") as b):
+            follow = next(ext for name, ext in a.bot.extensions.items()
+                          if name == "cogs.server_glossary")
+            assert follow.FOLLOW_SECONDS >= 30  # so only a notification can be this quick
+            reply = await a.slash("glossary", "create", member=a.moderator,
+                                  options={"name": "ours", "start": "copy"})
+            await reply.wait_followup()
+            guild = a.guild.id
+            await _within(lambda: _serves(b.bot, guild, "ours"), seconds=5.0)
+            gid = b.bot.store.glossary_named("ours").id
+
+            async with await Store.open(tmp_path / "cli.sqlite3", database_url=pg_url,
+                                        pool_size=1) as terminal:
+                await terminal.server_glossaries.remove("ours")
+
+            async def dropped() -> bool:  # (the store forgets it last)
+                return all(h.bot.glossary_map.named("ours") is None
+                           and h.bot.glossary_for(guild).name == "default"
+                           and h.bot.store.glossary_by_id(gid) is None for h in (a, b))
+
+            await _within(dropped, seconds=5.0)
+            for h in (a, b):  # the local indexes forgot its terms; its cards say it has gone
+                rows = await h.bot.store.db.reader.execute_fetchall(
+                    "SELECT count(*) FROM terms WHERE glossary_id = ?", (gid,))
+                assert rows[0][0] == 0
+            # The name is free again, and a new glossary of that name reaches b too.
+            again = await a.slash("glossary", "create", member=a.moderator,
+                                  options={"name": "ours", "start": "empty"})
+            await again.wait_followup()
+            assert "now uses its own glossary **ours**" in str(again.followup_messages[-1])
+
+            async def new_one() -> bool:
+                spec = b.bot.glossary_map.named("ours")
+                return (spec is not None and b.bot.glossary_for(guild).name == "ours"
+                        and b.bot.store.glossary_named("ours").id != gid)
+
+            await _within(new_one, seconds=5.0)

@@ -15,7 +15,7 @@ from aiohttp import web
 from bot.sandbox.fake.appcommands import CommandMixin
 from bot.sandbox.fake.cdn import CDN_PREFIX, CdnMixin
 from bot.sandbox.fake.clock import Clock, Snowflakes
-from bot.sandbox.fake.constants import API_PREFIX, LOOPBACK_HOST
+from bot.sandbox.fake.constants import API_PREFIX, IDENTIFY_WINDOW_S, LOOPBACK_HOST
 from bot.sandbox.fake.gateway import GatewayMixin, GatewaySession
 from bot.sandbox.fake.messages import MessageMixin, Pings
 from bot.sandbox.fake.payloads import PayloadMixin
@@ -75,12 +75,15 @@ class FakeDiscord(
         clock: Clock | None = None,
         max_concurrency: int = 1,
         enforce_identify_limit: bool = False,
+        identify_window_s: float = IDENTIFY_WINDOW_S,
     ) -> None:
         self.shard_count = shard_count
         # What /gateway/bot reports, and (with enforce_identify_limit) what IDENTIFY obeys:
         # Discord answers an IDENTIFY too soon after another in its bucket with op 9.
         self.max_concurrency = max_concurrency
         self.enforce_identify_limit = enforce_identify_limit
+        # Discord's 5 s; tests of coordinated start-ups may shorten it (bot and fake alike).
+        self.identify_window_s = identify_window_s
         self.expected_token = expected_token
         self.heartbeat_interval_ms = heartbeat_interval_ms
         self.clock = clock or Clock()

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import aiohttp
 from aiohttp import web
 
-from bot.sandbox.fake.constants import DEFAULT_TIMEOUT, IDENTIFY_WINDOW_S
+from bot.sandbox.fake.constants import DEFAULT_TIMEOUT
 from bot.sandbox.fake.rest import discord_error
 from bot.sandbox.fake.world import FakeGuild, FakeMember
 
@@ -58,6 +58,7 @@ class GatewayMixin:
     identifies_refused: int
     max_concurrency: int
     enforce_identify_limit: bool
+    identify_window_s: float
     resume_count: int
     _sockets: set[web.WebSocketResponse]
 
@@ -177,7 +178,7 @@ class GatewayMixin:
 
     def _too_soon(self, shard_id: int, now: float) -> bool:
         bucket = self._bucket(shard_id)
-        return any(self._bucket(s) == bucket and now - t < IDENTIFY_WINDOW_S
+        return any(self._bucket(s) == bucket and now - t < self.identify_window_s
                    for t, s in reversed(self.identify_times))
 
     def identifies_too_soon(self) -> int:
@@ -187,7 +188,7 @@ class GatewayMixin:
         count = 0
         for when, shard_id in self.identify_times:
             bucket = self._bucket(shard_id)
-            if bucket in last and when - last[bucket] < IDENTIFY_WINDOW_S:
+            if bucket in last and when - last[bucket] < self.identify_window_s:
                 count += 1
             last[bucket] = when
         return count
