@@ -39,6 +39,9 @@ PIECES: dict[str, tuple[str, tuple[str, ...]]] = {
     "check": ("GlossaryTree.interaction_check (allowed_here)", ("glossary",)),
     "cooldown": ("/define's dynamic cooldown check (no cooldown: cooldown_uses = 0)",
                  ("glossary",)),
+    "buttons": ("the bare card with buttons shaped like a card's (3 related terms and Save, "
+                "a view sent as the glossary's is, never stored): more JSON to send, and a "
+                "message with components parsed back", ("bare",)),
     "gcfreeze": ("gc.freeze() once ready: the start-up heap out of the collector's way (the "
                  "glossary bot's freeze_heap, on since issue 14's targets 1 and 2)", BASES),
 }
@@ -87,6 +90,40 @@ async def _on_completion(interaction: discord.Interaction, command: Any) -> None
         return
 
 
+class _FinishedView(discord.ui.View):
+    """As bot.cards.buttons.DynamicView: reported finished, components serialised once."""
+
+    def __init__(self) -> None:
+        super().__init__(timeout=None)
+        for i in range(3):
+            self.add_item(discord.ui.Button(label=f"Related term number {i}",
+                                            custom_id=f"gl:t:related-term-{i}:fixed-card"))
+        self.add_item(discord.ui.Button(label="Save", custom_id="gl:sv:fixed-card",
+                                        emoji="🔖"))
+        self._components = super().to_components()
+
+    def is_finished(self) -> bool:
+        return True
+
+    def to_components(self) -> list[dict[str, Any]]:
+        return self._components
+
+
+def _with_buttons() -> None:
+    """Every fixed card the bare bot sends carries the view (this process only)."""
+    view = _FinishedView()
+    send = discord.InteractionResponse.send_message
+
+    async def send_message(self: discord.InteractionResponse, *args: Any, **kwargs: Any
+                           ) -> Any:
+        # by title: the child runs bench.e2e as __main__, a second copy of FIXED_CARD
+        if getattr(kwargs.get("embed"), "title", None) == "Fixed card":
+            kwargs.setdefault("view", view)
+        return await send(self, *args, **kwargs)
+
+    discord.InteractionResponse.send_message = send_message  # type: ignore[method-assign]
+
+
 def bare_class(variant: Variant, base: type[commands.Bot]) -> type[commands.Bot]:
     cls = _sharded(base) if "sharded" in variant.added else base
     if "listener" in variant.added:
@@ -128,6 +165,8 @@ def freezes_heap(variant: Variant | None) -> bool:
 def after_ready(variant: Variant) -> Callable[[commands.Bot], None]:
     """What is changed once the bot is connected (listeners, checks, the collector)."""
     def change(bot: commands.Bot) -> None:
+        if "buttons" in variant.added:
+            _with_buttons()
         if "completion" in variant.removed:  # code from before /define called Study
             bot.extra_events.pop("on_app_command_completion", None)
         if "completion" in variant.added:

@@ -375,6 +375,7 @@ class RoundResult:
     bot_cpu_ms: float | None  # per answer
     fake_busy: float  # share of one core this process (fakes + load generator) used
     requests: float = 0.0  # REST requests the fake answered per answer (the callback: 1)
+    fake_cpu_ms: float | None = None  # this process's CPU per answer (fake + load generator)
 
     @property
     def rate(self) -> float:
@@ -430,6 +431,7 @@ async def run_round(side: _Side, kind: str, in_flight: int, seconds: float) -> R
         p99_ms=percentile(latencies, 0.99) * 1000 if latencies else None,
         bot_cpu_ms=bot_cpu, fake_busy=(fake_after - fake_before) / elapsed,
         requests=(side.fake.requests - requests_before) / max(len(latencies), 1),
+        fake_cpu_ms=(fake_after - fake_before) * 1000 / len(latencies) if latencies else None,
     )
 
 
@@ -778,6 +780,10 @@ def rows(results: Results) -> list[Row]:
             Row(section, f"  {label}: fake process busy {_pair_label()}", "core",
                 at(both(kind, CONCURRENT, lambda r: r.fake_busy)),
                 note="near 1 = the fake sets the pace"),
+            Row(section, f"  {label}: fake CPU per answer {_pair_label()}", "ms",
+                at(both(kind, SEQUENTIAL, lambda r: r.fake_cpu_ms)),
+                note=f"{SEQUENTIAL}; the fake's share of the latency (load generator "
+                "included)"),
             Row(section, f"  {label}: REST requests per answer {_pair_label()}", "n",
                 at(both(kind, CONCURRENT, lambda r: r.requests)),
                 note="1 = the callback alone"),
