@@ -8,7 +8,10 @@ rounds, so the figure to read is the bot CPU per answer of the second over the f
 
 These patch classes in the bot's own child process only (``--serve-bot``), never in a
 test or a real bot; a piece taken away may break what the benchmark does not exercise
-(a modal submit without ``listener``).
+(cooldowns without ``cooldown``). ``listener``, ``completion`` and ``gcfreeze`` describe the
+glossary bot before issue 14's targets 1 and 2: on that code take them away
+(``glossary-listener``), on the code since add them back (``glossary+listener``) or take
+the frozen heap away (``glossary-gcfreeze``).
 """
 
 from __future__ import annotations
