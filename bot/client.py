@@ -399,8 +399,8 @@ class GlossaryBot(commands.AutoShardedBot):
 
         The glossary's indexes and caches are most of the heap and live as long as the
         process; a full collection would walk them all each time. gc.freeze() leaves
-        them out: measured, about a tenth of the bot's CPU per autocomplete and /define
-        at 64 in flight (docs/performance.md, issue 14's targets 1 and 2). Only for a
+        them out: measured, 8-16% of the bot's CPU per autocomplete at 64 in flight,
+        1-9% per /define (docs/performance.md, issue 14's targets 1 and 2). Only for a
         serving process: in a test process it would keep every later test's cycles."""
         await warm_indexes(self.store)
         if self.freeze_heap:

@@ -263,9 +263,9 @@ class Study(commands.Cog):
         """A /define answered (the Define cog calls this): a second lookup of a term by a
         student who opted in joins their review. A set in memory keeps this off every
         other student's lookup; a direct call rather than an app_command_completion
-        listener, for which discord.py would run a task per command (measured: about
-        5% of the bot's CPU per /define, docs/performance.md, issue 14's targets 1
-        and 2). Counted in the background, as the listener did, a failure logged."""
+        listener, for which discord.py would run a task per command, every student's
+        (docs/performance.md, issue 14's targets 1 and 2). Counted in the background,
+        as the listener did, a failure logged."""
         if user_id not in self.tracking:
             return
         task = asyncio.create_task(
