@@ -13,7 +13,13 @@ interactions, on the same fake code, in the same run:
   card (the card's sections at typical lengths, no buttons). It does nothing a bot could
   skip, so it is the floor: nothing built on discord.py answers faster on this machine;
 * the glossary bot: the real ``GlossaryBot`` with every extension, on a real ``Store``
-  (SQLite in a temporary directory) loaded from the benchmark glossary, cooldowns off.
+  (SQLite in a temporary directory) loaded from the benchmark glossary, cooldowns off,
+  its start-up heap frozen as ``glossary-bot run`` does (``freeze_heap``).
+
+``--sides A,B`` measures two other sides against each other the same way: the bare bot
+plus one piece of the glossary bot, or the glossary bot minus one (``bench.ablation``),
+to find where a gap between the two goes. ``REST requests per answer`` counts what the
+fake answered (the callback alone is 1).
 
 The figures with a target: the throughput ratio glossary/bare (>= 0.9 for ``/define`` and
 autocomplete) and, for autocomplete, the bot CPU per answer glossary/bare (<= 1.1).
@@ -206,9 +212,12 @@ async def _stdin_closed() -> None:
         transport.close()
 
 
-async def _run_bot(bot: commands.Bot, address: FakeAddress, deadline: float) -> None:
+async def _run_bot(bot: commands.Bot, address: FakeAddress, deadline: float,
+                   ready: Callable[[commands.Bot], None] | None = None) -> None:
     """Start, say "ready" on stdout, serve until stdin closes (or the deadline), close."""
     async with bot_against_fake(bot, address, token=TOKEN, ready_timeout=READY_TIMEOUT):
+        if ready is not None:
+            ready(bot)
         print("ready", flush=True)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(_stdin_closed(), max(deadline - time.time(), 1.0))
@@ -216,16 +225,26 @@ async def _run_bot(bot: commands.Bot, address: FakeAddress, deadline: float) -> 
 
 async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, database: Path,
                     deadline: float) -> None:
-    """One bot in this process, pointed at a fake on loopback; nothing else reachable."""
+    """One bot in this process, pointed at a fake on loopback; nothing else reachable.
+    A side with pieces added or taken away (``bare+sharded``) is a bench.ablation variant."""
+    from bench import ablation
     from bot.client import GlossaryBot
     from bot.config import Config
     from bot.store import Store
 
     discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False  # no voice here
     store: Store | None = None
+    variant = None
+    if side not in CHILD_SIDES:
+        variant = ablation.parse(side)
+        side = variant.base
+        if side == "glossary":
+            ablation.patch_glossary(variant)
     try:
         if side == "bare":
-            bot: commands.Bot = BareBot()
+            bot: commands.Bot = (ablation.bare_class(variant, BareBot) if variant else BareBot)()
+            if variant:
+                store = await ablation.open_store(variant, terms, database)
         else:
             url = os.environ.get(PG_URL_ENV) if side == "postgresql" else None
             store = await Store.open(database, database_url=url)
@@ -236,15 +255,28 @@ async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, data
             config = Config(token=TOKEN, content_dir=terms, database=database,
                             database_url=url, local_index=database,
                             cooldown_uses=0, embed_colour=CARD_COLOUR, log_level="WARNING")
-            bot = GlossaryBot(config, store, guild_ready_timeout=GUILD_READY_TIMEOUT)
+            # freeze_heap: as `glossary-bot run` serves (bot.client._serve)
+            bot = GlossaryBot(config, store, guild_ready_timeout=GUILD_READY_TIMEOUT,
+                              freeze_heap=ablation.freezes_heap(variant))
         # refuses anything but loopback, and any request elsewhere (NetworkGuard)
-        await _run_bot(bot, FakeAddress(api_url, gateway_url), deadline)
+        await _run_bot(bot, FakeAddress(api_url, gateway_url), deadline,
+                       ablation.after_ready(variant) if variant else None)
     finally:
         if store is not None:
             await store.close()
 
 
 # ----- the load generator (this process, next to the fakes) -------------------------------
+
+
+class CountingFake(FakeDiscord):
+    """The sandbox's stand-in, counting the REST requests it answers: a bot that makes two
+    requests where the other makes one pays a whole HTTP round trip more per answer."""
+
+    requests = 0
+
+    def _on_request(self, record: Any) -> None:
+        self.requests += 1
 
 
 Built = tuple[int, dict[str, Any], dict[str, Any] | None]  # (type, data, message)
@@ -255,7 +287,7 @@ class _Side:
     """One bot with its own fake: its interactions, its queries, its child process."""
 
     name: str
-    fake: FakeDiscord
+    fake: CountingFake
     log_path: Path
     process: asyncio.subprocess.Process | None = None
     queries: dict[str, Iterator[str]] = field(default_factory=dict)  # per kind, own cycle
@@ -342,6 +374,8 @@ class RoundResult:
     p99_ms: float | None
     bot_cpu_ms: float | None  # per answer
     fake_busy: float  # share of one core this process (fakes + load generator) used
+    requests: float = 0.0  # REST requests the fake answered per answer (the callback: 1)
+    fake_cpu_ms: float | None = None  # this process's CPU per answer (fake + load generator)
 
     @property
     def rate(self) -> float:
@@ -368,6 +402,7 @@ async def run_round(side: _Side, kind: str, in_flight: int, seconds: float) -> R
     latencies: list[float] = []
     failed = wrong = 0
     cpu_before, fake_before = side.bot_cpu(), time.process_time()
+    requests_before = side.fake.requests
     started = last = loop.time()
     stop_at = started + seconds
 
@@ -395,6 +430,8 @@ async def run_round(side: _Side, kind: str, in_flight: int, seconds: float) -> R
         p50_ms=percentile(latencies, 0.5) * 1000 if latencies else None,
         p99_ms=percentile(latencies, 0.99) * 1000 if latencies else None,
         bot_cpu_ms=bot_cpu, fake_busy=(fake_after - fake_before) / elapsed,
+        requests=(side.fake.requests - requests_before) / max(len(latencies), 1),
+        fake_cpu_ms=(fake_after - fake_before) * 1000 / len(latencies) if latencies else None,
     )
 
 
@@ -482,7 +519,7 @@ async def _start_side(name: str, glossary: Path, work: Path, child_deadline: flo
                       stack: contextlib.AsyncExitStack, profile_dir: Path | None,
                       database_url: str | None = None) -> _Side:
     """A fake on 127.0.0.1 and a bot child pointed at it; both undone by ``stack``."""
-    fake = FakeDiscord()  # the sandbox's stand-in: no schema validation, see the docstring
+    fake = CountingFake()  # the sandbox's stand-in: no schema validation, see the docstring
     await fake.start()  # 127.0.0.1 only, a free port
     stack.push_async_callback(fake.stop)
     mix = workload(glossary)
@@ -687,6 +724,8 @@ def _ratio_label() -> str:
 def _ratio_row(section: str, name: str, size: int, ratio: object, targeted: bool) -> Row:
     if not targeted:
         return Row(section, name, "x", {size: ratio}, note="no target")
+    if SIDES not in (("bare", "glossary"), PG_SIDES):  # --sides: an ablation, no verdict
+        return Row(section, name, "x", {size: ratio}, note="no target")
     target = PG_TARGET_RATIO if SIDES == PG_SIDES else TARGET_RATIO
     return Row(section, name, "x", {size: ratio}, Target.at_least(target, (size,)),
                checked=_ratio_checked)
@@ -700,7 +739,7 @@ def _cpu_ratio_row(results: Results, section: str, kind: str, label: str) -> Row
     ratio = _median([g.bot_cpu_ms / b.bot_cpu_ms for b, g in pairs
                      if b.bot_cpu_ms and g.bot_cpu_ms is not None])
     name = f"  {label}: bot CPU per answer {_ratio_label()}"
-    limit = TARGET_CPU_RATIO.get(kind) if SIDES != PG_SIDES else None
+    limit = TARGET_CPU_RATIO.get(kind) if SIDES == ("bare", "glossary") else None
     if limit is None:
         return Row(section, name, "x", {size: ratio}, note="no target")
     return Row(section, name, "x", {size: ratio}, Target(limit, (size,)),
@@ -748,6 +787,13 @@ def rows(results: Results) -> list[Row]:
             Row(section, f"  {label}: fake process busy {_pair_label()}", "core",
                 at(both(kind, CONCURRENT, lambda r: r.fake_busy)),
                 note="near 1 = the fake sets the pace"),
+            Row(section, f"  {label}: fake CPU per answer {_pair_label()}", "ms",
+                at(both(kind, SEQUENTIAL, lambda r: r.fake_cpu_ms)),
+                note=f"{SEQUENTIAL}; the fake's share of the latency (load generator "
+                "included)"),
+            Row(section, f"  {label}: REST requests per answer {_pair_label()}", "n",
+                at(both(kind, CONCURRENT, lambda r: r.requests)),
+                note="1 = the callback alone"),
             Row(section, f"  {label}: answer JSON {_pair_label()}", "B", at(_pair(
                 *(results.answer_bytes.get((side, kind)) for side in SIDES))),
                 note="mean size of one answer"),
@@ -818,7 +864,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="with --postgres: the server to create a scratch database on "
                         "(default: $GLOSSARY_TEST_POSTGRES, else a throwaway cluster)")
     child = parser.add_argument_group("a bot child (started by the benchmark itself)")
-    child.add_argument("--serve-bot", choices=CHILD_SIDES)
+    parser.add_argument("--sides", metavar="A,B", help="measure these two sides against "
+                        "each other instead: bare or glossary with bench.ablation pieces added "
+                        "or taken away, e.g. glossary,glossary-listener or bare,bare+sharded")
+    child.add_argument("--serve-bot", metavar="SIDE",
+                       help=f"one of {', '.join(CHILD_SIDES)}, or a bench.ablation variant")
     child.add_argument("--api-url")
     child.add_argument("--gateway-url")
     child.add_argument("--terms", type=Path)
@@ -834,6 +884,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                               args.database, args.deadline))
         return 0
 
+    if args.sides:
+        from bench import ablation
+
+        SIDES = tuple(args.sides.split(","))
+        if len(SIDES) != 2 or SIDES[0] == SIDES[1]:
+            parser.error("--sides: two different sides, comma-separated")
+        for side in SIDES:
+            try:
+                ablation.parse(side)
+            except ValueError as exc:
+                parser.error(f"--sides: {exc}")
     if args.kinds:
         chosen = set(args.kinds.split(","))
         KINDS = tuple(kind for kind in KINDS if kind[0] in chosen)

@@ -7,7 +7,7 @@ of them: the bot owns one ``CardActions`` and registers the buttons once
 the clicker, so one student never changes what the whole class sees.
 
 A "suggest a fix" form's submit is read from the interaction itself (``submitted``,
-called from ``GlossaryBot.on_interaction``), so one opened before a restart is saved too.
+called from ``GlossaryBot.on_modal_submit``), so one opened before a restart is saved too.
 A suggestion goes to moderators who can apply it (``destination``): this server's, or,
 for a server that only uses a shared glossary, those of a server that owns it.
 """

@@ -10,11 +10,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import gc
 import hashlib
 import json
 import logging
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Sequence
 
 import aiohttp
@@ -284,6 +286,7 @@ class GlossaryBot(commands.AutoShardedBot):
         *,
         extensions: Sequence[str] = EXTENSIONS,
         clock: Callable[[], datetime.datetime] = utc_now,
+        freeze_heap: bool = False,
         **options: object,
     ) -> None:
         # A glossary never joins voice: say nothing about the voice libraries it lacks.
@@ -314,6 +317,7 @@ class GlossaryBot(commands.AutoShardedBot):
         self.store = store
         self.initial_extensions = tuple(extensions)
         self.clock = clock  # scheduled features ask this, so tests can move time
+        self.freeze_heap = freeze_heap  # see _warm; on when serving (run_bot), not in tests
         self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
         self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
         self.glossary_map = config.glossary_map
@@ -358,11 +362,22 @@ class GlossaryBot(commands.AutoShardedBot):
     def spec_of(self, glossary: Glossary) -> GlossarySpec:
         return self.glossary_map.named(glossary.name) or self.glossary_map.default
 
-    async def on_interaction(self, interaction: discord.Interaction) -> None:
+    def dispatch(self, event_name: str, /, *args: object, **kwargs: object) -> None:
+        """discord.py's dispatch, plus a ``modal_submit`` event for a form's submit.
+
+        The bot needs the interaction event only for forms, and a bot with an
+        ``on_interaction`` has discord.py create and run a task for every interaction,
+        each autocomplete keystroke included, only to return; a form's submit alone
+        now costs one (see docs/performance.md, issue 14's targets 1 and 2)."""
+        super().dispatch(event_name, *args, **kwargs)
+        if event_name == "interaction" and args and isinstance(args[0], discord.Interaction) \
+                and args[0].type is discord.InteractionType.modal_submit:
+            super().dispatch("modal_submit", args[0])
+
+    async def on_modal_submit(self, interaction: discord.Interaction) -> None:
         """Forms whose submit no object in memory answers: a "suggest a fix" form opened
         before a restart (or past its object's timeout) is saved like any other."""
-        if interaction.type is discord.InteractionType.modal_submit:
-            await self.card_actions.submitted(interaction)
+        await self.card_actions.submitted(interaction)
 
     async def setup_hook(self) -> None:
         # Buttons several cogs send are the bot's (a cog's own are added by that cog).
@@ -392,13 +407,29 @@ class GlossaryBot(commands.AutoShardedBot):
         if unchanged:
             log.info("%d glossar%s unchanged since the last start", len(unchanged),
                      "y" if len(unchanged) == 1 else "ies")
-        self._warming = asyncio.create_task(warm_indexes(self.store), name="glossary-warm")
+        self._warming = asyncio.create_task(self._warm(), name="glossary-warm")
         for extension in self.initial_extensions:
             try:
                 await self.load_extension(extension)
             except Exception:
                 log.exception("Failed to load extension %s", extension)
         await self.sync_commands_if_changed()
+
+    async def _warm(self) -> None:
+        """Every name index built, then (``freeze_heap``) the start-up heap frozen.
+
+        The glossary's indexes and caches are most of the heap and live as long as the
+        process; a full collection would walk them all each time. gc.freeze() leaves
+        them out: measured, 8-16% of the bot's CPU per autocomplete at 64 in flight,
+        1-9% per /define (docs/performance.md, issue 14's targets 1 and 2). Only for a
+        serving process: in a test process it would keep every later test's cycles."""
+        await warm_indexes(self.store)
+        if self.freeze_heap:
+            started = time.perf_counter()
+            gc.collect()  # start-up's garbage is freed, not frozen
+            gc.freeze()
+            log.debug("Start-up heap frozen: %d objects, after a %.0f ms collection",
+                      gc.get_freeze_count(), (time.perf_counter() - started) * 1000)
 
     async def load_content(self, spec: GlossarySpec | None = None) -> None:
         """Load a glossary's term files; with errors, keep serving its last good load."""
@@ -554,7 +585,7 @@ async def _serve(config: Config, token: str) -> int:
                   "directory must be writable).", where, exc)
         return EXIT_CONFIG
     try:
-        bot = GlossaryBot(config, store)
+        bot = GlossaryBot(config, store, freeze_heap=True)
         stop_on_signals(bot)  # answer what is in flight, then close (bot.lifecycle)
         async with bot, health.serving(bot, config), backup.scheduled(config):
             try:

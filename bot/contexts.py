@@ -61,8 +61,10 @@ def allowed_here(interaction: discord.Interaction) -> bool:
     """Whether this command may run here: a server-only command (the tree's default)
     only in a server that installed the bot. Discord does not offer them elsewhere; this
     answers a stale client, or a command synced before user install, all the same."""
+    if in_class_server(interaction):  # first: the command is not looked up for it
+        return True
     command = interaction.command
-    if command is None or in_class_server(interaction):
+    if command is None:
         return True
     root = getattr(command, "root_parent", None) or command
     installs = root.allowed_installs or interaction.client.tree.allowed_installs  # type: ignore[attr-defined]

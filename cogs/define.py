@@ -72,6 +72,9 @@ class Define(commands.Cog):
         reply = await card_message(self.bot, card, server_id)
         await interaction.response.send_message(**reply, ephemeral=bool(private))
         self.bot.store.records.record_lookup(card.term.slug, server_id, card.glossary_id)
+        study = self.bot.get_cog("Study")  # absent when the extension is not loaded
+        if study is not None:
+            study.looked_up(interaction.user.id, card.term.slug)  # type: ignore[attr-defined]
 
 
 async def setup(bot: GlossaryBot) -> None:

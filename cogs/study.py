@@ -27,7 +27,7 @@ from bot.cards.study import (
 )
 from bot.client import GlossaryBot
 from bot.contexts import ANY_CONTEXTS, ANY_INSTALLS, anywhere, glossary_for
-from bot.errors import SharedStateUnavailable, TermNotFound, UnknownGlossary
+from bot.errors import SharedStateUnavailable, UnknownGlossary
 from bot.models import QuizOutcome, name_key
 from bot.study import QUIZ, SavedTerm
 
@@ -60,6 +60,7 @@ class Study(commands.Cog):
         self._refreshing: asyncio.Task[None] | None = None
         # Opt-ins changed here while a refresh reads the set: kept over what it read.
         self._changed: dict[int, bool] | None = None
+        self._counting: set[asyncio.Task[None]] = set()  # looked_up's writes in flight
 
     async def cog_load(self) -> None:
         self.tracking = await self.bot.store.study.tracking_lookups()
@@ -258,23 +259,25 @@ class Study(commands.Cog):
             return
         await self.bot.store.study.enqueue(user_id, outcome.quiz.answer, QUIZ, self._now())
 
-    @commands.Cog.listener()
-    async def on_app_command_completion(self, interaction: discord.Interaction,
-                                        command: app_commands.Command | app_commands.ContextMenu
-                                        ) -> None:
-        """A second /define of a term by a student who opted in: it joins their review.
-        A set in memory keeps this off every other student's lookup."""
-        if command.qualified_name != "define" or interaction.user.id not in self.tracking:
+    def looked_up(self, user_id: int, slug: str) -> None:
+        """A /define answered (the Define cog calls this): a second lookup of a term by a
+        student who opted in joins their review. A set in memory keeps this off every
+        other student's lookup; a direct call rather than an app_command_completion
+        listener, for which discord.py would run a task per command, every student's
+        (docs/performance.md, issue 14's targets 1 and 2). Counted in the background,
+        as the listener did, a failure logged."""
+        if user_id not in self.tracking:
             return
-        term = getattr(interaction.namespace, "term", None)
-        if not term:
-            return
-        try:
-            card = await glossary_for(interaction).card(str(term))
-        except TermNotFound:
-            return
-        await self.bot.store.study.count_lookup(interaction.user.id, card.term.slug,
-                                                self._now())
+        task = asyncio.create_task(
+            self.bot.store.study.count_lookup(user_id, slug, self._now()),
+            name="study-count-lookup")
+        self._counting.add(task)
+        task.add_done_callback(self._counted)
+
+    def _counted(self, task: asyncio.Task[None]) -> None:
+        self._counting.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("Could not count a student's lookup", exc_info=task.exception())
 
 
 async def setup(bot: GlossaryBot) -> None:

@@ -278,7 +278,7 @@ def form_values(components: Sequence[Mapping[str, Any]]) -> dict[str, str]:
 
 class SuggestFixModal(discord.ui.Modal):
     """The "suggest a fix" form. Its submit is answered by the bot's one handler for
-    these forms (``GlossaryBot.on_interaction``), live or not: a form opened before a
+    these forms (``GlossaryBot.on_modal_submit``), live or not: a form opened before a
     restart has no object here to answer it, so none does."""
 
     section = discord.ui.TextInput(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import discord
 import pytest
 
 from bot.client import GlossaryBot
@@ -151,3 +152,47 @@ async def test_without_shard_config_the_bot_runs_the_shards_discord_recommends(c
                 reply = await h.slash("define", term="git", member=student)
                 assert reply.embeds[0]["title"] == "Git"
                 assert reply.payload["guild_id"] == str(guild.id)
+
+
+async def test_only_a_form_submit_reaches_the_bot_beyond_discord_py(config, monkeypatch):
+    """With an on_interaction discord.py runs a task for every interaction, each
+    autocomplete keystroke included (issue 14): only a modal submit is dispatched on."""
+    assert not hasattr(GlossaryBot, "on_interaction")
+    seen: list[str] = []
+    monkeypatch.setattr(discord.Client, "dispatch",
+                        lambda self, event, /, *args, **kwargs: seen.append(event))
+    async with await Store.open(config.database) as store:
+        bot = GlossaryBot(config, store)
+        for kind in (discord.InteractionType.autocomplete,
+                     discord.InteractionType.application_command,
+                     discord.InteractionType.component,
+                     discord.InteractionType.modal_submit):
+            interaction = discord.Interaction.__new__(discord.Interaction)
+            interaction.type = kind
+            bot.dispatch("interaction", interaction)
+    assert seen == ["interaction"] * 4 + ["modal_submit"]
+
+
+class _RecordingGc:
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def collect(self) -> int:
+        self.calls.append("collect")
+        return 0
+
+    def freeze(self) -> None:
+        self.calls.append("freeze")
+
+    def get_freeze_count(self) -> int:
+        return 0
+
+
+async def test_a_serving_bot_freezes_its_start_up_heap_a_test_bot_does_not(config, monkeypatch):
+    recording = _RecordingGc()
+    monkeypatch.setattr("bot.client.gc", recording)
+    async with await Store.open(config.database) as store:
+        await GlossaryBot(config, store)._warm()
+        assert recording.calls == []
+        await GlossaryBot(config, store, freeze_heap=True)._warm()
+    assert recording.calls == ["collect", "freeze"]  # collected first: no garbage frozen
