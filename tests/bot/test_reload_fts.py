@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 
 import bot.directory
+import bot.loading
 from bot.directory import parse_files, scan_directory
+from bot.reloading import reload_here
 from bot.sections import text_view_sql
 from bot.store import Store
 
@@ -118,3 +120,42 @@ async def test_a_later_reload_deletes_the_given_text_cleanly(tmp_path, write_ter
     finally:
         db.close()
     assert _fts(path) == kept
+
+
+@pytest.fixture
+def parse_workers(monkeypatch) -> list:
+    """Every parse worker process started, with 5 files or more parsed in processes."""
+    started: list = []
+    start = bot.loading.start_module_process
+
+    async def recording(module: str):
+        process = await start(module)
+        started.append(process)
+        return process
+
+    monkeypatch.setattr(bot.loading, "start_module_process", recording)
+    monkeypatch.setattr(bot.loading, "PROCESS_THRESHOLD", 5)
+    monkeypatch.setattr(bot.loading, "CHUNK_FILES", 4)
+    return started
+
+
+async def test_the_reload_worker_parses_in_its_prestarted_workers(tmp_path, write_term,
+                                                                  terms_dir, parse_workers):
+    """``reload_here`` (what the reload worker process runs) starts its parse workers
+    before it opens the database; the parse takes them, and none is left running, also
+    when a reload has nothing to parse and never takes them."""
+    _write_varied(write_term)
+    path = tmp_path / "db.sqlite3"
+    async with await Store.open(path) as store:
+        gid = store.glossary.id
+        answer = await reload_here(path, gid, terms_dir)
+        assert answer[0] == "ok", answer
+        assert len(parse_workers) == bot.loading.worker_count()  # prestarted ones, only
+        again = await reload_here(path, gid, terms_dir)  # unchanged: nothing parsed
+        assert again[0] == "ok", again
+        assert len(parse_workers) == 2 * bot.loading.worker_count()
+        assert bot.loading._prestarted == []
+        assert all(process.returncode is not None for process in parse_workers)
+    async with await Store.open(path) as store:
+        assert (await store.glossary.search("zebra")).total == 1
+    assert _fts(path) and len({doc for _, doc, _, _ in _fts(path)}) == 12
