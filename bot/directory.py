@@ -10,15 +10,17 @@ from __future__ import annotations
 import hashlib
 import heapq
 import os
+import re
 import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from bot.content import TERM_SUFFIXES, FileResult, read_term_file
 from bot.models import Problem, name_key, term_json, words
+from bot.sections import SECTIONS
 
 # Records that cross from the worker processes to the store are named tuples: they pickle
 # as plain tuples, where slotted dataclasses call ``fields()`` for every object.
@@ -34,9 +36,13 @@ class NameRow(NamedTuple):
     word_count: int
 
 
+# What full-text search indexes: (title, aliases, body), as the ``term_text`` view
+# (``bot.sections.text_view_sql``) reads them out of the stored JSON.
+SearchText = tuple[str, str | None, str]
+
+
 class TermRecord(NamedTuple):
-    """A term as the store writes it, built in the worker that parsed the file. The text
-    that full-text search indexes is derived from ``data`` by SQL, so it is not sent."""
+    """A term as the store writes it, built in the worker that parsed the file."""
 
     slug: str
     title: str
@@ -46,6 +52,12 @@ class TermRecord(NamedTuple):
     names_fingerprint: str  # of the title and names: equal, the name index stays valid
     names: tuple[NameRow, ...]
     links: tuple[tuple[str, int], ...]  # (related slug, line)
+    # The indexed text, built here so the writer indexes it as given rather than reading
+    # it back through the ``term_text`` view (four json_extract and two json_each per
+    # term: 20-30 % of the full-text insert). None: the writer reads the view, as it
+    # always must for a term whose text SQLite might read back differently (see
+    # ``search_text``), and for records made elsewhere (``bot.storage.published``).
+    search: SearchText | None = None
 
 
 # A term file as listed: (name in the content directory, mtime_ns, size), what changes on
@@ -98,7 +110,32 @@ def term_record(result: FileResult) -> TermRecord:
             "utf-8")).hexdigest(),
         names=tuple(names.values()),
         links=tuple(zip(related, lines.get("related", ()), strict=True)),
+        search=search_text(result.term, data) if result.term is not None else None,
     )
+
+
+_SEARCHABLE = tuple((s.key, s.is_list) for s in SECTIONS if s.searchable)
+# In the JSON (ASCII, as json.dumps writes it): a NUL, or half of a surrogate pair (a
+# character beyond U+FFFF). Only these could come back from SQLite's JSON functions other
+# than as Python wrote them (a NUL ends a C string; old SQLite builds split surrogate
+# pairs), so such a term's text is read through the view like before.
+_READ_BACK_RISK = re.compile(r"\\u(?:0000|[dD][89abAB])")
+
+
+def search_text(term: Any, data: str) -> SearchText | None:
+    """The text the full-text index takes for a term: exactly what the ``term_text`` view
+    returns for it (title; aliases joined by a space, NULL when there are none; every
+    searchable section one per line, a list's items one per line, a missing one empty).
+    The index keeps no copy of the text, and a later delete tells it which words to forget
+    by reading the view, so the two must never differ: None (read the view) for a term
+    whose JSON holds anything SQLite might return differently."""
+    if _READ_BACK_RISK.search(data):
+        return None
+    parts = []
+    for key, is_list in _SEARCHABLE:
+        value = getattr(term, key)
+        parts.append("\n".join(value) if is_list else (value or ""))
+    return term.title, " ".join(term.aliases) or None, "\n".join(parts)
 
 
 def display_path(directory: Path) -> str:

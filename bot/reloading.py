@@ -32,7 +32,12 @@ from bot.directory import (
     scan_directory,
 )
 from bot.errors import EditConflict, InvalidContent, SharedStateUnavailable, StalePublish
-from bot.loading import parse_in_chunks, start_module_process
+from bot.loading import (
+    parse_in_chunks,
+    prestart_workers,
+    start_module_process,
+    stop_prestarted,
+)
 from bot.models import Problem, ReloadDiff
 from bot.parse_worker import HEADER_BYTES, frame
 from bot.storage.database import Database
@@ -292,6 +297,16 @@ async def reload_here(database: Path, glossary_id: int, directory: Path) -> tupl
     """What a reload worker process runs: the reload on connections of its own, as an
     answer for the serving process: ("ok", diff, names_changed, version), ("invalid",
     problems, valid_terms) or ("error", text)."""
+    # This process exists for a reload of 1,000 files or more: its parse workers start
+    # while it opens the database, scans and plans.
+    prestart_workers()
+    try:
+        return await _reload_here(database, glossary_id, directory)
+    finally:
+        await stop_prestarted()
+
+
+async def _reload_here(database: Path, glossary_id: int, directory: Path) -> tuple:
     db = await Database.open(database)
     try:
         reloads = Reloads(db, Glossary(db, glossary_id))

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import sqlite3
 import time
@@ -327,11 +328,22 @@ async def _insert_terms(db: aiosqlite.Connection, glossary_id: int,
         "INSERT INTO term_data(term_id, data) VALUES (?, ?)",
         [(term_id, p.record.data) for term_id, p in inserts if p.valid],
     )
-    await db.execute(
-        "INSERT INTO terms_fts(rowid, title, aliases, body) "
-        "SELECT id, title, aliases, body FROM term_text WHERE id BETWEEN ? AND ?",
-        (inserts[0][0], inserts[-1][0]),
-    )
+    # The full-text rows: the text the parse worker built (``TermRecord.search``, the
+    # view's very text) as it is; a record without one is read through the view. Every
+    # term goes in once, in id order either way.
+    given = [(term_id, *p.record.search) for term_id, p in inserts
+             if p.valid and p.record.search is not None]
+    if len(given) == len(inserts):
+        await db.executemany(
+            "INSERT INTO terms_fts(rowid, title, aliases, body) VALUES (?, ?, ?, ?)", given)
+    elif not given:
+        await db.execute(
+            "INSERT INTO terms_fts(rowid, title, aliases, body) "
+            "SELECT id, title, aliases, body FROM term_text WHERE id BETWEEN ? AND ?",
+            (inserts[0][0], inserts[-1][0]),
+        )
+    else:
+        await _insert_fts_mixed(db, inserts)
     await db.executemany(
         "INSERT INTO names(glossary_id, key, term_id, name, kind, line, words)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -343,3 +355,25 @@ async def _insert_terms(db: aiosqlite.Connection, glossary_id: int,
         [(term_id, position, target, line) for term_id, p in inserts
          for position, (target, line) in enumerate(p.record.links)],
     )
+
+
+async def _insert_fts_mixed(db: aiosqlite.Connection,
+                            inserts: Sequence[tuple[int, ParsedFile]]) -> None:
+    """Full-text rows for a chunk where some terms come with their text and some must be
+    read through the view (or have none: a file with errors): in id order, each run of
+    one kind in one statement."""
+    def kind(item: tuple[int, ParsedFile]) -> int:
+        parsed = item[1]
+        return 0 if not parsed.valid else (1 if parsed.record.search is not None else 2)
+
+    for which, run in itertools.groupby(inserts, key=kind):
+        items = list(run)
+        if which == 1:
+            await db.executemany(
+                "INSERT INTO terms_fts(rowid, title, aliases, body) VALUES (?, ?, ?, ?)",
+                [(term_id, *p.record.search) for term_id, p in items])
+        elif which == 2:
+            await db.execute(
+                "INSERT INTO terms_fts(rowid, title, aliases, body) "
+                "SELECT id, title, aliases, body FROM term_text WHERE id BETWEEN ? AND ?",
+                (items[0][0], items[-1][0]))
