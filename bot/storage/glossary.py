@@ -43,16 +43,19 @@ WHERE n.glossary_id = ?1 AND n.key = ?2 LIMIT 1
 """
 
 # bm25 ranks every hit, but snippets (which re-read the text) are made for one page only.
+# The full-text query runs once, unconstrained, and its hits are then kept to this
+# glossary: given ``rowid IN (this glossary's ids)`` FTS5 runs the whole query again for
+# each id (a rowid-equality plan), so a short prefix such as "bra" that matches nearly
+# every term took minutes at 10,000 terms.
 _SEARCH_SQL = """
 WITH named AS MATERIALIZED (
     SELECT rowid FROM terms_fts WHERE terms_fts MATCH ?2
-), mine AS MATERIALIZED (
-    SELECT id FROM terms WHERE glossary_id = ?5
+), found AS MATERIALIZED (
+    SELECT rowid, bm25(terms_fts, 10.0, 6.0, 1.0) AS score
+    FROM terms_fts WHERE terms_fts MATCH ?1
 ), hits AS MATERIALIZED (
-    SELECT rowid,
-           bm25(terms_fts, 10.0, 6.0, 1.0)
-             - (CASE WHEN rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank
-    FROM terms_fts WHERE terms_fts MATCH ?1 AND rowid IN mine
+    SELECT f.rowid, f.score - (CASE WHEN f.rowid IN named THEN 1000.0 ELSE 0.0 END) AS rank
+    FROM found f JOIN terms t ON t.id = f.rowid WHERE t.glossary_id = ?5
 ), page AS MATERIALIZED (
     SELECT rowid, rank FROM hits ORDER BY rank LIMIT ?3 OFFSET ?4
 )
