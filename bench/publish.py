@@ -257,7 +257,7 @@ def report(figures: dict) -> list[str]:
 
 def time_needed(quick: bool) -> float:
     """What bench.run leaves this module (a full run took 16-26 s here)."""
-    return 30.0 if quick else 40.0
+    return 30.0
 
 
 def collect(ctx, log: Callable[[str], None]) -> list[Row]:  # noqa: ANN001
