@@ -78,8 +78,10 @@ async def test_backups_during_a_reload_under_load_hold_the_old_or_the_new_glossa
         await asyncio.gather(*tasks)
         new = await contents(store)
     assert old != new and len(new) == TERMS
-    during = [p for p, start, end in made if reload_started <= start and end <= reload_ended]
-    assert during, f"no backup ran inside the {reload_ended - reload_started:.2f} s reload"
+    # Backups that overlap the reload (one wholly inside it needs the reload to outlast a
+    # backup, which a busy machine does not promise: 1 run in 4-5 failed that way).
+    during = [p for p, start, end in made if start < reload_ended and end > reload_started]
+    assert during, f"no backup ran during the {reload_ended - reload_started:.2f} s reload"
     seen = []
     for path, _, _ in made:
         assert quick_check(path) == "ok"
