@@ -20,6 +20,7 @@ from bot.publishing import Publishing
 from bot.storage.published import published_versions
 from bot.store import Store
 from tests.conftest import BUNDLED_COUNT, BUNDLED_TERMS, make_term
+from tests.support.waiting import eventually
 
 
 @contextlib.asynccontextmanager
@@ -35,13 +36,6 @@ async def following(tmp_path: Path, name: str, url: str, *, start: bool = True,
         await publishing.stop()
         await store.close()
 
-
-async def eventually(check, timeout: float = 10.0) -> None:  # noqa: ANN001
-    """Poll ``check`` (an async callable) until it returns true; bounded."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.05)
 
 
 async def _title(store: Store, term: str) -> str | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.store import Store
 from tests.conftest import BUNDLED_COUNT, make_term
 from tests.support.fake_discord import MANAGE_GUILD, FakeDiscord
 from tests.support.harness import BotHarness, running_bot
+from tests.support.waiting import eventually
 
 SHARDS = 3
 
@@ -43,11 +45,7 @@ async def answered(h: BotHarness, member, term: str) -> str | None:  # noqa: ANN
     return reply.embeds[0]["title"] if reply.embeds else None
 
 
-async def until(check, timeout: float = 15.0) -> None:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.1)
+until = functools.partial(eventually, timeout=15.0, interval=0.1)  # three bots: more time
 
 
 async def test_a_reload_where_the_files_are_is_served_by_the_bots_without_them(

@@ -22,6 +22,7 @@ from bot.publishing import Publishing
 from bot.storage.published import pending_writebacks
 from bot.store import Store
 from tests.conftest import BUNDLED_TERMS, make_term
+from tests.support.waiting import eventually
 
 COMMENT = "# reviewed by the course team\n"
 
@@ -50,12 +51,6 @@ async def host(tmp_path: Path, name: str, url: str, files: Path | None = None
         await publishing.stop()
         await store.close()
 
-
-async def eventually(check, timeout: float = 10.0) -> None:  # noqa: ANN001
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "not within the time allowed"
-        await asyncio.sleep(0.05)
 
 
 async def edit(store: Store, file: str, text: str | None, *, new: bool = False) -> None:
