@@ -117,10 +117,16 @@ class _FileReader:
         items: list[str] = []
         lines: list[int] = []
         for number, item in enumerate(node.value, start=1):
-            value = self.text(f"{name}[{number}]", item)
-            if value is not None:
-                items.append(value)
-                lines.append(item.start_mark.line + 1)
+            # The common case first, without building the item's name ("aliases[3]"),
+            # which only a problem needs: 17 items a file, 100,000 files in a reload.
+            if (isinstance(item, yaml.ScalarNode) and item.tag == _STR_TAG
+                    and 0 < len(value := item.value.strip()) <= MAX_TEXT_CHARS):
+                pass
+            elif (value := self.text(f"{name}[{number}]", item)) is None:
+                continue
+            items.append(value)
+            lines.append(item.start_mark.line + 1)
+            if item.end_mark.line > item.start_mark.line and not item.style:
                 self._check_merged_item(f"{name}[{number}]", item)
         self.item_lines[name] = lines
         return tuple(items)
