@@ -54,7 +54,7 @@ class Define(commands.Cog):
         private="Only you see the card (default: as the server's moderators chose)",
     )
     @app_commands.autocomplete(term=term_autocomplete)
-    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @lookup_cooldown()
     @anywhere()
     async def define(
         self,

@@ -40,7 +40,7 @@ class Quiz(commands.GroupCog, group_name="quiz", group_description="Glossary qui
                           "channel")
     @app_commands.describe(category="Only terms of this category (start typing)")
     @app_commands.autocomplete(category=category_autocomplete)
-    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @lookup_cooldown()
     async def ask(self, interaction: discord.Interaction, category: str | None = None) -> None:
         glossary = self.bot.glossary_for(interaction.guild_id)
         answer, terms, choices, mode = await self._question(glossary, category)

@@ -22,7 +22,7 @@ class Search(commands.Cog):
 
     @app_commands.command(name="search", description="Search every glossary card for words")
     @app_commands.describe(query="Words from the definition, examples or mistakes")
-    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @lookup_cooldown()
     @anywhere()
     async def search(
         self, interaction: discord.Interaction,

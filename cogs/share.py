@@ -23,7 +23,7 @@ class Share(commands.Cog):
         note="A short note shown on the card",
     )
     @app_commands.autocomplete(term=term_autocomplete)
-    @app_commands.checks.dynamic_cooldown(lookup_cooldown)
+    @lookup_cooldown()
     @app_commands.guild_only()
     async def share(
         self,
