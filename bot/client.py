@@ -154,7 +154,7 @@ def lookup_cooldown():  # noqa: ANN201 - a discord.py check decorator
         config: Config = interaction.client.config  # type: ignore[attr-defined]
         if config.cooldown_uses <= 0:
             return True
-        now = time.time()
+        now = interaction.created_at.timestamp()  # Discord's clock, as discord.py's own
         if len(buckets) >= COOLDOWN_SWEEP_AT:
             for user_id in [u for u, b in buckets.items() if b.get_tokens(now) >= b.rate]:
                 del buckets[user_id]

@@ -7,6 +7,7 @@ tests/cogs/test_define.py; here, what the check itself keeps and forgets.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import types
 
 import pytest
@@ -17,7 +18,7 @@ from bot.client import lookup_cooldown
 from bot.config import Config
 
 
-def cooldown_check(config: Config):
+def cooldown_check(config: Config, now: list[float] | None = None):
     """The check as discord.py runs it, with a way to change the bot's config."""
     async def callback(interaction) -> None: ...
 
@@ -27,7 +28,9 @@ def cooldown_check(config: Config):
     bot = types.SimpleNamespace(config=config)
 
     async def run(user_id: int) -> bool:
-        interaction = types.SimpleNamespace(client=bot, user=types.SimpleNamespace(id=user_id))
+        at = datetime.datetime.fromtimestamp((now or [1_000_000.0])[0], datetime.UTC)
+        interaction = types.SimpleNamespace(client=bot, user=types.SimpleNamespace(id=user_id),
+                                            created_at=at)
         return await predicate(interaction)
 
     run.buckets = predicate.buckets
@@ -57,8 +60,7 @@ async def test_cooldowns_off_never_refuse_and_keep_nothing(config, monkeypatch):
 async def test_expired_buckets_are_swept_once_there_are_many(config, monkeypatch):
     monkeypatch.setattr(client_module, "COOLDOWN_SWEEP_AT", 10)
     now = [1_000_000.0]
-    monkeypatch.setattr(client_module.time, "time", lambda: now[0])
-    run, _ = cooldown_check(dataclasses.replace(config, cooldown_uses=1, cooldown_seconds=5))
+    run, _ = cooldown_check(dataclasses.replace(config, cooldown_uses=1, cooldown_seconds=5), now)
     for user in range(9):
         assert await run(user)
     now[0] += 4
