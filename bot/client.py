@@ -17,6 +17,7 @@ import logging
 import sqlite3
 import sys
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
 import aiohttp
@@ -346,7 +347,7 @@ class GlossaryBot(commands.AutoShardedBot):
         self.initial_extensions = tuple(extensions)
         self.clock = clock  # scheduled features ask this, so tests can move time
         self.freeze_heap = freeze_heap  # see _warm; on when serving (run_bot), not in tests
-        self.rendered_cards: dict[tuple[object, ...], dict[str, object]] = {}  # see card_message
+        self.rendered_cards: OrderedDict[tuple[object, ...], dict[str, object]] = OrderedDict()
         self.card_actions = CardActions(self)  # what CARD_BUTTONS do, whichever cog sent them
         self.glossary_map = config.glossary_map
         self.student_glossaries = StudentGlossaries(store.study)  # read in the Study cog

@@ -32,6 +32,7 @@ from bot.directory import (
     scan_directory,
 )
 from bot.errors import EditConflict, InvalidContent, SharedStateUnavailable, StalePublish
+from bot.freeing import let_go
 from bot.loading import (
     parse_in_chunks,
     prestart_workers,
@@ -115,15 +116,19 @@ class Reloader:
             # history takes the rows this process computes: with either, it runs here.
             if self.publisher is None and self.history_sink is None and (
                     await self._reloads.files_to_write(scan) >= SEPARATE_PROCESS_FILES):
-                del scan  # the worker scans for itself: 100,000 entries need not wait here
+                # The worker scans for itself: 100,000 entries need not wait here.
+                await asyncio.to_thread(let_go, scan.files)
                 diff = await self._reload_in_worker(directory)
                 if diff is not None:
                     return diff
                 scan = await asyncio.to_thread(scan_directory, directory)
-            async with self._reloads.batch(scan) as batch:
-                diff = await write_checked(batch, directory, scan)
-                if self.publisher is not None:  # before the local commit: all or nothing
-                    await self.publisher.publish(batch, diff)
+            try:
+                async with self._reloads.batch(scan) as batch:
+                    diff = await write_checked(batch, directory, scan)
+                    if self.publisher is not None:  # before the local commit: all or nothing
+                        await self.publisher.publish(batch, diff)
+            finally:
+                await asyncio.to_thread(let_go, scan.files)  # one changed file of 100,000
             return await self._recorded(diff)
 
     async def fingerprint(self, file: str) -> str | None:
@@ -185,7 +190,7 @@ class Reloader:
                     # A time no file had: the plan parses exactly the edited terms.
                     files[name] = (name, stamp, len(text.encode("utf-8")))
                     texts[name] = text
-            scan = Scan(tuple(sorted(files.values())), ())
+            scan = Scan(sorted(files.values()), ())
             async with self._reloads.batch(scan) as batch:
                 problems: list[Problem] = []
                 async for chunk in _parse_texts(batch.to_parse, texts, shown):

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -116,7 +117,7 @@ class GlossaryClient(Protocol):
     store: Store
     config: Config
     tree: Any
-    rendered_cards: dict[tuple[object, ...], dict[str, Any]]
+    rendered_cards: OrderedDict[tuple[object, ...], dict[str, Any]]
     card_actions: CardActionsLike
 
     def get_cog(self, name: str, /) -> Any: ...
@@ -438,7 +439,9 @@ async def card_message(
     }
     if note is None:
         if len(rendered) >= RENDERED_CARDS:
-            rendered.clear()  # keys carry the glossary's version: an old one is never sent
+            # The oldest goes (an older version's first; none is ever sent again): clearing
+            # 2,048 cards with their views at once would hold the event loop.
+            rendered.popitem(last=False)
         rendered[key] = reply
     return reply
 

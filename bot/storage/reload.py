@@ -28,6 +28,7 @@ from typing import NamedTuple
 import aiosqlite
 
 from bot.directory import ParsedFile, Scan, ScannedFile
+from bot.freeing import let_go
 from bot.models import Problem, ReloadDiff
 from bot.storage.database import Database
 from bot.storage.glossary import Glossary
@@ -281,7 +282,9 @@ def _files_to_write(path: Path, glossary_id: int, files: Sequence[ScannedFile]) 
     finally:
         db.close()
     unchanged = sum(1 for file in files if tuple(file) in stored)
-    return (len(files) - unchanged) + (len(stored) - unchanged)
+    count = (len(files) - unchanged) + (len(stored) - unchanged)
+    let_go(stored)  # 100,000 rows of a large glossary, freed at once, would stall the loop
+    return count
 
 
 async def stored_files(db: Database) -> dict[int, set[tuple[str, int, int]]]:

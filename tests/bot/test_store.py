@@ -449,6 +449,7 @@ async def test_the_name_index_read_in_slices_is_the_whole_index(store, write_ter
     indexes = []
     for rows in (1_000_000, 7, 1):
         monkeypatch.setattr(bot.storage.glossary, "INDEX_SLICE_ROWS", rows)
+        monkeypatch.setattr(bot.storage.glossary, "POSITION_RUN", rows)
         version, index = bot.storage.glossary._read_index(store.db.path, store.glossary.id,
                                                           None, True)
         indexes.append((version, index.keys, list(index.key_terms), list(index.word_counts),
@@ -459,3 +460,36 @@ async def test_the_name_index_read_in_slices_is_the_whole_index(store, write_ter
     assert len(keys) > 23 * 2  # each term's slug or title, and two aliases
     assert slugs[key_terms[keys.index(name_key("alias 5"))]] == "term-05"
     assert slugs[key_terms[keys.index(name_key("other 22"))]] == "term-22"
+
+
+async def test_a_full_card_cache_lets_its_oldest_card_go_not_all(store, write_term, terms_dir,
+                                                                 monkeypatch):
+    """Clearing a full cache at once held the event loop for 10 ms; now the oldest card
+    makes room, and the others are still served from memory (the very same object)."""
+    monkeypatch.setattr(bot.storage.glossary, "CACHED_CARDS", 2)
+    for slug in ("alpha", "beta", "gamma"):
+        write_term(slug)
+    await store.reloads.reload(terms_dir)
+    alpha, beta = await store.glossary.card("alpha"), await store.glossary.card("beta")
+    await store.glossary.card("gamma")
+    assert await store.glossary.card("beta") is beta
+    assert await store.glossary.card("alpha") is not alpha  # read again: it had gone
+
+
+async def test_a_reload_empties_the_replaced_caches_and_spares_an_index_in_use(
+        store, write_term, terms_dir):
+    """What a reload replaces is freed a run at a time in a worker thread, never at once on
+    the event loop; an index a lookup still holds (an autocomplete in flight) is left whole."""
+    write_term("alpha", aliases=("first",))
+    write_term("beta")
+    await store.reloads.reload(terms_dir)
+    await store.glossary.card("alpha")
+    held = await store.glossary.names()
+    old_cards = store.glossary._cards
+    assert len(old_cards) == 1
+    write_term("alpha", aliases=("premier",))
+    await store.reloads.reload(terms_dir)
+    assert len(old_cards) == 0 and store.glossary._cards is not old_cards
+    assert held.exact(name_key("first")) == ("alpha", "Alpha")
+    assert (await store.glossary.names()).exact(name_key("first")) is None
+    assert (await store.glossary.card("premier")).term.slug == "alpha"
