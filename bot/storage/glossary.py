@@ -315,9 +315,7 @@ class Glossary:
             self._index_checked = time.monotonic()
             if index is None:
                 return
-            old = [self._index, self._cards, self._memo]
-            self._index_version, self._index = index
-            self._cards, self._memo = OrderedDict(), OrderedDict()
+            old = self._start_version(*index)
         await asyncio.to_thread(_free_replaced, old)
 
     async def reloaded(self, names_changed: bool, version: str | None) -> None:
@@ -326,9 +324,18 @@ class Glossary:
         if names_changed or self._index is None:
             await self.rebuild_index()
         elif version is not None:
-            old = [None, self._cards, self._memo]
-            self._index_version, self._cards, self._memo = version, OrderedDict(), OrderedDict()
-            await asyncio.to_thread(_free_replaced, old)
+            await asyncio.to_thread(_free_replaced, self._start_version(version))
+
+    def _start_version(self, version: str | None, index: NameIndex | None = None) -> list:
+        """Serve ``version`` (with ``index``, when names changed) from empty caches, all
+        in one step, so nothing read for the old version is served after it. Returns
+        what it replaced, for ``_free_replaced``."""
+        old = [None if index is None else self._index, self._cards, self._memo]
+        self._index_version = version
+        if index is not None:
+            self._index = index
+        self._cards, self._memo = OrderedDict(), OrderedDict()
+        return old
 
 
 def _free_replaced(old: list) -> None:
