@@ -126,10 +126,12 @@ class Glossary:
         # going first: clearing 4,096 cards at once held the event loop 10-12 ms.
         self._cards: OrderedDict[str, Card] = OrderedDict()
         self._memo: OrderedDict[object, object] = OrderedDict()
+        self._freeing: set[asyncio.Task[None]] = set()  # see _let_go_later
 
     async def close(self) -> None:
         if self._index_task is not None:
             await asyncio.gather(self._index_task, return_exceptions=True)
+        await asyncio.gather(*self._freeing, return_exceptions=True)
 
     @property
     def content_version(self) -> str | None:
@@ -315,8 +317,7 @@ class Glossary:
             self._index_checked = time.monotonic()
             if index is None:
                 return
-            old = self._start_version(*index)
-        await asyncio.to_thread(_free_replaced, old)
+            self._let_go_later(self._start_version(*index))
 
     async def reloaded(self, names_changed: bool, version: str | None) -> None:
         """After a committed reload: a new index if names changed, else only a new version
@@ -324,7 +325,7 @@ class Glossary:
         if names_changed or self._index is None:
             await self.rebuild_index()
         elif version is not None:
-            await asyncio.to_thread(_free_replaced, self._start_version(version))
+            self._let_go_later(self._start_version(version))
 
     def _start_version(self, version: str | None, index: NameIndex | None = None) -> list:
         """Serve ``version`` (with ``index``, when names changed) from empty caches, all
@@ -336,6 +337,15 @@ class Glossary:
             self._index = index
         self._cards, self._memo = OrderedDict(), OrderedDict()
         return old
+
+    def _let_go_later(self, old: list) -> None:
+        """Free what a new version replaced in the background: whatever follows a reload
+        (writing published files back, answering) need not wait for it."""
+        task = asyncio.create_task(asyncio.to_thread(_free_replaced, old))
+        del old
+        self._freeing.add(task)
+        task.add_done_callback(self._freeing.discard)
+        task.add_done_callback(log_failure)
 
 
 def _free_replaced(old: list) -> None:
