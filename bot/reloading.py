@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import heapq
 import itertools
 import json
 import logging
@@ -21,6 +22,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 
@@ -134,8 +136,7 @@ class Reloader:
     async def fingerprint(self, file: str) -> str | None:
         """The stored fingerprint of one term file of the glossary (None: no such term):
         what an editor of a database-only glossary opened, checked again on save."""
-        found = (await self._reloads.stored()).get(file)
-        return found[2] if found else None
+        return await self._reloads.stored_fingerprint(file)
 
     async def apply(self, edits: Mapping[str, str | None],
                     expected: Mapping[str, str | None], *,
@@ -168,39 +169,25 @@ class Reloader:
                 await self.publisher.catch_up()
             shown = f"glossary {self._reloads.glossary_name}"
             stored = await self._reloads.stored()
-            stems = {name.rsplit(".", 1)[0]: name for name in stored}
-            for name, fingerprint in expected.items():
-                current = stored.get(name)
-                if fingerprint is None and name.rsplit(".", 1)[0] in stems:
-                    raise EditConflict(f"a term named {name.rsplit('.', 1)[0]} exists already",
-                                       {})
-                if fingerprint is not None and current is None:
-                    raise EditConflict(f"{name} was removed after you opened it", {})
-                if fingerprint is not None and current is not None and (
-                        current[2] != fingerprint):
-                    raise EditConflict(f"{name} changed after you opened it", {})
-            files = {name: (name, mtime_ns, size) for name, (mtime_ns, size, _) in
-                     stored.items()}
-            stamp = time.time_ns()
-            texts: dict[str, str] = {}
-            for name, text in edits.items():
-                if text is None:
-                    files.pop(name, None)
-                else:
-                    # A time no file had: the plan parses exactly the edited terms.
-                    files[name] = (name, stamp, len(text.encode("utf-8")))
-                    texts[name] = text
-            scan = Scan(sorted(files.values()), ())
-            async with self._reloads.batch(scan) as batch:
-                problems: list[Problem] = []
-                async for chunk in _parse_texts(batch.to_parse, texts, shown):
-                    problems += [p for parsed in chunk for p in parsed.problems]
-                    await batch.write(chunk)
-                diff = await _finish_checked(batch, problems, shown)
-                if self.publisher is not None:  # as a reload: published before it commits
-                    writebacks = ([name.rsplit(".", 1)[0] for name in edits]
-                                  if files_elsewhere else None)
-                    await self.publisher.publish(batch, diff, writebacks=writebacks)
+            try:
+                scan = await asyncio.to_thread(_edited_scan, stored, edits, expected,
+                                               time.time_ns())
+            finally:
+                await asyncio.to_thread(let_go, stored)
+            texts = {name: text for name, text in edits.items() if text is not None}
+            try:
+                async with self._reloads.batch(scan) as batch:
+                    problems: list[Problem] = []
+                    async for chunk in _parse_texts(batch.to_parse, texts, shown):
+                        problems += [p for parsed in chunk for p in parsed.problems]
+                        await batch.write(chunk)
+                    diff = await _finish_checked(batch, problems, shown)
+                    if self.publisher is not None:  # as a reload: published before it commits
+                        writebacks = ([name.rsplit(".", 1)[0] for name in edits]
+                                      if files_elsewhere else None)
+                        await self.publisher.publish(batch, diff, writebacks=writebacks)
+            finally:
+                await asyncio.to_thread(let_go, scan.files)  # every stored file, as a reload
             return await self._recorded(diff)
 
     async def _recorded(self, diff: ReloadDiff) -> ReloadDiff:
@@ -267,6 +254,35 @@ def _write_texts(scratch: Path, files: Sequence[ScannedFile], texts: Mapping[str
                  ) -> None:
     for name, _mtime, _size in files:
         (scratch / name).write_text(texts[name], encoding="utf-8")
+
+
+def _edited_scan(stored: Sequence[tuple[str, int, int, str]],
+                 edits: Mapping[str, str | None], expected: Mapping[str, str | None],
+                 stamp: int) -> Scan:
+    """The scan an edit of a database-only glossary reloads: the stored files (``stored``,
+    in file order) with the edited ones given a time no file had, so the plan parses
+    exactly those, and the removed ones left out. Raises EditConflict if a file the
+    editor opened changed or went away since, or a new one's term exists already.
+
+    A worker-thread job: at 100,000 terms, keying and sorting the stored files on the
+    event loop held it for about 330 ms on every save."""
+    fingerprints = {file: fingerprint for file, _, _, fingerprint in stored}
+    stems = {file.rsplit(".", 1)[0] for file in fingerprints}
+    try:
+        for name, fingerprint in expected.items():
+            current = fingerprints.get(name)
+            if fingerprint is None and name.rsplit(".", 1)[0] in stems:
+                raise EditConflict(f"a term named {name.rsplit('.', 1)[0]} exists already", {})
+            if fingerprint is not None and current is None:
+                raise EditConflict(f"{name} was removed after you opened it", {})
+            if fingerprint is not None and current is not None and current != fingerprint:
+                raise EditConflict(f"{name} changed after you opened it", {})
+    finally:
+        let_go(fingerprints, stems)
+    kept = [(file, mtime_ns, size) for file, mtime_ns, size, _ in stored if file not in edits]
+    fresh = sorted((name, stamp, len(text.encode("utf-8")))
+                   for name, text in edits.items() if text is not None)
+    return Scan(list(heapq.merge(kept, fresh, key=itemgetter(0))), ())
 
 
 async def write_checked(batch: ReloadBatch, directory: Path, scan: Scan) -> ReloadDiff:

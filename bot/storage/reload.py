@@ -207,14 +207,21 @@ class Reloads:
         # (ReloadDiff.pending_history) for the shared history, not written locally.
         self.defer_history = False
 
-    async def stored(self) -> dict[str, tuple[int, int, str]]:
-        """file -> (mtime_ns, size, fingerprint) of every term the glossary holds: what an
-        edit of a database-only glossary starts from (``Reloader.apply``)."""
+    async def stored(self) -> list[tuple[str, int, int, str]]:
+        """(file, mtime_ns, size, fingerprint) of every term the glossary holds, in file
+        order: what an edit of a database-only glossary starts from (``Reloader.apply``).
+        The rows as SQLite returns them, ordered by its index: keying or sorting the
+        100,000 rows of a large glossary is left to a worker thread."""
+        return list(await self._db.reader.execute_fetchall(
+            "SELECT file, mtime_ns, size, fingerprint FROM terms WHERE glossary_id = ? "
+            "ORDER BY file", (self._glossary.id,)))
+
+    async def stored_fingerprint(self, file: str) -> str | None:
+        """The stored fingerprint of one term file (None: no such term)."""
         rows = await self._db.reader.execute_fetchall(
-            "SELECT file, mtime_ns, size, fingerprint FROM terms WHERE glossary_id = ?",
-            (self._glossary.id,))
-        return {file: (mtime_ns, size, fingerprint) for file, mtime_ns, size, fingerprint
-                in rows}
+            "SELECT fingerprint FROM terms WHERE glossary_id = ? AND file = ?",
+            (self._glossary.id, file))
+        return rows[0][0] if rows else None
 
     @property
     def glossary_name(self) -> str:
