@@ -264,17 +264,26 @@ class Reloads:
     @contextlib.asynccontextmanager
     async def write_batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
         """The write transaction alone: plan, writes, commit; nothing about serving."""
-        async with self._db.transaction() as db:
-            gid = self._glossary.id
-            rows = await db.execute_fetchall(
-                "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
-                "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,))
-            last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
-            batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
-            batch.defer_history = self.defer_history
-            await forget_replaced(db)
-            await batch.remove_gone()
-            yield batch
+        rows: list[tuple] = []
+        loaded: dict[str, tuple] = {}
+        try:
+            async with self._db.transaction() as db:
+                gid = self._glossary.id
+                rows = list(await db.execute_fetchall(
+                    "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
+                    "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,)))
+                last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
+                plan = await asyncio.to_thread(_plan, scan, rows, last[0][0])
+                loaded = plan.loaded
+                batch = ReloadBatch(db, plan, gid)
+                batch.defer_history = self.defer_history
+                await forget_replaced(db)
+                await batch.remove_gone()
+                yield batch
+        finally:
+            # Every stored row twice over (as read, and keyed by file): 100,000 of each
+            # for a large glossary, which freed at once would hold the event loop.
+            await asyncio.to_thread(let_go, rows, loaded)
 
 
 def _files_to_write(path: Path, glossary_id: int, files: Sequence[ScannedFile]) -> int:
