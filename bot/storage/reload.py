@@ -80,10 +80,12 @@ class _Plan:
     next_id: int
 
 
-def _plan(scan: Scan, rows: Sequence[tuple], last_id: int) -> _Plan:
+def _plan(scan: Scan, rows: list[tuple], last_id: int) -> _Plan:
     """Which files changed since the last load (none, on a restart with unchanged files):
-    a worker-thread job at 100,000 terms."""
+    a worker-thread job at 100,000 terms. Empties ``rows`` once keyed (``let_go``): the
+    caller's last reference, freed at once on the event loop, would hold it."""
     loaded = {row[0]: row[1:] for row in rows}
+    let_go(rows)
     present = {name for name, _, _ in scan.files}
     to_parse = tuple(f for f in scan.files
                      if (old := loaded.get(f[0])) is None or old[2:4] != f[1:])
@@ -253,6 +255,9 @@ class Reloads:
         async with self.write_batch(scan) as batch:
             yield batch
         await self.committed(batch.names_changed, batch.version)
+        # After serving the new content, not before: every stored row keyed by file
+        # (100,000 for a large glossary), which freed at once would hold the event loop.
+        await asyncio.to_thread(let_go, batch._plan.loaded)
 
     async def committed(self, names_changed: bool, version: str | None) -> None:
         """After a reload committed (here or by a worker process): checkpoint, and the
@@ -264,26 +269,17 @@ class Reloads:
     @contextlib.asynccontextmanager
     async def write_batch(self, scan: Scan) -> AsyncIterator[ReloadBatch]:
         """The write transaction alone: plan, writes, commit; nothing about serving."""
-        rows: list[tuple] = []
-        loaded: dict[str, tuple] = {}
-        try:
-            async with self._db.transaction() as db:
-                gid = self._glossary.id
-                rows = list(await db.execute_fetchall(
-                    "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
-                    "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,)))
-                last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
-                plan = await asyncio.to_thread(_plan, scan, rows, last[0][0])
-                loaded = plan.loaded
-                batch = ReloadBatch(db, plan, gid)
-                batch.defer_history = self.defer_history
-                await forget_replaced(db)
-                await batch.remove_gone()
-                yield batch
-        finally:
-            # Every stored row twice over (as read, and keyed by file): 100,000 of each
-            # for a large glossary, which freed at once would hold the event loop.
-            await asyncio.to_thread(let_go, rows, loaded)
+        async with self._db.transaction() as db:
+            gid = self._glossary.id
+            rows = list(await db.execute_fetchall(
+                "SELECT file, id, slug, mtime_ns, size, fingerprint, names_fingerprint "
+                "FROM terms WHERE glossary_id = ? ORDER BY file", (gid,)))
+            last = await db.execute_fetchall("SELECT coalesce(max(id), 0) FROM terms")
+            batch = ReloadBatch(db, await asyncio.to_thread(_plan, scan, rows, last[0][0]), gid)
+            batch.defer_history = self.defer_history
+            await forget_replaced(db)
+            await batch.remove_gone()
+            yield batch
 
 
 def _files_to_write(path: Path, glossary_id: int, files: Sequence[ScannedFile]) -> int:
