@@ -244,6 +244,10 @@ class Study:
         statement, so a DM that fails is not tried again all day and a restart never
         reminds twice. Batches keep each answer small (the event loop turns it into
         objects while other interactions wait)."""
+        # PostgreSQL: without SKIP LOCKED, processes claiming at once pick the same students,
+        # all but one wait on those rows and then drop them (the outer condition fails),
+        # so their batches come back short or empty while students are still unclaimed.
+        lock = " FOR UPDATE SKIP LOCKED" if self._shared.remote else ""
         async with self._shared.transaction() as db:
             # The outer condition again: PostgreSQL checks it on the row as another process
             # may just have claimed it, so two processes never remind one student twice.
@@ -252,7 +256,7 @@ class Study:
                 "OR reminded_day <> ?1) AND user_id IN (SELECT s.user_id "
                 "FROM study_students s WHERE s.reminder_hour <= ?2 AND (s.reminded_day IS NULL "
                 "OR s.reminded_day <> ?1) AND EXISTS (SELECT 1 FROM study_cards c WHERE "
-                "c.user_id = s.user_id AND c.due <= ?3) LIMIT ?4) "
+                "c.user_id = s.user_id AND c.due <= ?3) LIMIT ?4" + lock + ") "
                 "RETURNING user_id, failed_reminders, (SELECT count(*) FROM study_cards c "
                 "WHERE c.user_id = study_students.user_id AND c.due <= ?3)",
                 (day, hour, now, limit))

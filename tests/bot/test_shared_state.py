@@ -192,6 +192,26 @@ async def test_a_reminder_is_claimed_by_one_process_only(tmp_path, backend, five
         assert sorted(claimed) == list(range(1, 21))
 
 
+async def test_a_claim_takes_the_students_another_process_is_not_holding(
+    tmp_path, pg_url, five_terms
+) -> None:
+    """PostgreSQL: while one process holds some students' rows (mid-claim), another
+    process's claim takes the rest at once, rather than waiting for those rows and then
+    dropping them, which left its batch short while students were still unclaimed."""
+    async with two_processes(tmp_path, pg_url, five_terms) as (a, b):
+        for user in range(1, 21):
+            await a.study.update_settings(user, reminder_hour=8)
+            await a.study.enqueue(user, "alpha", QUIZ, 100.0)
+        async with a.shared.transaction() as held:
+            await held.fetch("SELECT user_id FROM study_students WHERE user_id <= 7 "
+                             "FOR UPDATE")
+            others = await asyncio.wait_for(
+                b.study.claim_reminders(9, "2026-03-01", 200.0, limit=20), timeout=10)
+        assert sorted(r.user_id for r in others) == list(range(8, 21))
+        rest = await a.study.claim_reminders(9, "2026-03-01", 200.0, limit=20)
+        assert sorted(r.user_id for r in rest) == list(range(1, 8))
+
+
 async def test_meta_and_study_data_are_one_for_every_process(tmp_path, backend, five_terms
                                                               ) -> None:
     async with two_processes(tmp_path, backend, five_terms) as (a, b):
