@@ -26,11 +26,15 @@ from bot.storage.migrations import MIGRATIONS
 log = logging.getLogger(__name__)
 
 _PRAGMAS = """
-PRAGMA journal_mode = WAL;
+PRAGMA busy_timeout = 5000;
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
-PRAGMA busy_timeout = 5000;
 """
+# Switching a new file to WAL does not wait in the busy handler: connections (shards)
+# opening one new file at once got "database is locked" about once in fifteen. So it is
+# tried again for a while (each try is instant; the lock is held for microseconds).
+_WAL_TRIES = 50
+_WAL_RETRY_SECONDS = 0.02
 # A reload in another process (a shard) may hold the write lock for seconds on a large
 # glossary; writes here wait for it rather than fail. Everything that writes while a user
 # waits has deferred its answer first.
@@ -72,6 +76,7 @@ class Database:
         path.parent.mkdir(parents=True, exist_ok=True)
         writer = await aiosqlite.connect(path, isolation_level=None)
         try:
+            await _use_wal(writer)
             await writer.executescript(_PRAGMAS + _WRITER_PRAGMAS)
             await writer.create_function("lower_priority", 0, _lower_this_threads_priority)
             await writer.execute_fetchall("SELECT lower_priority()")
@@ -143,6 +148,17 @@ class Database:
     async def set_meta(self, key: str, value: str) -> None:
         async with self.transaction() as db:
             await db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+
+
+async def _use_wal(db: aiosqlite.Connection) -> None:
+    for attempt in range(_WAL_TRIES):
+        try:
+            await db.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == _WAL_TRIES - 1:
+                raise
+            await asyncio.sleep(_WAL_RETRY_SECONDS)
 
 
 async def _migrate(db: aiosqlite.Connection) -> None:
