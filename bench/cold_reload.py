@@ -12,6 +12,13 @@ workers) is its own:
   nothing written: the parse's share of the wall time.
 - ``inline``: every file parsed in this one process (``bot.directory.parse_files``): the
   parse's CPU without workers, pickling or process starts, and its cost per file.
+- ``here``: the reload as the reload worker runs it (``bot.reloading.reload_here``), in
+  this process: the yardstick for the two floors, which run it the same way.
+- ``yaml-floor``: as ``here``, but the parse workers (``bench.floor_worker``) only read
+  and compose each file's YAML and answer with rows built beforehand: what the reload
+  costs when our validation and row building cost nothing.
+- ``write-floor``: as ``here``, with workers that only read the files: what the writer,
+  the cross-file checks, the commit and the plumbing cost with no parsing at all.
 
 Runs alternate the parts (reload, parse, inline, reload, ...) so a host whose speed moves
 moves all of them. Prints each run, then the median of each part.
@@ -21,18 +28,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import json
+import os
+import pickle
 import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from bench import floor_worker
 from bench.generate import ensure_glossary
 
-PARTS = ("reload", "parse", "inline")
+PARTS = ("reload", "parse", "inline", "here", "yaml-floor", "write-floor")
+FLOORS = {"yaml-floor": "compose", "write-floor": "read"}
 
 
 def _cpu() -> float:
@@ -69,18 +83,83 @@ def _inline(terms: Path) -> int:
     return len(parse_files(terms, display_path(terms), files))
 
 
+async def _here(database: Path, terms: Path) -> int:
+    from bot.reloading import reload_here
+
+    answer = await reload_here(database, 1, terms)
+    if answer[0] != "ok":
+        raise RuntimeError(f"the reload did not commit: {answer!r:.300}")
+    return answer[1][3]  # pack_diff's term count
+
+
+def _new_database(database: Path) -> None:
+    from bot.store import Store
+
+    async def create() -> None:
+        await (await Store.open(database)).close()
+    asyncio.run(create())
+
+
+@contextlib.contextmanager
+def _floor_workers(mode: str, terms: Path, work: Path) -> Iterator[None]:
+    """The parse workers replaced by ``bench.floor_worker`` in ``mode``, with every
+    file's rows built here first (not timed), for a glossary of any size."""
+    import bot.loading
+    from bot.directory import display_path, parse_files, scan_directory
+
+    records = work / "records.pickle"
+    parsed = parse_files(terms, display_path(terms), scan_directory(terms).files)
+    records.write_bytes(pickle.dumps(
+        {p.file[0]: pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in parsed},
+        pickle.HIGHEST_PROTOCOL))
+    del parsed
+    gc.collect()
+    real = bot.loading.start_module_process, bot.loading.PROCESS_THRESHOLD, bot.loading.parse_files
+
+    async def start(module: str) -> asyncio.subprocess.Process:
+        if module != "bot.parse_worker":
+            return await real[0](module)
+        os.environ[floor_worker.RECORDS_ENV], os.environ[floor_worker.MODE_ENV] = (
+            str(records), mode)
+        return await real[0]("bench.floor_worker")
+
+    def no_fallback(*_: object) -> None:
+        # A floor whose workers failed would otherwise parse for real in a thread, and
+        # print the real reload's time as the floor.
+        raise RuntimeError("the floor's parse workers failed")
+
+    (bot.loading.start_module_process, bot.loading.PROCESS_THRESHOLD,
+     bot.loading.parse_files) = start, 0, no_fallback
+    try:
+        yield
+    finally:
+        (bot.loading.start_module_process, bot.loading.PROCESS_THRESHOLD,
+         bot.loading.parse_files) = real
+
+
 def child(part: str, terms: Path) -> dict[str, float]:
-    """One part, measured in this (fresh) process."""
-    with tempfile.TemporaryDirectory(prefix="cold-reload-") as work:
-        cpu, started = _cpu(), time.perf_counter()
-        if part == "reload":
-            count = asyncio.run(_reload(terms, Path(work)))
-        elif part == "parse":
-            count = asyncio.run(_parse(terms))
-        else:
-            count = _inline(terms)
-        return {"wall_s": time.perf_counter() - started, "cpu_s": _cpu() - cpu,
-                "files": count}
+    """One part, measured in this (fresh) process; set-up (a floor's rows, the empty
+    database ``here`` and the floors reload into) is not timed."""
+    with tempfile.TemporaryDirectory(prefix="cold-reload-") as work_dir:
+        work = Path(work_dir)
+        run: Callable[[], int]
+        with contextlib.ExitStack() as stack:
+            if part == "reload":
+                run = lambda: asyncio.run(_reload(terms, work))  # noqa: E731
+            elif part == "parse":
+                run = lambda: asyncio.run(_parse(terms))  # noqa: E731
+            elif part == "inline":
+                run = lambda: _inline(terms)  # noqa: E731
+            else:
+                if part in FLOORS:
+                    stack.enter_context(_floor_workers(FLOORS[part], terms, work))
+                database = work / "cold.sqlite3"
+                _new_database(database)
+                run = lambda: asyncio.run(_here(database, terms))  # noqa: E731
+            cpu, started = _cpu(), time.perf_counter()
+            count = run()
+            return {"wall_s": time.perf_counter() - started, "cpu_s": _cpu() - cpu,
+                    "files": count}
 
 
 def run_part(part: str, terms: Path) -> dict[str, float]:
@@ -112,11 +191,11 @@ def main(argv: list[str] | None = None) -> None:
             result = run_part(part, terms)
             results[part].append(result)
             per_file = result["cpu_s"] / max(result["files"], 1) * 1e6
-            print(f"run {number} {part:7} {result['wall_s']:6.2f} s wall "
+            print(f"run {number} {part:11} {result['wall_s']:6.2f} s wall "
                   f"{result['cpu_s']:6.2f} CPU-s  {per_file:5.0f} us CPU a file "
                   f"({result['files']:,.0f} files)", flush=True)
     for part, runs in results.items():
-        print(f"median  {part:7} {statistics.median(r['wall_s'] for r in runs):6.2f} s wall "
+        print(f"median  {part:11} {statistics.median(r['wall_s'] for r in runs):6.2f} s wall "
               f"{statistics.median(r['cpu_s'] for r in runs):6.2f} CPU-s")
 
 

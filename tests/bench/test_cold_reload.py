@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from bench import cold_reload
+from bench import cold_reload, floor_worker
+from bot.directory import display_path, parse_files, scan_directory
+from bot.parse_worker import HEADER_BYTES, frame
 
 TERMS = Path(__file__).resolve().parents[2] / "data" / "terms"
 
@@ -28,3 +34,30 @@ def test_unknown_parts_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit):
         cold_reload.main(["--parts", "reload,compose"])
     assert "unknown parts: compose" in capsys.readouterr().err
+
+
+def test_a_floor_whose_workers_fail_is_refused_not_measured_as_the_real_parse(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without its workers a floor would parse for real in a thread and print the real
+    reload's time as the floor: it must fail instead."""
+    monkeypatch.setitem(cold_reload.FLOORS, "yaml-floor", "no-such-mode")
+    with pytest.raises(RuntimeError, match="did not commit"):
+        cold_reload.child("yaml-floor", TERMS)
+
+
+def test_the_floor_worker_answers_each_chunk_with_the_rows_built_beforehand(
+    tmp_path: Path,
+) -> None:
+    files = scan_directory(TERMS).files[:3]
+    parsed = parse_files(TERMS, display_path(TERMS), files)
+    records = tmp_path / "records.pickle"
+    records.write_bytes(pickle.dumps({p.file[0]: pickle.dumps(p) for p in parsed}))
+    for mode in floor_worker.MODES:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.floor_worker"], input=frame((str(TERMS), "x", files)),
+            capture_output=True, timeout=60, check=True,
+            env={**os.environ, floor_worker.RECORDS_ENV: str(records),
+                 floor_worker.MODE_ENV: mode}).stdout
+        status, answer = pickle.loads(out[HEADER_BYTES:])
+        assert (status, answer) == ("ok", parsed)
