@@ -19,6 +19,10 @@ workers) is its own:
   costs when our validation and row building cost nothing.
 - ``write-floor``: as ``here``, with workers that only read the files: what the writer,
   the cross-file checks, the commit and the plumbing cost with no parsing at all.
+- ``sqlite-floor``: the rows built beforehand, written by the reload's own inserts
+  (``bot.storage.reload._insert_terms``) straight through ``sqlite3`` in this one thread,
+  in the reload's chunks, then committed: what SQLite itself costs, with no processes,
+  pickling or thread hops. Prints each table's share of the CPU too.
 
 Runs alternate the parts (reload, parse, inline, reload, ...) so a host whose speed moves
 moves all of them. Prints each run, then the median of each part.
@@ -34,6 +38,7 @@ import json
 import os
 import pickle
 import resource
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -41,11 +46,12 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from bench import floor_worker
 from bench.generate import ensure_glossary
 
-PARTS = ("reload", "parse", "inline", "here", "yaml-floor", "write-floor")
+PARTS = ("reload", "parse", "inline", "here", "yaml-floor", "write-floor", "sqlite-floor")
 FLOORS = {"yaml-floor": "compose", "write-floor": "read"}
 
 
@@ -100,15 +106,63 @@ def _new_database(database: Path) -> None:
     asyncio.run(create())
 
 
+def _parsed(terms: Path) -> list:
+    from bot.directory import display_path, parse_files, scan_directory
+
+    return parse_files(terms, display_path(terms), scan_directory(terms).files)
+
+
+class _Straight:
+    """The two calls ``_insert_terms`` makes on its connection, run at once on a plain
+    ``sqlite3`` connection, with each table's CPU noted."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self.connection = connection
+        self.cpu: dict[str, float] = {}
+
+    def _timed(self, sql: str, call: Callable[[], object]) -> None:
+        table = sql.split("INTO", 1)[1].split("(", 1)[0].strip()
+        started = time.thread_time()
+        call()
+        self.cpu[table] = self.cpu.get(table, 0.0) + time.thread_time() - started
+
+    async def executemany(self, sql: str, rows: list) -> None:
+        self._timed(sql, lambda: self.connection.executemany(sql, rows))
+
+    async def execute(self, sql: str, params: tuple = ()) -> None:
+        self._timed(sql, lambda: self.connection.execute(sql, params))
+
+
+def _write_straight(database: Path, parsed: list) -> tuple[int, dict[str, float]]:
+    from bot.loading import CHUNK_FILES
+    from bot.storage.database import _PRAGMAS, _WRITER_PRAGMAS
+    from bot.storage.reload import _insert_terms
+
+    connection = sqlite3.connect(database, isolation_level=None)
+    try:
+        connection.executescript(_PRAGMAS + _WRITER_PRAGMAS)
+        straight = _Straight(connection)
+        connection.execute("BEGIN IMMEDIATE")
+        for start in range(0, len(parsed), CHUNK_FILES):
+            chunk = [(start + number + 1, p)
+                     for number, p in enumerate(parsed[start:start + CHUNK_FILES])]
+            asyncio.run(_insert_terms(straight, 1, chunk))  # type: ignore[arg-type]
+        started = time.thread_time()
+        connection.execute("COMMIT")
+        straight.cpu["commit"] = time.thread_time() - started
+        return len(parsed), straight.cpu
+    finally:
+        connection.close()
+
+
 @contextlib.contextmanager
 def _floor_workers(mode: str, terms: Path, work: Path) -> Iterator[None]:
     """The parse workers replaced by ``bench.floor_worker`` in ``mode``, with every
     file's rows built here first (not timed), for a glossary of any size."""
     import bot.loading
-    from bot.directory import display_path, parse_files, scan_directory
 
     records = work / "records.pickle"
-    parsed = parse_files(terms, display_path(terms), scan_directory(terms).files)
+    parsed = _parsed(terms)
     records.write_bytes(pickle.dumps(
         {p.file[0]: pickle.dumps(p, pickle.HIGHEST_PROTOCOL) for p in parsed},
         pickle.HIGHEST_PROTOCOL))
@@ -137,12 +191,13 @@ def _floor_workers(mode: str, terms: Path, work: Path) -> Iterator[None]:
          bot.loading.parse_files) = real
 
 
-def child(part: str, terms: Path) -> dict[str, float]:
+def child(part: str, terms: Path) -> dict[str, Any]:
     """One part, measured in this (fresh) process; set-up (a floor's rows, the empty
     database ``here`` and the floors reload into) is not timed."""
     with tempfile.TemporaryDirectory(prefix="cold-reload-") as work_dir:
         work = Path(work_dir)
         run: Callable[[], int]
+        detail: dict[str, object] = {}
         with contextlib.ExitStack() as stack:
             if part == "reload":
                 run = lambda: asyncio.run(_reload(terms, work))  # noqa: E731
@@ -150,6 +205,15 @@ def child(part: str, terms: Path) -> dict[str, float]:
                 run = lambda: asyncio.run(_parse(terms))  # noqa: E731
             elif part == "inline":
                 run = lambda: _inline(terms)  # noqa: E731
+            elif part == "sqlite-floor":
+                database = work / "cold.sqlite3"
+                _new_database(database)
+                parsed = _parsed(terms)
+                gc.collect()
+
+                def run() -> int:
+                    count, detail["cpu_by_table"] = _write_straight(database, parsed)
+                    return count
             else:
                 if part in FLOORS:
                     stack.enter_context(_floor_workers(FLOORS[part], terms, work))
@@ -159,10 +223,10 @@ def child(part: str, terms: Path) -> dict[str, float]:
             cpu, started = _cpu(), time.perf_counter()
             count = run()
             return {"wall_s": time.perf_counter() - started, "cpu_s": _cpu() - cpu,
-                    "files": count}
+                    "files": count, **detail}
 
 
-def run_part(part: str, terms: Path) -> dict[str, float]:
+def run_part(part: str, terms: Path) -> dict[str, Any]:
     out = subprocess.run(
         [sys.executable, "-m", "bench.cold_reload", "--child", part, "--terms", str(terms)],
         check=True, capture_output=True, text=True, timeout=600)
@@ -185,7 +249,7 @@ def main(argv: list[str] | None = None) -> None:
     if unknown := set(parts) - set(PARTS):
         parser.error(f"unknown parts: {', '.join(sorted(unknown))}")
     terms = ensure_glossary(args.size) / "terms"
-    results: dict[str, list[dict[str, float]]] = {part: [] for part in parts}
+    results: dict[str, list[dict[str, Any]]] = {part: [] for part in parts}
     for number in range(1, args.runs + 1):
         for part in parts:
             result = run_part(part, terms)
@@ -194,6 +258,9 @@ def main(argv: list[str] | None = None) -> None:
             print(f"run {number} {part:11} {result['wall_s']:6.2f} s wall "
                   f"{result['cpu_s']:6.2f} CPU-s  {per_file:5.0f} us CPU a file "
                   f"({result['files']:,.0f} files)", flush=True)
+            if tables := result.get("cpu_by_table"):
+                print("      CPU-s by table: " + ", ".join(
+                    f"{table} {cpu:.2f}" for table, cpu in tables.items()), flush=True)
     for part, runs in results.items():
         print(f"median  {part:11} {statistics.median(r['wall_s'] for r in runs):6.2f} s wall "
               f"{statistics.median(r['cpu_s'] for r in runs):6.2f} CPU-s")

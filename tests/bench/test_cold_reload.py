@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,17 @@ def test_the_floor_worker_answers_each_chunk_with_the_rows_built_beforehand(
                  floor_worker.MODE_ENV: mode}).stdout
         status, answer = pickle.loads(out[HEADER_BYTES:])
         assert (status, answer) == ("ok", parsed)
+
+
+def test_the_sqlite_floor_writes_every_term_as_the_reload_would(tmp_path: Path) -> None:
+    database = tmp_path / "straight.sqlite3"
+    cold_reload._new_database(database)
+    parsed = cold_reload._parsed(TERMS)
+    count, cpu = cold_reload._write_straight(database, parsed)
+    assert count == len(parsed) > 0
+    assert {"terms", "term_data", "terms_fts", "names", "links", "commit"} <= set(cpu)
+    with sqlite3.connect(database) as check:
+        assert check.execute("SELECT count(*) FROM terms").fetchone()[0] == len(parsed)
+        found = check.execute("SELECT count(*) FROM terms_fts WHERE terms_fts MATCH ?",
+                              ('"backend"',)).fetchone()[0]
+        assert found > 0
