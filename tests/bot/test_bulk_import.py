@@ -344,3 +344,20 @@ async def test_the_directory_is_read_while_the_sources_are(source, write_term, t
     with pytest.raises(OSError):
         await plan_import([sheet], terms_dir)
     assert stopped.is_set()
+
+
+def test_a_plan_is_not_formatted_change_by_change_when_asyncio_run_returns_it(
+        source, tmp_path, monkeypatch):
+    """Python 3.11's asyncio.run formats its result's repr twice (CPython issue 112559):
+    a 10,000-row plan's full repr cost the CLI's preview about a second."""
+    import asyncio
+
+    sheet = source("s.csv", "Term,Definition\nWidget,A thing.\nGizmo,Another thing.\n")
+
+    def refuse(self):
+        raise AssertionError("a change was formatted")
+
+    monkeypatch.setattr(bulk_import.Change, "__repr__", refuse)
+    plan = asyncio.run(plan_import([sheet], tmp_path / "terms"))
+    assert repr(plan) == (f"<ImportPlan into {tmp_path / 'terms'}: "
+                          "2 added, 0 changed, 0 unchanged, 0 error(s)>")
