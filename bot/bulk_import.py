@@ -273,21 +273,13 @@ async def plan_import(paths: Sequence[Path], directory: Path,
     the bot's last load of the directory, so only files saved since are parsed."""
     import asyncio
 
-    # The directory is read while the sources are: its parse runs in worker processes
-    # (a directory of 10,000 files: seconds), reading a large sheet in a thread.
-    existing = asyncio.ensure_future(_read_directory(directory, loaded))
     rows: list[Row] = []
     problems: list[RowProblem] = []
-    try:
-        for path in paths:
-            found, bad = await asyncio.to_thread(read_source, Path(path))
-            rows += found
-            problems += bad
-    except BaseException:
-        existing.cancel()
-        await asyncio.gather(existing, return_exceptions=True)
-        raise
-    return _planned(rows, problems, directory, await existing)
+    for path in paths:
+        found, bad = await asyncio.to_thread(read_source, Path(path))
+        rows += found
+        problems += bad
+    return await _plan(rows, problems, directory, loaded)
 
 
 async def plan_upload(raw: bytes, file: str, directory: Path | None,

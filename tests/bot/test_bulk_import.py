@@ -303,49 +303,6 @@ async def test_only_files_saved_since_the_last_load_are_parsed(source, store, wr
     assert plan.summary() == "0 added, 0 changed, 2 unchanged, 0 error(s)"
 
 
-async def test_the_directory_is_read_while_the_sources_are(source, write_term, terms_dir,
-                                                           monkeypatch):
-    """The directory's parse (worker processes, seconds at 10,000 files) starts before the
-    sheet is read; a sheet whose reading fails stops it rather than leaving it running."""
-    import asyncio
-
-    write_term("widget")
-    sheet = source("s.csv", "Term,Definition\nWidget,A thing.\n")
-    parse_started = asyncio.Event()
-    stopped = asyncio.Event()
-    real_parse, real_read = bulk_import_loading.parse_in_chunks, bulk_import.read_source
-
-    async def slow_parse(directory, files):
-        parse_started.set()
-        try:
-            await asyncio.sleep(0.2)
-            async for chunk in real_parse(directory, files):
-                yield chunk
-        finally:
-            stopped.set()
-
-    def read_after_the_parse_began(path):
-        asyncio.run_coroutine_threadsafe(parse_started.wait(), loop).result(timeout=10)
-        return real_read(path)
-
-    loop = asyncio.get_running_loop()
-    monkeypatch.setattr(bulk_import_loading, "parse_in_chunks", slow_parse)
-    monkeypatch.setattr(bulk_import, "read_source", read_after_the_parse_began)
-    plan = await plan_import([sheet], terms_dir)
-    assert plan.summary() == "0 added, 1 changed, 0 unchanged, 0 error(s)"
-
-    def broken(path):
-        asyncio.run_coroutine_threadsafe(parse_started.wait(), loop).result(timeout=10)
-        raise OSError("the disk went away")
-
-    stopped.clear()
-    parse_started.clear()
-    monkeypatch.setattr(bulk_import, "read_source", broken)
-    with pytest.raises(OSError):
-        await plan_import([sheet], terms_dir)
-    assert stopped.is_set()
-
-
 def test_a_plan_is_not_formatted_change_by_change_when_asyncio_run_returns_it(
         source, tmp_path, monkeypatch):
     """Python 3.11's asyncio.run formats its result's repr twice (CPython issue 112559):
