@@ -143,10 +143,13 @@ def _write_straight(database: Path, parsed: list) -> tuple[int, dict[str, float]
         connection.executescript(_PRAGMAS + _WRITER_PRAGMAS)
         straight = _Straight(connection)
         connection.execute("BEGIN IMMEDIATE")
-        for start in range(0, len(parsed), CHUNK_FILES):
-            chunk = [(start + number + 1, p)
-                     for number, p in enumerate(parsed[start:start + CHUNK_FILES])]
-            asyncio.run(_insert_terms(straight, 1, chunk))  # type: ignore[arg-type]
+
+        async def write_all() -> None:  # one event loop: nothing awaited ever waits
+            for start in range(0, len(parsed), CHUNK_FILES):
+                chunk = [(start + number + 1, p)
+                         for number, p in enumerate(parsed[start:start + CHUNK_FILES])]
+                await _insert_terms(straight, 1, chunk)  # type: ignore[arg-type]
+        asyncio.run(write_all())
         started = time.thread_time()
         connection.execute("COMMIT")
         straight.cpu["commit"] = time.thread_time() - started
