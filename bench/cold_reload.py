@@ -201,6 +201,9 @@ def child(part: str, terms: Path) -> dict[str, Any]:
         work = Path(work_dir)
         run: Callable[[], int]
         detail: dict[str, object] = {}
+        database = work / "cold.sqlite3"
+        if part not in ("reload", "parse", "inline"):
+            _new_database(database)
         with contextlib.ExitStack() as stack:
             if part == "reload":
                 run = lambda: asyncio.run(_reload(terms, work))  # noqa: E731
@@ -209,8 +212,6 @@ def child(part: str, terms: Path) -> dict[str, Any]:
             elif part == "inline":
                 run = lambda: _inline(terms)  # noqa: E731
             elif part == "sqlite-floor":
-                database = work / "cold.sqlite3"
-                _new_database(database)
                 parsed = _parsed(terms)
                 gc.collect()
 
@@ -220,8 +221,6 @@ def child(part: str, terms: Path) -> dict[str, Any]:
             else:
                 if part in FLOORS:
                     stack.enter_context(_floor_workers(FLOORS[part], terms, work))
-                database = work / "cold.sqlite3"
-                _new_database(database)
                 run = lambda: asyncio.run(_here(database, terms))  # noqa: E731
             cpu, started = _cpu(), time.perf_counter()
             count = run()
