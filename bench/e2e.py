@@ -63,6 +63,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import cProfile
 import itertools
 import json
 import os
@@ -213,18 +214,29 @@ async def _stdin_closed() -> None:
 
 
 async def _run_bot(bot: commands.Bot, address: FakeAddress, deadline: float,
-                   ready: Callable[[commands.Bot], None] | None = None) -> None:
-    """Start, say "ready" on stdout, serve until stdin closes (or the deadline), close."""
+                   ready: Callable[[commands.Bot], None] | None = None,
+                   profile: Path | None = None) -> None:
+    """Start, say "ready" on stdout, serve until stdin closes (or the deadline), close.
+    With ``profile``, cProfile runs from "ready" until stdin closes: serving only, so two
+    sides' calls per answer compare (start-up differs by thousands of calls)."""
     async with bot_against_fake(bot, address, token=TOKEN, ready_timeout=READY_TIMEOUT):
         if ready is not None:
             ready(bot)
+        profiler = cProfile.Profile() if profile is not None else None
+        if profiler is not None:
+            profiler.enable()
         print("ready", flush=True)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(_stdin_closed(), max(deadline - time.time(), 1.0))
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_stdin_closed(), max(deadline - time.time(), 1.0))
+        finally:
+            if profiler is not None:
+                profiler.disable()
+                profiler.dump_stats(profile)
 
 
 async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, database: Path,
-                    deadline: float) -> None:
+                    deadline: float, profile: Path | None = None) -> None:
     """One bot in this process, pointed at a fake on loopback; nothing else reachable.
     A side with pieces added or taken away (``bare+sharded``) is a bench.ablation variant."""
     from bench import ablation
@@ -260,7 +272,7 @@ async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, data
                               freeze_heap=ablation.freezes_heap(variant))
         # refuses anything but loopback, and any request elsewhere (NetworkGuard)
         await _run_bot(bot, FakeAddress(api_url, gateway_url), deadline,
-                       ablation.after_ready(variant) if variant else None)
+                       ablation.after_ready(variant) if variant else None, profile)
     finally:
         if store is not None:
             await store.close()
@@ -526,12 +538,12 @@ async def _start_side(name: str, glossary: Path, work: Path, child_deadline: flo
     side = _Side(name, fake, work / f"{name}.log",
                  queries={kind: itertools.cycle(mix[kind]) for kind, _ in KINDS},
                  cycle_length={kind: len(mix[kind]) for kind, _ in KINDS})
-    command = [sys.executable]
+    command = [sys.executable, "-m", "bench.e2e", "--serve-bot", name,
+               "--api-url", fake.api_base_url, "--gateway-url", fake.gateway_url,
+               "--terms", str(glossary / "terms"), "--database", str(work / f"{name}.sqlite3"),
+               "--deadline", str(child_deadline)]
     if profile_dir is not None:
-        command += ["-m", "cProfile", "-o", str(profile_dir / f"{name}.prof")]
-    command += ["-m", "bench.e2e", "--serve-bot", name, "--api-url", fake.api_base_url,
-                "--gateway-url", fake.gateway_url, "--terms", str(glossary / "terms"),
-                "--database", str(work / f"{name}.sqlite3"), "--deadline", str(child_deadline)]
+        command += ["--profile-out", str(profile_dir / f"{name}.prof")]
     env = {**os.environ,
            "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     env.pop(PG_URL_ENV, None)
@@ -854,7 +866,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=1_000, help="glossary size (default 1000)")
     parser.add_argument("--quick", action="store_true", help="short rounds (~25 s)")
     parser.add_argument("--profile", type=Path, metavar="DIR",
-                        help="run the bots under cProfile: DIR/bare.prof, DIR/glossary.prof")
+                        help="run the bots under cProfile once ready (serving only, warm-up "
+                        "included): DIR/bare.prof, DIR/glossary.prof")
     parser.add_argument("--kinds", help="only these, comma-separated (define,autocomplete,"
                         "click): more rounds of them in the same budget")
     parser.add_argument("--postgres", action="store_true",
@@ -874,6 +887,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     child.add_argument("--terms", type=Path)
     child.add_argument("--database", type=Path)
     child.add_argument("--deadline", type=float, help="time.time() to stop by")
+    child.add_argument("--profile-out", type=Path, help="cProfile what is served, to here")
     args = parser.parse_args(argv)
     if args.serve_bot:
         import logging
@@ -881,7 +895,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
                             format="%(levelname)s %(name)s: %(message)s")
         asyncio.run(serve_bot(args.serve_bot, args.api_url, args.gateway_url, args.terms,
-                              args.database, args.deadline))
+                              args.database, args.deadline, args.profile_out))
         return 0
 
     if args.sides:
