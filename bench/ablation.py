@@ -17,6 +17,7 @@ the frozen heap away (``glossary-gcfreeze``).
 from __future__ import annotations
 
 import gc
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,6 +46,11 @@ PIECES: dict[str, tuple[str, tuple[str, ...]]] = {
     "buttons": ("the bare card with buttons shaped like a card's (3 related terms and Save, "
                 "a view sent as the glossary's is, never stored): more JSON to send, and a "
                 "message with components parsed back", ("bare",)),
+    "cards": ("the glossary's own cards (bot.cards' embed and buttons for the term asked, "
+              "from a loaded Store, rendered on first use and then answered from a dict): "
+              "the same answers as the glossary bot's, without its path to them", ("bare",)),
+    "orjson": ("discord.py's JSON through orjson, as installed with the bot (every payload "
+               "sent and received); -orjson: through the standard library's json instead", BASES),
     "gcfreeze": ("gc.freeze() once ready: the start-up heap out of the collector's way (the "
                  "glossary bot's freeze_heap, on since issue 14's targets 1 and 2)", BASES),
 }
@@ -127,10 +133,59 @@ def _with_buttons() -> None:
     discord.InteractionResponse.send_message = send_message  # type: ignore[method-assign]
 
 
-def bare_class(variant: Variant, base: type[commands.Bot]) -> type[commands.Bot]:
+def _card_define(store: Any) -> app_commands.Command[Any, Any, None]:
+    """``/define`` answering the glossary's real card for the term (``bare+cards``): the
+    card rendered once per query, as the glossary bot renders it once per version."""
+    from bot.cards.buttons import card_view
+    from bot.cards.embeds import card_embed
+    from bot.config import Config
+
+    glossary = store.glossary_named(Config.default_glossary)
+    replies: dict[str, dict[str, Any]] = {}
+
+    @app_commands.command(name="define", description="Show the glossary card for a term")
+    @app_commands.describe(term="The term to look up", private="Only you see the card")
+    async def define(interaction: discord.Interaction, term: app_commands.Range[str, 1, 100],
+                     private: bool | None = None) -> None:
+        reply = replies.get(term)
+        if reply is None:
+            card = await glossary.card(term)
+            reply = replies[term] = {"embed": card_embed(card, Config.course_name, _COLOUR),
+                                     "view": card_view(card)}
+        await interaction.response.send_message(**reply, ephemeral=bool(private))
+
+    return define
+
+
+_COLOUR = 0x5865F2  # bench.e2e's CARD_COLOUR (the child runs bench.e2e as __main__)
+
+
+def _standard_json() -> None:
+    """discord.py's JSON as without orjson: its own fallback, the standard library's."""
+    def to_json(obj: Any) -> str:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=True)
+
+    discord.utils._to_json = to_json  # type: ignore[attr-defined]
+    discord.utils._from_json = json.loads  # type: ignore[attr-defined]
+
+
+def bare_class(variant: Variant, base: type[commands.Bot], store: Any = None
+               ) -> type[commands.Bot]:
+    """The bare bot's class with the class-level pieces; ``cards`` needs ``store``."""
     cls = _sharded(base) if "sharded" in variant.added else base
     if "listener" in variant.added:
         cls = type(f"Listening{cls.__name__}", (cls,), {"on_interaction": _on_interaction})
+    if "cards" in variant.added:
+        command = _card_define(store)
+
+        async def setup_hook(self: commands.Bot) -> None:
+            await super(cls_with_cards, self).setup_hook()
+            self.tree.remove_command("define")
+            self.tree.add_command(command)
+            await self.tree.sync()
+
+        cls_with_cards = type(f"Carding{cls.__name__}", (cls,), {"setup_hook": setup_hook})
+        cls = cls_with_cards
     return cls
 
 
@@ -150,8 +205,9 @@ def patch_glossary(variant: Variant) -> None:
 
 
 async def open_store(variant: Variant, terms: Path, database: Path) -> Any:
-    """``bare+store``: the glossary bot's Store, loaded, held beside the bare bot."""
-    if "store" not in variant.added:
+    """``bare+store`` and ``bare+cards``: the glossary bot's Store, loaded, beside the bare
+    bot (``cards`` reads its cards from it)."""
+    if not variant.added & {"store", "cards"}:
         return None
     from bot.store import Store
 
@@ -178,6 +234,8 @@ def after_ready(variant: Variant) -> Callable[[commands.Bot], None]:
             command = bot.tree.get_command("define")
             assert isinstance(command, app_commands.Command)
             command.checks.clear()
+        if "orjson" in variant.removed:
+            _standard_json()
         if "gcfreeze" in variant.added and not getattr(bot, "freeze_heap", False):
             gc.collect()
             gc.freeze()

@@ -254,9 +254,10 @@ async def serve_bot(side: str, api_url: str, gateway_url: str, terms: Path, data
             ablation.patch_glossary(variant)
     try:
         if side == "bare":
-            bot: commands.Bot = (ablation.bare_class(variant, BareBot) if variant else BareBot)()
             if variant:
                 store = await ablation.open_store(variant, terms, database)
+            bot: commands.Bot = (ablation.bare_class(variant, BareBot, store) if variant
+                                 else BareBot)()
         else:
             url = os.environ.get(PG_URL_ENV) if side == "postgresql" else None
             store = await Store.open(database, database_url=url)
