@@ -198,3 +198,10 @@ async def test_a_serving_bot_freezes_its_start_up_heap_a_test_bot_does_not(confi
         assert recording.calls == []
         await GlossaryBot(config, store, freeze_heap=True)._warm()
     assert recording.calls == ["collect", "freeze"]  # collected first: no garbage frozen
+
+
+def test_discord_py_encodes_every_payload_with_orjson() -> None:
+    """orjson is a dependency because discord.py then encodes and decodes every payload
+    with it (a card ~8x faster than with the standard library, docs/performance.md); the
+    standard library's fallback would escape the é."""
+    assert discord.utils._to_json({"title": "Café"}) == '{"title":"Café"}'
