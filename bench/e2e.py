@@ -18,7 +18,8 @@ interactions, on the same fake code, in the same run:
 
 ``--sides A,B`` measures two other sides against each other the same way: the bare bot
 plus one piece of the glossary bot, or the glossary bot minus one (``bench.ablation``),
-to find where a gap between the two goes. ``REST requests per answer`` counts what the
+to find where a gap between the two goes (``bare+cards`` answers the glossary's own cards:
+against it, ``/define``'s gap is our path alone). ``REST requests per answer`` counts what the
 fake answered (the callback alone is 1).
 
 The figures with a target: the throughput ratio glossary/bare (>= 0.9 for ``/define`` and
