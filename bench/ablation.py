@@ -136,6 +136,7 @@ def _with_buttons() -> None:
 def _card_define(store: Any) -> app_commands.Command[Any, Any, None]:
     """``/define`` answering the glossary's real card for the term (``bare+cards``): the
     card rendered once per query, as the glossary bot renders it once per version."""
+    from bench.e2e import CARD_COLOUR  # a constant: a second copy of bench.e2e is harmless
     from bot.cards.buttons import card_view
     from bot.cards.embeds import card_embed
     from bot.config import Config
@@ -150,14 +151,11 @@ def _card_define(store: Any) -> app_commands.Command[Any, Any, None]:
         reply = replies.get(term)
         if reply is None:
             card = await glossary.card(term)
-            reply = replies[term] = {"embed": card_embed(card, Config.course_name, _COLOUR),
+            reply = replies[term] = {"embed": card_embed(card, Config.course_name, CARD_COLOUR),
                                      "view": card_view(card)}
         await interaction.response.send_message(**reply, ephemeral=bool(private))
 
     return define
-
-
-_COLOUR = 0x5865F2  # bench.e2e's CARD_COLOUR (the child runs bench.e2e as __main__)
 
 
 def _standard_json() -> None:
